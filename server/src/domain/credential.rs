@@ -1,0 +1,233 @@
+//! Credentials: who calls the API, and which sessions they may see and
+//! change.
+//!
+//! A credential is a principal with a role. `admin` may do everything;
+//! `store-admin` everything within one identity store (Huawei's management
+//! account or delegated administrator); `user` only reads and ends its own
+//! user's sessions. One credential carries the secrets of every dialect, so
+//! the same principal is recognised whichever API it uses.
+
+use crate::domain::Timestamp;
+use crate::domain::session::Session;
+use crate::pfid::Pfid;
+use crate::secrets::SecretHash;
+
+/// What a credential may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    StoreAdmin,
+    User,
+}
+
+impl Role {
+    /// The name used on the command line and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::StoreAdmin => "store-admin",
+            Role::User => "user",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "store-admin" => Some(Role::StoreAdmin),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+}
+
+/// A credential, without its secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub id: Pfid,
+    pub name: Option<String>,
+    pub role: Role,
+    /// The identity store a `store-admin` manages, or a `user` belongs to.
+    pub identity_store_id: Option<String>,
+    /// The user a `user` credential is.
+    pub user_id: Option<String>,
+    /// Requests per second allowed (burst of twice that); `None` for no
+    /// limit.
+    pub rate_limit: Option<u32>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What a credential's secrets look like at rest: hashes of the bearer
+/// secrets, the public halves in the clear, the Huawei SK sealed with the
+/// server key (the server needs it to verify HMAC signatures).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSecrets {
+    pub native_token: SecretHash,
+    pub prefactor_token: SecretHash,
+    pub looker_client_id: String,
+    pub looker_client_secret: SecretHash,
+    pub huawei_access_key: String,
+    pub huawei_secret_key_sealed: Vec<u8>,
+}
+
+/// Why a well-formed credential request is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialShapeError {
+    #[error("a store-admin credential needs --identity-store")]
+    StoreAdminWithoutStore,
+    #[error("a user credential needs --user-id")]
+    UserWithoutUserId,
+    #[error("an admin credential is not limited to an identity store or user")]
+    AdminWithScope,
+    #[error("a store-admin credential does not name a user")]
+    StoreAdminWithUser,
+    #[error("the rate limit must be at least 1 request per second")]
+    ZeroRateLimit,
+}
+
+impl Credential {
+    /// Checks that the role and the scope fit together.
+    pub fn check_shape(&self) -> Result<(), CredentialShapeError> {
+        match self.role {
+            Role::Admin if self.identity_store_id.is_some() || self.user_id.is_some() => {
+                return Err(CredentialShapeError::AdminWithScope);
+            }
+            Role::StoreAdmin if self.identity_store_id.is_none() => {
+                return Err(CredentialShapeError::StoreAdminWithoutStore);
+            }
+            Role::StoreAdmin if self.user_id.is_some() => {
+                return Err(CredentialShapeError::StoreAdminWithUser);
+            }
+            Role::User if self.user_id.is_none() => {
+                return Err(CredentialShapeError::UserWithoutUserId);
+            }
+            _ => {}
+        }
+        if self.rate_limit == Some(0) {
+            return Err(CredentialShapeError::ZeroRateLimit);
+        }
+        Ok(())
+    }
+
+    /// Whether the credential may see this session at all. Everything the
+    /// credential may not see is answered as if it did not exist.
+    pub fn can_see(&self, session: &Session) -> bool {
+        self.can_see_store(&session.identity_store_id)
+            && match self.role {
+                Role::User => session.user_id.is_some() && session.user_id == self.user_id,
+                Role::Admin | Role::StoreAdmin => true,
+            }
+    }
+
+    /// Whether the credential may see sessions in this identity store.
+    pub fn can_see_store(&self, identity_store_id: &str) -> bool {
+        match (&self.role, &self.identity_store_id) {
+            (Role::Admin, _) => true,
+            (_, Some(own)) => own == identity_store_id,
+            (Role::User, None) => true,
+            (Role::StoreAdmin, None) => false,
+        }
+    }
+
+    /// Whether the credential administers sessions (records them, records
+    /// interactions, authenticates, extends, revokes): `admin` and
+    /// `store-admin`. A `user` may only read and log out its own.
+    pub fn administers(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::StoreAdmin)
+    }
+
+    /// Whether the credential may act on all sessions of `user_id`.
+    pub fn may_act_for_user(&self, user_id: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::StoreAdmin => true,
+            Role::User => self.user_id.as_deref() == Some(user_id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::session::{Enrichment, SessionType, Status};
+    use chrono::DateTime;
+
+    fn credential(role: Role, store: Option<&str>, user: Option<&str>) -> Credential {
+        Credential {
+            id: Pfid::ZERO,
+            name: None,
+            role,
+            identity_store_id: store.map(str::to_string),
+            user_id: user.map(str::to_string),
+            rate_limit: None,
+            created_at: DateTime::UNIX_EPOCH,
+            revoked_at: None,
+        }
+    }
+
+    fn session(store: &str, user: Option<&str>) -> Session {
+        Session {
+            id: Pfid::ZERO,
+            identity_store_id: store.into(),
+            user_id: user.map(str::to_string),
+            status: Status::Authenticated,
+            session_type: SessionType::Browser,
+            credentials_type: None,
+            created_at: DateTime::UNIX_EPOCH,
+            expires_at: DateTime::UNIX_EPOCH,
+            extended_at: None,
+            extended_count: 0,
+            first_seen: None,
+            last_seen: None,
+            enrichment: Enrichment::default(),
+            sudo_user_id: None,
+            account_id: None,
+            domain_id: None,
+            device_id: None,
+            title: None,
+            ended_at: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn scopes() {
+        let admin = credential(Role::Admin, None, None);
+        let store_a = credential(Role::StoreAdmin, Some("a"), None);
+        let user_1 = credential(Role::User, None, Some("1"));
+        let user_1_in_b = credential(Role::User, Some("b"), Some("1"));
+
+        assert!(admin.can_see(&session("a", Some("1"))));
+        assert!(store_a.can_see(&session("a", Some("1"))));
+        assert!(!store_a.can_see(&session("b", Some("1"))));
+        assert!(user_1.can_see(&session("a", Some("1"))));
+        assert!(!user_1.can_see(&session("a", Some("2"))));
+        assert!(!user_1.can_see(&session("a", None)));
+        assert!(!user_1_in_b.can_see(&session("a", Some("1"))));
+        assert!(user_1_in_b.can_see(&session("b", Some("1"))));
+        assert!(!user_1.administers() && store_a.administers());
+        assert!(user_1.may_act_for_user("1") && !user_1.may_act_for_user("2"));
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(credential(Role::Admin, None, None).check_shape(), Ok(()));
+        assert_eq!(
+            credential(Role::Admin, Some("a"), None).check_shape(),
+            Err(CredentialShapeError::AdminWithScope)
+        );
+        assert_eq!(
+            credential(Role::StoreAdmin, None, None).check_shape(),
+            Err(CredentialShapeError::StoreAdminWithoutStore)
+        );
+        assert_eq!(
+            credential(Role::User, Some("a"), None).check_shape(),
+            Err(CredentialShapeError::UserWithoutUserId)
+        );
+        let mut limited = credential(Role::Admin, None, None);
+        limited.rate_limit = Some(0);
+        assert_eq!(
+            limited.check_shape(),
+            Err(CredentialShapeError::ZeroRateLimit)
+        );
+    }
+}

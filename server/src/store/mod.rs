@@ -1,0 +1,165 @@
+//! Persistence: what the server needs from a database, as traits, and the
+//! implementations of them.
+//!
+//! [`SessionStore`] and [`CredentialStore`] describe behaviour, not SQL; the
+//! domain decides every transition, the store persists it. Every
+//! implementation must pass the one conformance suite in [`conformance`],
+//! which the SQLite store (the embedded default) runs in its unit tests and
+//! which any other store runs unchanged.
+
+pub mod conformance;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::Timestamp;
+use crate::domain::credential::{Credential, StoredSecrets};
+use crate::domain::session::{Session, Status};
+use crate::pfid::Pfid;
+use crate::secrets::SecretHash;
+
+/// A store failure. None of them is the caller's fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A row with this key exists already.
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// The database cannot be reached or is busy beyond the timeout.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// A row could not be read back into the domain: the database holds
+    /// something this server never writes.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Any other database failure.
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// Which sessions a listing returns. Filters combine with AND; status and
+/// liveness are judged at `now`, as [`Session::effective_status`] and
+/// [`Session::is_live`] do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionQuery {
+    pub identity_store_id: Option<String>,
+    pub user_id: Option<String>,
+    /// The effective status: `Complete` also matches expired sessions; an
+    /// open status matches only unexpired sessions in it.
+    pub status: Option<Status>,
+    pub live: Option<bool>,
+    pub now: Timestamp,
+    /// Keyset pagination: only sessions whose id sorts before this one.
+    pub before_id: Option<Pfid>,
+    /// At most this many sessions, newest (greatest id) first.
+    pub limit: u32,
+}
+
+/// Revoke every live session of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokeUserSessions {
+    pub user_id: String,
+    pub identity_store_id: Option<String>,
+    pub except_session_id: Option<Pfid>,
+    pub now: Timestamp,
+}
+
+/// Where sessions live.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new session. `Duplicate` if the id exists.
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// Stores many new sessions in one transaction (seeding, bulk loads):
+    /// all or none.
+    async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError>;
+
+    /// The session with this id, in whatever state.
+    async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError>;
+
+    /// Sessions matching the query, newest first.
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError>;
+
+    /// Writes `session` over the stored row if the stored version is still
+    /// `expected_version` (optimistic concurrency: `session.version` is the
+    /// new version). Returns false, writing nothing, if the row changed
+    /// meanwhile or does not exist.
+    async fn replace_session(
+        &self,
+        expected_version: u64,
+        session: &Session,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes, in one atomic step, every session of the user that is live
+    /// at `now` (optionally in one store, optionally but one), and returns
+    /// the ids revoked. A session changed concurrently through
+    /// `replace_session` is either revoked here or was changed before;
+    /// never both lost.
+    async fn revoke_user_sessions(
+        &self,
+        request: &RevokeUserSessions,
+    ) -> Result<Vec<Pfid>, StoreError>;
+
+    /// Whether the store answers (for readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Which bearer secret a credential is looked up by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BearerKind {
+    Native,
+    Prefactor,
+}
+
+/// Where credentials live.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    /// Stores a new credential with its secrets. `Duplicate` if the id, a
+    /// token hash, the Looker client id or the Huawei access key exists.
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        secrets: &StoredSecrets,
+    ) -> Result<(), StoreError>;
+
+    /// Every credential, revoked ones included, oldest first.
+    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError>;
+
+    /// The credential with this id, revoked or not.
+    async fn credential(&self, id: &Pfid) -> Result<Option<Credential>, StoreError>;
+
+    /// Marks the credential revoked at `at`. False if there is no such
+    /// credential or it was revoked already.
+    async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// The unrevoked credential whose bearer secret of this kind hashes to
+    /// `hash`.
+    async fn credential_by_bearer(
+        &self,
+        kind: BearerKind,
+        hash: &SecretHash,
+    ) -> Result<Option<Credential>, StoreError>;
+
+    /// The unrevoked credential with this Looker client id, and the hash of
+    /// its client secret.
+    async fn credential_by_looker_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Credential, SecretHash)>, StoreError>;
+
+    /// The unrevoked credential with this Huawei access key, and its sealed
+    /// secret key.
+    async fn credential_by_huawei_access_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError>;
+}
+
+/// Everything the server keeps.
+pub trait Store: SessionStore + CredentialStore {}
+
+impl<T: SessionStore + CredentialStore> Store for T {}
+
+/// The store the server runs on, shared by every request.
+pub type SharedStore = Arc<dyn Store>;
