@@ -1,0 +1,1262 @@
+//! The embedded store: one SQLite file, zero setup.
+//!
+//! # Connections
+//!
+//! One writer connection behind a [`std::sync::Mutex`] (SQLite allows one
+//! writer at a time anyway; serialising in-process writers here is cheaper
+//! than having them collide on the file lock), and a small pool of reader
+//! connections, each behind its own mutex. The database runs in WAL mode,
+//! so readers never block the writer nor each other, and every read sees
+//! the last committed write.
+//!
+//! # Why the queries run inline, without `spawn_blocking`
+//!
+//! Every query is a point lookup or a short index range scan on a local
+//! file that is almost always in the page cache: it takes microseconds.
+//! Handing it to tokio's blocking pool would cost a thread hand-off and two
+//! wake-ups, more than the query itself. So the async methods run the
+//! query on the calling worker thread. No lock is ever held across an
+//! `.await` (the synchronous helpers below take and release it), and a
+//! poisoned mutex is recovered rather than turned into a panic: the
+//! connection behind it is still usable (an interrupted transaction is
+//! rolled back when the writer is next taken).
+//!
+//! # Schema and migrations
+//!
+//! The schema is the numbered SQL files in `sqlite/migrations/`, embedded in
+//! the binary. `PRAGMA user_version` records how many are applied. [`SqliteStore::open`]
+//! applies the missing ones inside `BEGIN IMMEDIATE`, re-reading the version
+//! once it holds the write lock, so processes opening a fresh file at the
+//! same time (`serve` and `credentials create`, say) agree on one schema and
+//! neither fails. A database with a version newer than this binary knows is
+//! refused rather than misread.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use rusqlite::types::{FromSql, Value};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params_from_iter};
+
+use crate::domain::credential::{Credential, Role, StoredSecrets};
+use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
+use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
+use crate::pfid::Pfid;
+use crate::secrets::SecretHash;
+use crate::store::{
+    BearerKind, CredentialStore, RevokeUserSessions, SessionQuery, SessionStore, StoreError,
+};
+
+/// The migrations, in order: migration `n` (1-based) brings the schema from
+/// version `n - 1` to version `n`.
+const MIGRATIONS: &[&str] = &[include_str!("sqlite/migrations/0001_initial.sql")];
+
+/// The schema version this binary writes and understands.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+const _: () = assert!(!MIGRATIONS.is_empty() && MIGRATIONS.len() <= i32::MAX as usize);
+
+/// How many reader connections the pool holds.
+const READERS: usize = 4;
+
+/// How long a statement waits for a lock held by another connection (or
+/// process) before the store reports itself unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long `open` keeps retrying set-up steps SQLite refuses with
+/// `SQLITE_BUSY` without consulting the busy handler (switching a fresh
+/// file to WAL while another process does the same).
+const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// Prepared statements kept per connection (the listing has a few dozen
+/// filter shapes).
+const STATEMENT_CACHE: usize = 64;
+
+/// Every column of `sessions`, in the order [`session_values`] writes and
+/// [`decode_session`] reads them.
+const SESSION_COLUMNS: &str = "id, identity_store_id, user_id, status, session_type, \
+     credentials_type, created_at, expires_at, extended_at, extended_count, \
+     first_seen_at, first_seen_ip, first_seen_user_agent, \
+     last_seen_at, last_seen_ip, last_seen_user_agent, \
+     browser, operating_system, city, state, country, \
+     sudo_user_id, account_id, domain_id, device_id, title, ended_at, version";
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, identity_store_id, user_id, status, \
+     session_type, credentials_type, created_at, expires_at, extended_at, extended_count, \
+     first_seen_at, first_seen_ip, first_seen_user_agent, \
+     last_seen_at, last_seen_ip, last_seen_user_agent, \
+     browser, operating_system, city, state, country, \
+     sudo_user_id, account_id, domain_id, device_id, title, ended_at, version) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+     ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+
+/// Writes every column but `id` (`?1`) over the row if its version is still
+/// `?29`.
+const REPLACE_SESSION: &str = "UPDATE sessions SET identity_store_id = ?2, user_id = ?3, \
+     status = ?4, session_type = ?5, credentials_type = ?6, created_at = ?7, expires_at = ?8, \
+     extended_at = ?9, extended_count = ?10, \
+     first_seen_at = ?11, first_seen_ip = ?12, first_seen_user_agent = ?13, \
+     last_seen_at = ?14, last_seen_ip = ?15, last_seen_user_agent = ?16, \
+     browser = ?17, operating_system = ?18, city = ?19, state = ?20, country = ?21, \
+     sudo_user_id = ?22, account_id = ?23, domain_id = ?24, device_id = ?25, title = ?26, \
+     ended_at = ?27, version = ?28 \
+     WHERE id = ?1 AND version = ?29";
+
+/// Every column of `credentials` but the secrets, in the order
+/// [`decode_credential`] reads them.
+const CREDENTIAL_COLUMNS: &str =
+    "id, name, role, identity_store_id, user_id, rate_limit, created_at, revoked_at";
+
+const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, name, role, identity_store_id, \
+     user_id, rate_limit, created_at, revoked_at, native_token_hash, prefactor_token_hash, \
+     looker_client_id, looker_client_secret_hash, huawei_access_key, huawei_secret_key_sealed) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+/// The SQLite store. Cheap to share behind an `Arc`; every method is safe
+/// to call from many tasks at once.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    /// Which reader to wait for when all are busy (round-robin).
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("readers", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating it if needed, and brings
+    /// its schema up to [`SCHEMA_VERSION`]. Refuses a database written by a
+    /// newer version of the server.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let context = |error: StoreError| in_context(error, path.display());
+        let mut writer = open_connection(path).map_err(context)?;
+        retry_while_busy(|| enable_wal(&writer)).map_err(context)?;
+        retry_while_busy(|| migrate(&mut writer)).map_err(context)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = open_connection(path)?;
+                reader
+                    .pragma_update(None, "query_only", true)
+                    .map_err(db_error)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(context)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The writer connection, with any transaction a panicking holder left
+    /// open rolled back.
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        match self.writer.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let guard = poisoned.into_inner();
+                if !guard.is_autocommit() {
+                    // Best effort: if the rollback fails, the next
+                    // statement reports the problem.
+                    let _ = guard.execute_batch("ROLLBACK");
+                }
+                guard
+            }
+        }
+    }
+
+    /// A free reader connection, or (all busy) the next one round-robin.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            match reader.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let index = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insert_sessions_now(&self, sessions: &[Session]) -> Result<(), StoreError> {
+        let mut writer = self.writer();
+        let transaction = writer
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        {
+            let mut statement = transaction
+                .prepare_cached(INSERT_SESSION)
+                .map_err(db_error)?;
+            for session in sessions {
+                let values = session_values(session)?;
+                statement
+                    .execute(params_from_iter(values))
+                    .map_err(|error| duplicate_session(error, &session.id))?;
+            }
+        }
+        transaction.commit().map_err(db_error)
+    }
+
+    fn session_now(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
+        let reader = self.reader();
+        let mut statement = reader
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+            ))
+            .map_err(db_error)?;
+        let mut rows = statement.query([id.as_str()]).map_err(db_error)?;
+        match rows.next().map_err(db_error)? {
+            Some(row) => decode_session(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn list_sessions_now(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+        let (sql, values) = listing_sql(query);
+        let reader = self.reader();
+        let mut statement = reader.prepare_cached(&sql).map_err(db_error)?;
+        let mut rows = statement
+            .query(params_from_iter(values))
+            .map_err(db_error)?;
+        let mut sessions = Vec::new();
+        while let Some(row) = rows.next().map_err(db_error)? {
+            sessions.push(decode_session(row)?);
+        }
+        Ok(sessions)
+    }
+
+    fn replace_session_now(
+        &self,
+        expected_version: u64,
+        session: &Session,
+    ) -> Result<bool, StoreError> {
+        let mut values = session_values(session)?;
+        values.push(Value::Integer(version_to_sql(expected_version)?));
+        let writer = self.writer();
+        let mut statement = writer.prepare_cached(REPLACE_SESSION).map_err(db_error)?;
+        let changed = statement
+            .execute(params_from_iter(values))
+            .map_err(db_error)?;
+        Ok(changed == 1)
+    }
+
+    fn revoke_user_sessions_now(
+        &self,
+        request: &RevokeUserSessions,
+    ) -> Result<Vec<Pfid>, StoreError> {
+        let now = Value::Integer(to_unix_millis(request.now));
+        let mut values = vec![
+            Value::Text(Status::Revoked.as_str().to_string()),
+            now.clone(),
+            Value::Text(request.user_id.clone()),
+        ];
+        values.extend(open_statuses());
+        values.push(now);
+        let mut sql = String::from(
+            "UPDATE sessions SET status = ?, ended_at = ?, version = version + 1 \
+             WHERE user_id = ? AND status IN (?, ?, ?) AND expires_at > ?",
+        );
+        if let Some(store) = &request.identity_store_id {
+            sql.push_str(" AND identity_store_id = ?");
+            values.push(Value::Text(store.clone()));
+        }
+        if let Some(except) = &request.except_session_id {
+            sql.push_str(" AND id <> ?");
+            values.push(Value::Text(except.as_str().to_string()));
+        }
+        sql.push_str(" RETURNING id");
+
+        let mut writer = self.writer();
+        let transaction = writer
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let mut revoked = Vec::new();
+        {
+            let mut statement = transaction.prepare_cached(&sql).map_err(db_error)?;
+            let mut rows = statement
+                .query(params_from_iter(values))
+                .map_err(db_error)?;
+            while let Some(row) = rows.next().map_err(db_error)? {
+                let id: String = column(row, 0, "session", "id")?;
+                revoked.push(parse_pfid(&id, "session", "id")?);
+            }
+        }
+        // Dropping the transaction on an error above rolls the update back.
+        transaction.commit().map_err(db_error)?;
+        revoked.sort_unstable();
+        Ok(revoked)
+    }
+
+    fn ping_now(&self) -> Result<(), StoreError> {
+        let reader = self.reader();
+        let version: i64 = reader
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(db_error)?;
+        if version == i64::from(SCHEMA_VERSION) {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "the schema version changed under the server: found {version}, \
+                 expected {SCHEMA_VERSION}"
+            )))
+        }
+    }
+
+    fn insert_credential_now(
+        &self,
+        credential: &Credential,
+        secrets: &StoredSecrets,
+    ) -> Result<(), StoreError> {
+        let values = vec![
+            Value::Text(credential.id.as_str().to_string()),
+            optional_text(credential.name.as_deref()),
+            Value::Text(credential.role.as_str().to_string()),
+            optional_text(credential.identity_store_id.as_deref()),
+            optional_text(credential.user_id.as_deref()),
+            credential
+                .rate_limit
+                .map_or(Value::Null, |limit| Value::Integer(i64::from(limit))),
+            time_value(credential.created_at),
+            optional_time(credential.revoked_at),
+            Value::Blob(secrets.native_token.as_bytes().to_vec()),
+            Value::Blob(secrets.prefactor_token.as_bytes().to_vec()),
+            Value::Text(secrets.looker_client_id.clone()),
+            Value::Blob(secrets.looker_client_secret.as_bytes().to_vec()),
+            Value::Text(secrets.huawei_access_key.clone()),
+            Value::Blob(secrets.huawei_secret_key_sealed.clone()),
+        ];
+        let writer = self.writer();
+        let mut statement = writer.prepare_cached(INSERT_CREDENTIAL).map_err(db_error)?;
+        statement
+            .execute(params_from_iter(values))
+            .map_err(|error| duplicate_credential(error, credential, secrets))?;
+        Ok(())
+    }
+
+    fn list_credentials_now(&self) -> Result<Vec<Credential>, StoreError> {
+        let reader = self.reader();
+        let mut statement = reader
+            .prepare_cached(&format!(
+                "SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY created_at, id"
+            ))
+            .map_err(db_error)?;
+        let mut rows = statement.query([]).map_err(db_error)?;
+        let mut credentials = Vec::new();
+        while let Some(row) = rows.next().map_err(db_error)? {
+            credentials.push(decode_credential(row)?);
+        }
+        Ok(credentials)
+    }
+
+    /// The first credential `sql` (selecting [`CREDENTIAL_COLUMNS`] and
+    /// possibly one more column) finds for `key`, with its extra column.
+    fn credential_where<K, T>(
+        &self,
+        sql: &str,
+        key: K,
+        extra: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<(Credential, T)>, StoreError>
+    where
+        K: rusqlite::ToSql,
+    {
+        let reader = self.reader();
+        let mut statement = reader.prepare_cached(sql).map_err(db_error)?;
+        let mut rows = statement.query([key]).map_err(db_error)?;
+        match rows.next().map_err(db_error)? {
+            Some(row) => Ok(Some((decode_credential(row)?, extra(row)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn revoke_credential_now(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
+        let writer = self.writer();
+        let mut statement = writer
+            .prepare_cached(
+                "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            )
+            .map_err(db_error)?;
+        let changed = statement
+            .execute(rusqlite::params![to_unix_millis(at), id.as_str()])
+            .map_err(db_error)?;
+        Ok(changed == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.insert_sessions_now(std::slice::from_ref(session))
+    }
+
+    async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
+        self.insert_sessions_now(sessions)
+    }
+
+    async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
+        self.session_now(id)
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+        self.list_sessions_now(query)
+    }
+
+    async fn replace_session(
+        &self,
+        expected_version: u64,
+        session: &Session,
+    ) -> Result<bool, StoreError> {
+        self.replace_session_now(expected_version, session)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        request: &RevokeUserSessions,
+    ) -> Result<Vec<Pfid>, StoreError> {
+        self.revoke_user_sessions_now(request)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.ping_now()
+    }
+}
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        secrets: &StoredSecrets,
+    ) -> Result<(), StoreError> {
+        self.insert_credential_now(credential, secrets)
+    }
+
+    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        self.list_credentials_now()
+    }
+
+    async fn credential(&self, id: &Pfid) -> Result<Option<Credential>, StoreError> {
+        let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id = ?1");
+        Ok(self
+            .credential_where(&sql, id.as_str(), |_| Ok(()))?
+            .map(|(credential, ())| credential))
+    }
+
+    async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
+        self.revoke_credential_now(id, at)
+    }
+
+    async fn credential_by_bearer(
+        &self,
+        kind: BearerKind,
+        hash: &SecretHash,
+    ) -> Result<Option<Credential>, StoreError> {
+        // Comparing SHA-256 hashes of high-entropy tokens in SQL is safe:
+        // timing can at most reveal a prefix of a hash, not of a token.
+        let column = match kind {
+            BearerKind::Native => "native_token_hash",
+            BearerKind::Prefactor => "prefactor_token_hash",
+        };
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM credentials \
+             WHERE {column} = ?1 AND revoked_at IS NULL"
+        );
+        Ok(self
+            .credential_where(&sql, hash.as_bytes().as_slice(), |_| Ok(()))?
+            .map(|(credential, ())| credential))
+    }
+
+    async fn credential_by_looker_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS}, looker_client_secret_hash FROM credentials \
+             WHERE looker_client_id = ?1 AND revoked_at IS NULL"
+        );
+        self.credential_where(&sql, client_id, |row| {
+            let bytes: Vec<u8> = column(row, 8, "credential", "looker_client_secret_hash")?;
+            let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+                StoreError::Corrupt(format!(
+                    "credential column looker_client_secret_hash holds {} bytes, not 32",
+                    bytes.len()
+                ))
+            })?;
+            Ok(SecretHash::from_bytes(bytes))
+        })
+    }
+
+    async fn credential_by_huawei_access_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS}, huawei_secret_key_sealed FROM credentials \
+             WHERE huawei_access_key = ?1 AND revoked_at IS NULL"
+        );
+        self.credential_where(&sql, access_key, |row| {
+            column(row, 8, "credential", "huawei_secret_key_sealed")
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Opening and migrating.
+
+/// One connection to `path`, configured as every connection of the store
+/// is. `journal_mode` is a property of the file and set once by `open`.
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags).map_err(db_error)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db_error)?;
+    connection
+        .pragma_update(None, "foreign_keys", true)
+        .map_err(db_error)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(connection)
+}
+
+fn enable_wal(connection: &Connection) -> Result<(), StoreError> {
+    let mode: String = connection
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(db_error)?;
+    if mode.eq_ignore_ascii_case("wal") {
+        Ok(())
+    } else {
+        Err(StoreError::Internal(format!(
+            "the database cannot use write-ahead logging (journal mode is {mode:?}); \
+             it must be a file on a local file system"
+        )))
+    }
+}
+
+fn schema_version(connection: &Connection) -> Result<u32, StoreError> {
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(db_error)?;
+    let version = u32::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("the schema version is {version}")))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Internal(format!(
+            "the database has schema version {version}, newer than the {SCHEMA_VERSION} this \
+             server knows: it was written by a newer login-sessions; upgrade this server"
+        )));
+    }
+    Ok(version)
+}
+
+/// Applies the migrations the database lacks, all in one `BEGIN IMMEDIATE`
+/// transaction.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    // The common case, an up-to-date database, takes no write lock.
+    if schema_version(connection)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    // Another process may have migrated while we waited for the lock.
+    let current = schema_version(&transaction)?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        transaction.execute_batch(migration).map_err(|error| {
+            in_context(db_error(error), format_args!("migration {}", index + 1))
+        })?;
+    }
+    transaction
+        .pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(db_error)?;
+    transaction.commit().map_err(db_error)
+}
+
+/// Runs `step` again while it fails with `Unavailable` (SQLite reports
+/// `SQLITE_BUSY` without waiting in a few set-up situations, such as two
+/// connections switching a fresh file to WAL at once).
+fn retry_while_busy<T>(mut step: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let deadline = Instant::now() + OPEN_RETRY_FOR;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match step() {
+            Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {
+                thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+/// Maps a SQLite failure to the store's error.
+fn db_error(error: rusqlite::Error) -> StoreError {
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen => {
+                StoreError::Unavailable(error.to_string())
+            }
+            ErrorCode::ConstraintViolation if is_uniqueness(failure) => {
+                StoreError::Duplicate(unique_subject(&error))
+            }
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                StoreError::Corrupt(error.to_string())
+            }
+            _ => StoreError::Internal(error.to_string()),
+        },
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::Utf8Error(..) => StoreError::Corrupt(error.to_string()),
+        _ => StoreError::Internal(error.to_string()),
+    }
+}
+
+fn is_uniqueness(failure: &rusqlite::ffi::Error) -> bool {
+    failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+/// The `table.column` a uniqueness violation names (SQLite says
+/// "UNIQUE constraint failed: table.column").
+fn unique_subject(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message
+            .rsplit_once(": ")
+            .map_or_else(|| message.clone(), |(_, subject)| subject.to_string()),
+        _ => "a row with this key".to_string(),
+    }
+}
+
+fn duplicate_session(error: rusqlite::Error, id: &Pfid) -> StoreError {
+    match db_error(error) {
+        StoreError::Duplicate(_) => StoreError::Duplicate(format!("session {id}")),
+        other => other,
+    }
+}
+
+fn duplicate_credential(
+    error: rusqlite::Error,
+    credential: &Credential,
+    secrets: &StoredSecrets,
+) -> StoreError {
+    match db_error(error) {
+        StoreError::Duplicate(subject) => StoreError::Duplicate(match subject.as_str() {
+            "credentials.id" => format!("credential {}", credential.id),
+            "credentials.native_token_hash" => "a credential with this native token".to_string(),
+            "credentials.prefactor_token_hash" => {
+                "a credential with this Prefactor token".to_string()
+            }
+            "credentials.looker_client_id" => {
+                format!("Looker client id {}", secrets.looker_client_id)
+            }
+            "credentials.huawei_access_key" => {
+                format!("Huawei access key {}", secrets.huawei_access_key)
+            }
+            _ => subject,
+        }),
+        other => other,
+    }
+}
+
+/// Adds where an error happened to its message, keeping its kind.
+fn in_context(error: StoreError, place: impl std::fmt::Display) -> StoreError {
+    match error {
+        StoreError::Duplicate(message) => StoreError::Duplicate(message),
+        StoreError::Unavailable(message) => StoreError::Unavailable(format!("{place}: {message}")),
+        StoreError::Corrupt(message) => StoreError::Corrupt(format!("{place}: {message}")),
+        StoreError::Internal(message) => StoreError::Internal(format!("{place}: {message}")),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Listing.
+
+/// The open statuses as query parameters, for `status IN (?, ?, ?)`.
+fn open_statuses() -> impl Iterator<Item = Value> {
+    Status::OPEN
+        .iter()
+        .map(|status| Value::Text(status.as_str().to_string()))
+}
+
+/// The statement and parameters of a listing. The statement text depends
+/// only on which filters are set, so the statement cache serves it.
+fn listing_sql(query: &SessionQuery) -> (String, Vec<Value>) {
+    let now = Value::Integer(to_unix_millis(query.now));
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(store) = &query.identity_store_id {
+        conditions.push("identity_store_id = ?");
+        values.push(Value::Text(store.clone()));
+    }
+    if let Some(user) = &query.user_id {
+        conditions.push("user_id = ?");
+        values.push(Value::Text(user.clone()));
+    }
+    match query.status {
+        None => {}
+        // Ended by a logout, or open but expired.
+        Some(Status::Complete) => {
+            conditions.push("(status = ? OR (status IN (?, ?, ?) AND expires_at <= ?))");
+            values.push(Value::Text(Status::Complete.as_str().to_string()));
+            values.extend(open_statuses());
+            values.push(now.clone());
+        }
+        Some(Status::Revoked) => {
+            conditions.push("status = ?");
+            values.push(Value::Text(Status::Revoked.as_str().to_string()));
+        }
+        // An open status, not yet expired.
+        Some(open) => {
+            conditions.push("status = ? AND expires_at > ?");
+            values.push(Value::Text(open.as_str().to_string()));
+            values.push(now.clone());
+        }
+    }
+    match query.live {
+        None => {}
+        Some(true) => {
+            conditions.push("status IN (?, ?, ?) AND expires_at > ?");
+            values.extend(open_statuses());
+            values.push(now);
+        }
+        Some(false) => {
+            conditions.push("NOT (status IN (?, ?, ?) AND expires_at > ?)");
+            values.extend(open_statuses());
+            values.push(now);
+        }
+    }
+    if let Some(before) = &query.before_id {
+        conditions.push("id < ?");
+        values.push(Value::Text(before.as_str().to_string()));
+    }
+    let mut sql = format!("SELECT {SESSION_COLUMNS} FROM sessions");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    values.push(Value::Integer(i64::from(query.limit)));
+    (sql, values)
+}
+
+// ---------------------------------------------------------------------------
+// Encoding.
+
+fn time_value(at: Timestamp) -> Value {
+    Value::Integer(to_unix_millis(at))
+}
+
+fn optional_time(at: Option<Timestamp>) -> Value {
+    at.map_or(Value::Null, time_value)
+}
+
+fn optional_text(text: Option<&str>) -> Value {
+    text.map_or(Value::Null, |text| Value::Text(text.to_string()))
+}
+
+fn optional_pfid(id: Option<&Pfid>) -> Value {
+    optional_text(id.map(Pfid::as_str))
+}
+
+fn version_to_sql(version: u64) -> Result<i64, StoreError> {
+    i64::try_from(version).map_err(|_| {
+        StoreError::Internal(format!(
+            "session version {version} is beyond what the store holds"
+        ))
+    })
+}
+
+/// The at / ip / user agent columns of an interaction.
+fn interaction_values(interaction: Option<&Interaction>) -> [Value; 3] {
+    match interaction {
+        None => [Value::Null, Value::Null, Value::Null],
+        Some(interaction) => [
+            time_value(interaction.at),
+            interaction
+                .ip
+                .map_or(Value::Null, |ip| Value::Text(ip.to_string())),
+            optional_text(interaction.user_agent.as_deref()),
+        ],
+    }
+}
+
+/// Every column of a session row, in [`SESSION_COLUMNS`] order.
+fn session_values(session: &Session) -> Result<Vec<Value>, StoreError> {
+    let mut values = Vec::with_capacity(29);
+    values.extend([
+        Value::Text(session.id.as_str().to_string()),
+        Value::Text(session.identity_store_id.clone()),
+        optional_text(session.user_id.as_deref()),
+        Value::Text(session.status.as_str().to_string()),
+        Value::Text(session.session_type.as_str().to_string()),
+        optional_text(session.credentials_type.as_deref()),
+        time_value(session.created_at),
+        time_value(session.expires_at),
+        optional_time(session.extended_at),
+        Value::Integer(i64::from(session.extended_count)),
+    ]);
+    values.extend(interaction_values(session.first_seen.as_ref()));
+    values.extend(interaction_values(session.last_seen.as_ref()));
+    let enrichment = &session.enrichment;
+    values.extend([
+        optional_text(enrichment.browser.as_deref()),
+        optional_text(enrichment.operating_system.as_deref()),
+        optional_text(enrichment.city.as_deref()),
+        optional_text(enrichment.state.as_deref()),
+        optional_text(enrichment.country.as_deref()),
+        optional_text(session.sudo_user_id.as_deref()),
+        optional_pfid(session.account_id.as_ref()),
+        optional_pfid(session.domain_id.as_ref()),
+        optional_pfid(session.device_id.as_ref()),
+        optional_text(session.title.as_deref()),
+        optional_time(session.ended_at),
+        Value::Integer(version_to_sql(session.version)?),
+    ]);
+    Ok(values)
+}
+
+// ---------------------------------------------------------------------------
+// Decoding. Nothing read from the file is trusted: every value is checked
+// and a bad one is `Corrupt`, never a panic.
+
+/// Column `index` of `row`, as `T`.
+fn column<T: FromSql>(
+    row: &Row<'_>,
+    index: usize,
+    record: &str,
+    name: &str,
+) -> Result<T, StoreError> {
+    row.get(index)
+        .map_err(|error| StoreError::Corrupt(format!("{record} column {name}: {error}")))
+}
+
+fn corrupt(record: &str, name: &str, what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{record} column {name} holds {what}"))
+}
+
+fn parse_pfid(text: &str, record: &str, name: &str) -> Result<Pfid, StoreError> {
+    Pfid::parse(text).map_err(|error| corrupt(record, name, format!("{text:?} ({error})")))
+}
+
+fn parse_time(millis: i64, record: &str, name: &str) -> Result<Timestamp, StoreError> {
+    from_unix_millis(millis).ok_or_else(|| corrupt(record, name, format!("the time {millis}")))
+}
+
+/// Reads the columns of one row, naming the record in every error.
+struct Columns<'a, 'row> {
+    row: &'a Row<'row>,
+    record: String,
+}
+
+impl Columns<'_, '_> {
+    fn get<T: FromSql>(&self, index: usize, name: &str) -> Result<T, StoreError> {
+        column(self.row, index, &self.record, name)
+    }
+
+    fn time(&self, index: usize, name: &str) -> Result<Timestamp, StoreError> {
+        parse_time(self.get(index, name)?, &self.record, name)
+    }
+
+    fn optional_time(&self, index: usize, name: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.get::<Option<i64>>(index, name)?
+            .map(|millis| parse_time(millis, &self.record, name))
+            .transpose()
+    }
+
+    fn optional_pfid(&self, index: usize, name: &str) -> Result<Option<Pfid>, StoreError> {
+        self.get::<Option<String>>(index, name)?
+            .map(|text| parse_pfid(&text, &self.record, name))
+            .transpose()
+    }
+
+    fn integer<T: TryFrom<i64>>(&self, index: usize, name: &str) -> Result<T, StoreError> {
+        let value: i64 = self.get(index, name)?;
+        T::try_from(value).map_err(|_| corrupt(&self.record, name, format!("the number {value}")))
+    }
+
+    /// The three columns of an interaction starting at `index`.
+    fn interaction(&self, index: usize, name: &str) -> Result<Option<Interaction>, StoreError> {
+        let at = self.optional_time(index, &format!("{name}_at"))?;
+        let ip: Option<String> = self.get(index + 1, &format!("{name}_ip"))?;
+        let user_agent: Option<String> = self.get(index + 2, &format!("{name}_user_agent"))?;
+        let Some(at) = at else {
+            if ip.is_some() || user_agent.is_some() {
+                return Err(corrupt(
+                    &self.record,
+                    &format!("{name}_at"),
+                    "nothing, yet the interaction has an address or agent",
+                ));
+            }
+            return Ok(None);
+        };
+        let ip = ip
+            .map(|text| {
+                text.parse::<IpAddr>()
+                    .map_err(|_| corrupt(&self.record, &format!("{name}_ip"), format!("{text:?}")))
+            })
+            .transpose()?;
+        Ok(Some(Interaction { at, ip, user_agent }))
+    }
+}
+
+/// A session from a row selecting [`SESSION_COLUMNS`].
+fn decode_session(row: &Row<'_>) -> Result<Session, StoreError> {
+    let id_text: String = column(row, 0, "session", "id")?;
+    let id = parse_pfid(&id_text, "session", "id")?;
+    let columns = Columns {
+        row,
+        record: format!("session {id_text}"),
+    };
+    let status_text: String = columns.get(3, "status")?;
+    let status = Status::parse(&status_text)
+        .ok_or_else(|| corrupt(&columns.record, "status", format!("{status_text:?}")))?;
+    let type_text: String = columns.get(4, "session_type")?;
+    let session_type = SessionType::parse(&type_text)
+        .ok_or_else(|| corrupt(&columns.record, "session_type", format!("{type_text:?}")))?;
+    Ok(Session {
+        id,
+        identity_store_id: columns.get(1, "identity_store_id")?,
+        user_id: columns.get(2, "user_id")?,
+        status,
+        session_type,
+        credentials_type: columns.get(5, "credentials_type")?,
+        created_at: columns.time(6, "created_at")?,
+        expires_at: columns.time(7, "expires_at")?,
+        extended_at: columns.optional_time(8, "extended_at")?,
+        extended_count: columns.integer(9, "extended_count")?,
+        first_seen: columns.interaction(10, "first_seen")?,
+        last_seen: columns.interaction(13, "last_seen")?,
+        enrichment: Enrichment {
+            browser: columns.get(16, "browser")?,
+            operating_system: columns.get(17, "operating_system")?,
+            city: columns.get(18, "city")?,
+            state: columns.get(19, "state")?,
+            country: columns.get(20, "country")?,
+        },
+        sudo_user_id: columns.get(21, "sudo_user_id")?,
+        account_id: columns.optional_pfid(22, "account_id")?,
+        domain_id: columns.optional_pfid(23, "domain_id")?,
+        device_id: columns.optional_pfid(24, "device_id")?,
+        title: columns.get(25, "title")?,
+        ended_at: columns.optional_time(26, "ended_at")?,
+        version: columns.integer(27, "version")?,
+    })
+}
+
+/// A credential from a row starting with [`CREDENTIAL_COLUMNS`].
+fn decode_credential(row: &Row<'_>) -> Result<Credential, StoreError> {
+    let id_text: String = column(row, 0, "credential", "id")?;
+    let id = parse_pfid(&id_text, "credential", "id")?;
+    let columns = Columns {
+        row,
+        record: format!("credential {id_text}"),
+    };
+    let role_text: String = columns.get(2, "role")?;
+    let role = Role::parse(&role_text)
+        .ok_or_else(|| corrupt(&columns.record, "role", format!("{role_text:?}")))?;
+    let rate_limit = columns
+        .get::<Option<i64>>(5, "rate_limit")?
+        .map(|limit| {
+            u32::try_from(limit)
+                .map_err(|_| corrupt(&columns.record, "rate_limit", format!("the number {limit}")))
+        })
+        .transpose()?;
+    Ok(Credential {
+        id,
+        name: columns.get(1, "name")?,
+        role,
+        identity_store_id: columns.get(3, "identity_store_id")?,
+        user_id: columns.get(4, "user_id")?,
+        rate_limit,
+        created_at: columns.time(6, "created_at")?,
+        revoked_at: columns.optional_time(7, "revoked_at")?,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use tempfile::TempDir;
+
+    use super::*;
+    use crate::store::conformance;
+    use crate::store::{SharedStore, Store};
+
+    /// A fresh store in a temporary directory that lives as long as it.
+    async fn fresh_store() -> (SharedStore, TempDir) {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("sessions.db")).unwrap();
+        (Arc::new(store) as SharedStore, directory)
+    }
+
+    mod suite {
+        crate::store_conformance_tests!(super::fresh_store());
+    }
+
+    fn raw(path: &Path) -> Connection {
+        Connection::open(path).unwrap()
+    }
+
+    fn user_version(path: &Path) -> i64 {
+        raw(path)
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn open_sets_wal_and_the_schema_version() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mode: String = store
+            .writer()
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let foreign_keys: i64 = store
+            .reader()
+            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+            .unwrap();
+        assert_eq!(foreign_keys, 1);
+        assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_does_not_migrate_again() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        let session = conformance::full_session();
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.insert_session(&session).await.unwrap();
+        }
+        // The migrations create their tables without IF NOT EXISTS: running
+        // them again would fail the open. Mark the file to be sure.
+        raw(&path)
+            .execute_batch(
+                "CREATE TABLE reopen_marker (x INTEGER); INSERT INTO reopen_marker VALUES (1);",
+            )
+            .unwrap();
+        for _ in 0..2 {
+            let store = SqliteStore::open(&path).unwrap();
+            assert_eq!(
+                store.session(&session.id).await.unwrap(),
+                Some(session.clone())
+            );
+            assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
+        }
+        let marker: i64 = raw(&path)
+            .query_row("SELECT x FROM reopen_marker", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(marker, 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_opens_of_a_fresh_file_all_succeed() {
+        for round in 0..20 {
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("sessions.db");
+            let barrier = Barrier::new(4);
+            let stores: Vec<SqliteStore> = thread::scope(|scope| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            SqliteStore::open(&path)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap()
+                            .unwrap_or_else(|error| panic!("round {round}: open failed: {error}"))
+                    })
+                    .collect()
+            });
+            assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
+            // Every opener sees and writes the same database.
+            let mut sessions = Vec::new();
+            for (index, store) in stores.iter().enumerate() {
+                let mut session = conformance::full_session();
+                session.id = Pfid::generate(index as u32, 1_700_000_000_000).unwrap();
+                store.insert_session(&session).await.unwrap();
+                sessions.push(session);
+            }
+            for store in &stores {
+                store.ping().await.unwrap();
+                for session in &sessions {
+                    assert_eq!(
+                        store.session(&session.id).await.unwrap().as_ref(),
+                        Some(session)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let newer = i64::from(SCHEMA_VERSION) + 1;
+        raw(&path)
+            .pragma_update(None, "user_version", newer)
+            .unwrap();
+        let error = SqliteStore::open(&path).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, StoreError::Internal(_)), "{error:?}");
+        assert!(
+            message.contains(&format!("schema version {newer}")),
+            "{message}"
+        );
+        assert!(message.contains("newer"), "{message}");
+        assert!(message.contains("sessions.db"), "{message}");
+        // Nothing was changed.
+        assert_eq!(user_version(&path), newer);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        std::fs::write(&path, vec![b'x'; 8192]).unwrap();
+        let error = SqliteStore::open(&path).unwrap_err();
+        assert!(error.to_string().contains("sessions.db"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn undecodable_rows_are_corrupt_not_panics() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let session = conformance::full_session();
+        store.insert_session(&session).await.unwrap();
+        let now = session.created_at;
+        let query = SessionQuery {
+            identity_store_id: None,
+            user_id: None,
+            status: None,
+            live: None,
+            now,
+            before_id: None,
+            limit: 10,
+        };
+        let corruptions = [
+            "UPDATE sessions SET status = 'bogus'",
+            "UPDATE sessions SET session_type = 'carrier-pigeon'",
+            "UPDATE sessions SET first_seen_ip = 'not an address'",
+            "UPDATE sessions SET version = -1",
+            "UPDATE sessions SET extended_count = 1 << 40",
+            "UPDATE sessions SET created_at = 'yesterday'",
+            "UPDATE sessions SET expires_at = 9223372036854775807",
+            "UPDATE sessions SET account_id = 'NOT-A-PFID'",
+            "UPDATE sessions SET title = x'00ff'",
+        ];
+        for corruption in corruptions {
+            let connection = raw(&path);
+            connection.execute_batch(corruption).unwrap();
+            let error = store.session(&session.id).await.unwrap_err();
+            assert!(
+                matches!(error, StoreError::Corrupt(_)),
+                "{corruption}: {error:?}"
+            );
+            let error = store.list_sessions(&query).await.unwrap_err();
+            assert!(
+                matches!(error, StoreError::Corrupt(_)),
+                "{corruption}: {error:?}"
+            );
+            // Put the good row back for the next corruption.
+            connection.execute("DELETE FROM sessions", []).unwrap();
+            store.insert_session(&session).await.unwrap();
+            assert_eq!(
+                store.session(&session.id).await.unwrap().as_ref(),
+                Some(&session)
+            );
+        }
+
+        let (credential, secrets) = conformance::credential_with_secrets("corrupt");
+        store
+            .insert_credential(&credential, &secrets)
+            .await
+            .unwrap();
+        raw(&path)
+            .execute("UPDATE credentials SET role = 'emperor'", [])
+            .unwrap();
+        let error = store.credential(&credential.id).await.unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+        raw(&path)
+            .execute(
+                "UPDATE credentials SET role = 'admin', huawei_secret_key_sealed = 'text'",
+                [],
+            )
+            .unwrap();
+        let error = store
+            .credential_by_huawei_access_key(&secrets.huawei_access_key)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_poisoned_writer_is_recovered() {
+        let (store, _directory) = {
+            let directory = tempfile::tempdir().unwrap();
+            let store = Arc::new(SqliteStore::open(&directory.path().join("s.db")).unwrap());
+            (store, directory)
+        };
+        let poisoner = Arc::clone(&store);
+        let joined = thread::spawn(move || {
+            let mut writer = poisoner.writer.lock().unwrap();
+            let transaction = writer.transaction().unwrap();
+            transaction
+                .execute_batch("CREATE TABLE half_done (x INTEGER)")
+                .unwrap();
+            std::mem::forget(transaction);
+            panic!("poison the writer");
+        })
+        .join();
+        assert!(joined.is_err());
+        assert!(store.writer.is_poisoned());
+        let session = conformance::full_session();
+        store.insert_session(&session).await.unwrap();
+        assert_eq!(store.session(&session.id).await.unwrap(), Some(session));
+        let tables: i64 = store
+            .reader()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "the interrupted transaction was rolled back");
+    }
+
+    #[test]
+    fn the_store_is_a_store() {
+        fn assert_store<S: Store>() {}
+        assert_store::<SqliteStore>();
+    }
+}
