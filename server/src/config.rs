@@ -1,0 +1,162 @@
+//! Configuration shared by every subcommand: where the database is, where
+//! the server key is, and how to open both.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::secrets::ServerKey;
+use crate::store::SharedStore;
+use crate::store::sqlite::SqliteStore;
+
+/// The default SQLite database file.
+pub const DEFAULT_DATABASE: &str = "sqlite:login-sessions.db";
+
+/// Where the data lives, as given by `--database`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite:PATH` (or `sqlite://PATH`): one file, embedded.
+    Sqlite(PathBuf),
+    /// `postgres://...` or `postgresql://...`.
+    Postgres(String),
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite:PATH (for example sqlite:login-sessions.db) or postgres://USER@HOST/DB"
+    )]
+    UnsupportedDatabase(String),
+    #[error("PostgreSQL is not supported by this build yet; use sqlite:PATH")]
+    PostgresUnsupported,
+    #[error("the server key: {0}")]
+    Key(#[from] crate::secrets::SecretError),
+    #[error("the database: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl DatabaseUrl {
+    /// Parses a `--database` value.
+    pub fn parse(text: &str) -> Result<DatabaseUrl, ConfigError> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(text.to_string()));
+        }
+        let path = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .ok_or_else(|| ConfigError::UnsupportedDatabase(text.to_string()))?;
+        if path.is_empty() {
+            return Err(ConfigError::UnsupportedDatabase(text.to_string()));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The URL with any password hidden, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Opens the store, applying migrations.
+pub fn open_store(database: &DatabaseUrl) -> Result<SharedStore, ConfigError> {
+    match database {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        DatabaseUrl::Postgres(_) => Err(ConfigError::PostgresUnsupported),
+    }
+}
+
+/// Where the server key comes from.
+#[derive(Debug)]
+pub enum KeySource {
+    /// The key file given by `--key-file`: it must exist.
+    File(PathBuf),
+    /// Beside the SQLite database, created on first use.
+    BesideDatabase(PathBuf),
+}
+
+/// The key file to use: the one given, or `<database file>.key` for SQLite.
+pub fn key_source(
+    key_file: Option<&Path>,
+    database: &DatabaseUrl,
+) -> Result<KeySource, ConfigError> {
+    match (key_file, database) {
+        (Some(path), _) => Ok(KeySource::File(path.to_path_buf())),
+        (None, DatabaseUrl::Sqlite(db)) => {
+            let mut name = db.as_os_str().to_owned();
+            name.push(".key");
+            Ok(KeySource::BesideDatabase(PathBuf::from(name)))
+        }
+        (None, DatabaseUrl::Postgres(_)) => Err(ConfigError::Key(crate::secrets::SecretError::KeyFile {
+            path: PathBuf::from("(none given)"),
+            reason: "with PostgreSQL every replica must share one server key: give --key-file PATH or LOGIN_SESSIONS_KEY_FILE (create one with `login-sessions key generate > PATH`)".into(),
+        })),
+    }
+}
+
+/// Loads the server key; a key beside the database is created when absent,
+/// with a warning on stderr saying where.
+pub fn load_key(source: &KeySource) -> Result<ServerKey, ConfigError> {
+    match source {
+        KeySource::File(path) => Ok(ServerKey::load(path)?),
+        KeySource::BesideDatabase(path) => {
+            let (key, created) = ServerKey::load_or_create(path)?;
+            if created {
+                eprintln!(
+                    "warning: created a new server key in {} (mode 0600). It encrypts stored secrets: back it up with the database, or pass --key-file.",
+                    path.display()
+                );
+            }
+            Ok(key)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:a.db").unwrap(),
+            DatabaseUrl::Sqlite("a.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/a.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/a.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite:").is_err());
+        assert_eq!(
+            DatabaseUrl::Postgres("postgres://u:secret@h/db".into()).redacted(),
+            "postgres://u:***@h/db"
+        );
+    }
+
+    #[test]
+    fn key_beside_sqlite_database() {
+        let source = key_source(None, &DatabaseUrl::Sqlite("/x/y.db".into())).unwrap();
+        assert!(matches!(source, KeySource::BesideDatabase(p) if p == Path::new("/x/y.db.key")));
+        assert!(key_source(None, &DatabaseUrl::Postgres("postgres://h/db".into())).is_err());
+    }
+}

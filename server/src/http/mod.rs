@@ -1,0 +1,166 @@
+//! The HTTP side: the implementation of the API trait, one module per
+//! dialect, and starting the server.
+//!
+//! The `impl LoginSessionsApi` below only delegates: each operation's
+//! handler lives in its dialect's module, next to the mapping from the
+//! domain to that dialect's wire types. Adding a dialect adds a module and
+//! one line per operation here.
+
+pub mod native;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use dropshot::{
+    ConfigDropshot, HandlerTaskMode, HttpResponseCreated, HttpResponseOk, HttpServer,
+    PaginationParams, Path, Query, RequestContext, ResultsPage, ServerBuilder, TypedBody,
+};
+use login_sessions_api::checked::{Checked, CheckedBody};
+use login_sessions_api::native::{
+    InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
+    SessionFilter, SessionPageSelector, SessionPath, UserPath, UserSessionsRevoke,
+    UserSessionsRevoked,
+};
+use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::secrets::ServerKey;
+use crate::service::credentials::CredentialService;
+use crate::service::{SessionService, SessionSettings};
+use crate::store::SharedStore;
+
+/// What every handler shares.
+pub struct ApiContext {
+    pub sessions: SessionService,
+    pub credentials: CredentialService,
+    pub auth: Authenticator,
+    /// The URL clients reach this server at, for links in responses.
+    pub public_url: String,
+}
+
+impl ApiContext {
+    /// The context over a store, with a clock and the server key.
+    pub fn new(
+        store: SharedStore,
+        clock: Arc<dyn Clock>,
+        key: Arc<ServerKey>,
+        settings: SessionSettings,
+        public_url: String,
+    ) -> ApiContext {
+        ApiContext {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            sessions: SessionService::new(store.clone(), clock.clone(), settings),
+            credentials: CredentialService::new(store.clone(), clock.clone(), key),
+            auth: Authenticator::new(store, clock),
+        }
+    }
+}
+
+/// The largest request body accepted.
+pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
+
+/// The largest page a listing returns, whatever the request asks for
+/// (dropshot's default page size, 100, applies when it asks for none).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Starts serving on `bind`. The server runs until the returned handle is
+/// closed or dropped.
+pub fn start(
+    context: ApiContext,
+    bind: SocketAddr,
+    log: slog::Logger,
+) -> Result<HttpServer<ApiContext>, String> {
+    let api = login_sessions_api_mod::api_description::<LoginSessionsImpl>()
+        .map_err(|e| format!("the API description is invalid: {e}"))?;
+    let config = ConfigDropshot {
+        bind_address: bind,
+        default_request_body_max_bytes: MAX_REQUEST_BODY_BYTES,
+        // A handler runs to completion even if its client goes away, so a
+        // disconnect never cuts a read-modify-write in half.
+        default_handler_task_mode: HandlerTaskMode::Detached,
+        ..Default::default()
+    };
+    ServerBuilder::new(api, context, log)
+        .config(config)
+        .start()
+        .map_err(|e| format!("could not start the server on {bind}: {e}"))
+}
+
+/// The implementation of the API trait.
+pub enum LoginSessionsImpl {}
+
+impl LoginSessionsApi for LoginSessionsImpl {
+    type Context = ApiContext;
+
+    async fn healthz(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseOk<()>, NativeError> {
+        native::healthz(rqctx).await
+    }
+
+    async fn session_create(
+        rqctx: RequestContext<ApiContext>,
+        body: CheckedBody<TypedBody<SessionCreate>>,
+    ) -> Result<HttpResponseCreated<Session>, NativeError> {
+        native::session_create(rqctx, body).await
+    }
+
+    async fn session_view(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<SessionPath>>,
+    ) -> Result<HttpResponseOk<Session>, NativeError> {
+        native::session_view(rqctx, path).await
+    }
+
+    async fn session_list(
+        rqctx: RequestContext<ApiContext>,
+        query: Checked<Query<PaginationParams<SessionFilter, SessionPageSelector>>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Session>>, NativeError> {
+        native::session_list(rqctx, query).await
+    }
+
+    async fn session_interaction_create(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<SessionPath>>,
+        body: CheckedBody<TypedBody<InteractionCreate>>,
+    ) -> Result<HttpResponseOk<Session>, NativeError> {
+        native::session_interaction_create(rqctx, path, body).await
+    }
+
+    async fn session_extend(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<SessionPath>>,
+        body: CheckedBody<TypedBody<SessionExtend>>,
+    ) -> Result<HttpResponseOk<Session>, NativeError> {
+        native::session_extend(rqctx, path, body).await
+    }
+
+    async fn session_authenticate(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<SessionPath>>,
+        body: CheckedBody<TypedBody<SessionAuthenticate>>,
+    ) -> Result<HttpResponseOk<Session>, NativeError> {
+        native::session_authenticate(rqctx, path, body).await
+    }
+
+    async fn session_logout(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<SessionPath>>,
+    ) -> Result<HttpResponseOk<Session>, NativeError> {
+        native::session_logout(rqctx, path).await
+    }
+
+    async fn session_revoke(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<SessionPath>>,
+    ) -> Result<HttpResponseOk<Session>, NativeError> {
+        native::session_revoke(rqctx, path).await
+    }
+
+    async fn user_sessions_revoke(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<UserPath>>,
+        body: CheckedBody<TypedBody<UserSessionsRevoke>>,
+    ) -> Result<HttpResponseOk<UserSessionsRevoked>, NativeError> {
+        native::user_sessions_revoke(rqctx, path, body).await
+    }
+}

@@ -1,0 +1,18 @@
+//! login-sessions server: the implementation of the API trait, the domain
+//! model, the stores, authentication and the command line.
+//!
+//! Data flows one way: HTTP request → dialect handler (`http`: auth, parse,
+//! map) → domain service (`service`) → store (`store`). Responses flow back:
+//! store row → domain `Session` (`domain`) → dialect view → wire type.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod pfid;
+pub mod secrets;
+pub mod service;
+pub mod store;

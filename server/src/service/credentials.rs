@@ -1,0 +1,161 @@
+//! Issuing, listing and revoking credentials.
+//!
+//! A credential's secrets are generated here, handed out once in
+//! [`IssuedCredential`], and kept only as hashes (bearer secrets) or sealed
+//! with the server key (the Huawei SK, which the server must be able to use
+//! to verify signatures).
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::domain::credential::{Credential, CredentialShapeError, Role, StoredSecrets};
+use crate::domain::ids::{IdError, validate_id, validate_label};
+use crate::pfid::{Pfid, partition_for_identity_store};
+use crate::secrets::{self, SecretHash, ServerKey};
+use crate::store::{SharedStore, StoreError};
+
+/// What a new credential is for.
+#[derive(Clone, Debug)]
+pub struct CredentialRequest {
+    pub role: Role,
+    pub identity_store_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub rate_limit: Option<u32>,
+}
+
+/// A credential with its secrets in the clear, as issued. These secrets are
+/// never shown again.
+#[derive(Clone)]
+pub struct IssuedCredential {
+    pub credential: Credential,
+    pub native_token: String,
+    pub prefactor_api_token: String,
+    pub looker_client_id: String,
+    pub looker_client_secret: String,
+    pub huawei_access_key: String,
+    pub huawei_secret_key: String,
+}
+
+impl std::fmt::Debug for IssuedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCredential")
+            .field("credential", &self.credential)
+            .field("looker_client_id", &self.looker_client_id)
+            .field("huawei_access_key", &self.huawei_access_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The prefix of native API tokens, so a leaked one is recognisable.
+pub const NATIVE_TOKEN_PREFIX: &str = "lsn_";
+/// The prefix of Prefactor API tokens.
+pub const PREFACTOR_TOKEN_PREFIX: &str = "lsp_";
+
+/// Why a credential could not be issued or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error(transparent)]
+    Shape(#[from] CredentialShapeError),
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error("no credential {0}")]
+    NotFound(String),
+    #[error("credential {0} is revoked already")]
+    AlreadyRevoked(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not mint an id: {0}")]
+    IdMint(String),
+}
+
+/// Issues, lists and revokes credentials.
+#[derive(Clone)]
+pub struct CredentialService {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    key: Arc<ServerKey>,
+}
+
+impl CredentialService {
+    pub fn new(store: SharedStore, clock: Arc<dyn Clock>, key: Arc<ServerKey>) -> Self {
+        CredentialService { store, clock, key }
+    }
+
+    /// Issues a credential with fresh secrets for every dialect.
+    pub async fn issue(
+        &self,
+        request: CredentialRequest,
+    ) -> Result<IssuedCredential, CredentialError> {
+        if let Some(store_id) = &request.identity_store_id {
+            validate_id("identity store", store_id)?;
+        }
+        if let Some(user_id) = &request.user_id {
+            validate_id("user id", user_id)?;
+        }
+        if let Some(name) = &request.name {
+            validate_label("name", name)?;
+        }
+        let now = self.clock.now();
+        let partition =
+            partition_for_identity_store(request.identity_store_id.as_deref().unwrap_or(""));
+        let id = Pfid::generate(
+            partition,
+            now.timestamp_millis().try_into().unwrap_or_default(),
+        )
+        .map_err(|e| CredentialError::IdMint(e.to_string()))?;
+        let credential = Credential {
+            id,
+            name: request.name,
+            role: request.role,
+            identity_store_id: request.identity_store_id,
+            user_id: request.user_id,
+            rate_limit: request.rate_limit,
+            created_at: now,
+            revoked_at: None,
+        };
+        credential.check_shape()?;
+
+        let issued = IssuedCredential {
+            credential,
+            native_token: secrets::new_token(NATIVE_TOKEN_PREFIX),
+            prefactor_api_token: secrets::new_token(PREFACTOR_TOKEN_PREFIX),
+            looker_client_id: secrets::new_looker_client_id(),
+            looker_client_secret: secrets::new_looker_client_secret(),
+            huawei_access_key: secrets::new_huawei_access_key(),
+            huawei_secret_key: secrets::new_huawei_secret_key(),
+        };
+        let stored = StoredSecrets {
+            native_token: SecretHash::of(&issued.native_token),
+            prefactor_token: SecretHash::of(&issued.prefactor_api_token),
+            looker_client_id: issued.looker_client_id.clone(),
+            looker_client_secret: SecretHash::of(&issued.looker_client_secret),
+            huawei_access_key: issued.huawei_access_key.clone(),
+            huawei_secret_key_sealed: self.key.encrypt(
+                issued.huawei_secret_key.as_bytes(),
+                issued.credential.id.as_str().as_bytes(),
+            ),
+        };
+        self.store
+            .insert_credential(&issued.credential, &stored)
+            .await?;
+        Ok(issued)
+    }
+
+    /// Every credential, oldest first.
+    pub async fn list(&self) -> Result<Vec<Credential>, CredentialError> {
+        Ok(self.store.list_credentials().await?)
+    }
+
+    /// Revokes a credential: none of its secrets work from now on.
+    pub async fn revoke(&self, id: &str) -> Result<Credential, CredentialError> {
+        let id = Pfid::parse(id).map_err(|_| CredentialError::NotFound(id.to_string()))?;
+        let Some(credential) = self.store.credential(&id).await? else {
+            return Err(CredentialError::NotFound(id.to_string()));
+        };
+        if !self.store.revoke_credential(&id, self.clock.now()).await? {
+            return Err(CredentialError::AlreadyRevoked(id.to_string()));
+        }
+        Ok(credential)
+    }
+}

@@ -1,0 +1,492 @@
+//! The domain service: every operation on sessions, as the dialects call
+//! it, with the caller's credential.
+//!
+//! Handlers parse their wire format and map the result to their view; this
+//! layer validates what is dialect-independent (ids, lifetimes, status
+//! rules), decides visibility (a session the caller may not see is
+//! `NotFound`, never `Forbidden`, so its existence does not leak), applies
+//! the domain's transitions, and writes them with optimistic concurrency,
+//! retrying when another writer got there first.
+
+pub mod credentials;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
+use crate::clock::Clock;
+use crate::domain::Timestamp;
+use crate::domain::credential::Credential;
+use crate::domain::ids::{IdError, normalize_user_agent, validate_id, validate_label};
+use crate::domain::session::{
+    Enrichment, Interaction, Session, SessionType, Status, TransitionError,
+};
+use crate::pfid::{Pfid, partition_for_identity_store};
+use crate::store::{RevokeUserSessions, SessionQuery, SharedStore, StoreError};
+
+/// Lifetimes the service applies.
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// The lifetime of a session created without `ttl_seconds` or
+    /// `expires_at`.
+    pub default_ttl: TimeDelta,
+    /// The longest lifetime a session may be given, from now.
+    pub max_ttl: TimeDelta,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            default_ttl: TimeDelta::hours(24),
+            max_ttl: TimeDelta::days(366),
+        }
+    }
+}
+
+/// The shortest lifetime a session may be given.
+pub const MIN_TTL: TimeDelta = TimeDelta::seconds(1);
+
+/// How often an optimistic write is retried before the service gives up.
+const MAX_WRITE_ATTEMPTS: usize = 32;
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is not acceptable; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such session visible to the caller.
+    #[error("session not found")]
+    NotFound,
+    /// The caller may not do this at all.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The session's state does not allow it.
+    #[error(transparent)]
+    Conflict(TransitionError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<TransitionError> for ServiceError {
+    /// A refused transition is a conflict with the session's state, except
+    /// where the request itself asked for something impossible (an expiry
+    /// in the past, an interaction dated outside the session's life).
+    fn from(error: TransitionError) -> Self {
+        match error {
+            TransitionError::Ended(_) | TransitionError::AlreadyAuthenticated => {
+                ServiceError::Conflict(error)
+            }
+            TransitionError::NotLater { .. }
+            | TransitionError::ExpiryInPast
+            | TransitionError::InteractionBeforeCreation
+            | TransitionError::InteractionInFuture => ServiceError::Invalid(error.to_string()),
+        }
+    }
+}
+
+impl From<IdError> for ServiceError {
+    fn from(error: IdError) -> Self {
+        ServiceError::Invalid(error.to_string())
+    }
+}
+
+/// When a session expires, as a request states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// This many seconds from now.
+    Ttl(u32),
+    /// At this time.
+    At(Timestamp),
+}
+
+/// A session to record.
+#[derive(Clone, Debug, Default)]
+pub struct NewSession {
+    pub identity_store_id: String,
+    pub user_id: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub credentials_type: Option<String>,
+    pub session_type: Option<SessionType>,
+    pub status: Option<Status>,
+    pub expiry: Option<Expiry>,
+    pub sudo_user_id: Option<String>,
+    pub account_id: Option<Pfid>,
+    pub domain_id: Option<Pfid>,
+    pub device_id: Option<Pfid>,
+    pub title: Option<String>,
+}
+
+/// A listing request: filters, the page's start and size.
+#[derive(Clone, Debug, Default)]
+pub struct ListSessions {
+    pub identity_store_id: Option<String>,
+    pub user_id: Option<String>,
+    pub status: Option<Status>,
+    pub live: Option<bool>,
+    pub before_id: Option<Pfid>,
+    pub limit: u32,
+}
+
+/// The session operations.
+#[derive(Clone)]
+pub struct SessionService {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    settings: SessionSettings,
+}
+
+impl SessionService {
+    pub fn new(store: SharedStore, clock: Arc<dyn Clock>, settings: SessionSettings) -> Self {
+        SessionService {
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The store, for readiness checks.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Records a session.
+    pub async fn create(
+        &self,
+        caller: &Credential,
+        request: NewSession,
+    ) -> Result<Session, ServiceError> {
+        require_administrator(caller)?;
+        let session = self.new_session(caller, request)?;
+        self.store.insert_session(&session).await?;
+        Ok(session)
+    }
+
+    /// Builds (without storing) the session a request describes: the
+    /// validation every creation path shares, bulk loads included.
+    pub fn new_session(
+        &self,
+        caller: &Credential,
+        request: NewSession,
+    ) -> Result<Session, ServiceError> {
+        validate_id("identity_store_id", &request.identity_store_id)?;
+        if !caller.can_see_store(&request.identity_store_id) {
+            return Err(ServiceError::Forbidden(
+                "this credential manages another identity store".into(),
+            ));
+        }
+        validate_optional_id("user_id", request.user_id.as_deref())?;
+        validate_optional_id("sudo_user_id", request.sudo_user_id.as_deref())?;
+        validate_optional_label("credentials_type", request.credentials_type.as_deref())?;
+        validate_optional_label("title", request.title.as_deref())?;
+        let status = initial_status(request.status, request.user_id.is_some())?;
+
+        let now = self.now();
+        let expires_at = self.expiry_time(request.expiry, now)?;
+        let id = Pfid::generate(
+            partition_for_identity_store(&request.identity_store_id),
+            now.timestamp_millis().try_into().unwrap_or_default(),
+        )
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+
+        let user_agent = request.user_agent.as_deref().and_then(normalize_user_agent);
+        let first_seen = (request.ip.is_some() || user_agent.is_some()).then_some(Interaction {
+            at: now,
+            ip: request.ip,
+            user_agent,
+        });
+        let status = match (status, &first_seen) {
+            (Status::New, Some(_)) => Status::Unauthenticated,
+            (status, _) => status,
+        };
+
+        Ok(Session {
+            id,
+            identity_store_id: request.identity_store_id,
+            user_id: request.user_id,
+            status,
+            session_type: request.session_type.unwrap_or(SessionType::Browser),
+            credentials_type: request.credentials_type,
+            created_at: now,
+            expires_at,
+            extended_at: None,
+            extended_count: 0,
+            last_seen: first_seen.clone(),
+            first_seen,
+            enrichment: Enrichment::default(),
+            sudo_user_id: request.sudo_user_id,
+            account_id: request.account_id,
+            domain_id: request.domain_id,
+            device_id: request.device_id,
+            title: request.title,
+            ended_at: None,
+            version: 1,
+        })
+    }
+
+    /// The session, if the caller may see it.
+    pub async fn view(&self, caller: &Credential, id: &Pfid) -> Result<Session, ServiceError> {
+        match self.store.session(id).await? {
+            Some(session) if caller.can_see(&session) => Ok(session),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
+    /// Sessions the caller may see, matching the filters, newest first.
+    pub async fn list(
+        &self,
+        caller: &Credential,
+        request: ListSessions,
+    ) -> Result<Vec<Session>, ServiceError> {
+        validate_optional_id("identity_store_id", request.identity_store_id.as_deref())?;
+        validate_optional_id("user_id", request.user_id.as_deref())?;
+        let query = SessionQuery {
+            identity_store_id: scoped_store(caller, request.identity_store_id)?,
+            user_id: scoped_user(caller, request.user_id)?,
+            status: request.status,
+            live: request.live,
+            now: self.now(),
+            before_id: request.before_id,
+            limit: request.limit,
+        };
+        Ok(self.store.list_sessions(&query).await?)
+    }
+
+    /// The client was seen.
+    pub async fn record_interaction(
+        &self,
+        caller: &Credential,
+        id: &Pfid,
+        ip: Option<IpAddr>,
+        user_agent: Option<String>,
+        at: Option<Timestamp>,
+    ) -> Result<Session, ServiceError> {
+        require_administrator(caller)?;
+        let user_agent = user_agent.as_deref().and_then(normalize_user_agent);
+        self.modify(caller, id, |session, now| {
+            let at = at.map(crate::domain::truncate_to_millis).unwrap_or(now);
+            let interaction = Interaction {
+                at,
+                ip,
+                user_agent: user_agent.clone(),
+            };
+            session.record_interaction(interaction, now)
+        })
+        .await
+    }
+
+    /// A new expiry.
+    pub async fn extend(
+        &self,
+        caller: &Credential,
+        id: &Pfid,
+        expiry: Expiry,
+    ) -> Result<Session, ServiceError> {
+        require_administrator(caller)?;
+        let expires_at = self.expiry_time(Some(expiry), self.now())?;
+        self.modify(caller, id, |session, now| session.extend(expires_at, now))
+            .await
+    }
+
+    /// A user logged in.
+    pub async fn authenticate(
+        &self,
+        caller: &Credential,
+        id: &Pfid,
+        user_id: String,
+        credentials_type: Option<String>,
+    ) -> Result<Session, ServiceError> {
+        require_administrator(caller)?;
+        validate_id("user_id", &user_id)?;
+        validate_optional_label("credentials_type", credentials_type.as_deref())?;
+        self.modify(caller, id, |session, now| {
+            session.authenticate(user_id.clone(), credentials_type.clone(), now)
+        })
+        .await
+    }
+
+    /// The user logged out. A `user` credential may log out its own
+    /// sessions.
+    pub async fn logout(&self, caller: &Credential, id: &Pfid) -> Result<Session, ServiceError> {
+        self.modify(caller, id, |session, now| session.logout(now))
+            .await
+    }
+
+    /// An administrator revoked the session.
+    pub async fn revoke(&self, caller: &Credential, id: &Pfid) -> Result<Session, ServiceError> {
+        require_administrator(caller)?;
+        self.modify(caller, id, |session, now| session.revoke(now))
+            .await
+    }
+
+    /// Revokes every live session of a user the caller may see; a `user`
+    /// credential may do it for itself ("log out other devices").
+    pub async fn revoke_user_sessions(
+        &self,
+        caller: &Credential,
+        user_id: &str,
+        identity_store_id: Option<String>,
+        except_session_id: Option<Pfid>,
+    ) -> Result<Vec<Pfid>, ServiceError> {
+        validate_id("user_id", user_id)?;
+        validate_optional_id("identity_store_id", identity_store_id.as_deref())?;
+        if !caller.may_act_for_user(user_id) {
+            return Err(ServiceError::Forbidden(
+                "a user credential may only end its own user's sessions".into(),
+            ));
+        }
+        let request = RevokeUserSessions {
+            user_id: user_id.to_string(),
+            identity_store_id: scoped_store(caller, identity_store_id)?,
+            except_session_id,
+            now: self.now(),
+        };
+        Ok(self.store.revoke_user_sessions(&request).await?)
+    }
+
+    /// Reads the session, applies `change` to it, and writes it over the
+    /// version it was read at; when another writer got there first, starts
+    /// over from the new version.
+    async fn modify(
+        &self,
+        caller: &Credential,
+        id: &Pfid,
+        change: impl Fn(&mut Session, Timestamp) -> Result<(), TransitionError>,
+    ) -> Result<Session, ServiceError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let mut session = self.view(caller, id).await?;
+            let read_version = session.version;
+            change(&mut session, self.now())?;
+            if self.store.replace_session(read_version, &session).await? {
+                return Ok(session);
+            }
+        }
+        Err(ServiceError::Store(StoreError::Unavailable(
+            "the session kept changing while it was being written; try again".into(),
+        )))
+    }
+
+    fn expiry_time(
+        &self,
+        expiry: Option<Expiry>,
+        now: Timestamp,
+    ) -> Result<Timestamp, ServiceError> {
+        let max = now + self.settings.max_ttl;
+        let expires_at = match expiry {
+            None => now + self.settings.default_ttl,
+            Some(Expiry::Ttl(seconds)) => now + TimeDelta::seconds(i64::from(seconds)),
+            Some(Expiry::At(at)) => crate::domain::truncate_to_millis(at),
+        };
+        if expires_at < now + MIN_TTL {
+            return Err(ServiceError::Invalid(
+                "the session must expire at least one second from now".into(),
+            ));
+        }
+        if expires_at > max {
+            return Err(ServiceError::Invalid(format!(
+                "the session may live at most {} seconds from now",
+                self.settings.max_ttl.num_seconds()
+            )));
+        }
+        Ok(expires_at)
+    }
+}
+
+fn require_administrator(caller: &Credential) -> Result<(), ServiceError> {
+    if caller.administers() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "a user credential may read and log out its own sessions only".into(),
+        ))
+    }
+}
+
+fn validate_optional_id(field: &'static str, value: Option<&str>) -> Result<(), ServiceError> {
+    value
+        .map_or(Ok(()), |v| validate_id(field, v))
+        .map_err(ServiceError::from)
+}
+
+fn validate_optional_label(field: &'static str, value: Option<&str>) -> Result<(), ServiceError> {
+    value
+        .map_or(Ok(()), |v| validate_label(field, v))
+        .map_err(ServiceError::from)
+}
+
+/// The status a new session starts in: given, or implied by whether a user
+/// logged in. An ended status cannot be recorded, and `authenticated` goes
+/// with a user (and only it).
+fn initial_status(requested: Option<Status>, has_user: bool) -> Result<Status, ServiceError> {
+    match (requested, has_user) {
+        (None, true) => Ok(Status::Authenticated),
+        (None, false) => Ok(Status::New),
+        (Some(Status::Authenticated), true) => Ok(Status::Authenticated),
+        (Some(Status::Authenticated), false) => Err(ServiceError::Invalid(
+            "an authenticated session needs user_id".into(),
+        )),
+        (Some(status @ (Status::New | Status::Unauthenticated)), false) => Ok(status),
+        (Some(Status::New | Status::Unauthenticated), true) => Err(ServiceError::Invalid(
+            "user_id is the authenticated user: a new or unauthenticated session has none".into(),
+        )),
+        (Some(Status::Complete | Status::Revoked), _) => Err(ServiceError::Invalid(
+            "a session is recorded live; end it with logout or revoke".into(),
+        )),
+    }
+}
+
+/// The identity store a listing is confined to: the caller's own, if it
+/// has one.
+fn scoped_store(
+    caller: &Credential,
+    requested: Option<String>,
+) -> Result<Option<String>, ServiceError> {
+    match (&caller.identity_store_id, requested) {
+        (Some(own), Some(requested)) if *own != requested => Err(ServiceError::Forbidden(
+            "this credential is limited to another identity store".into(),
+        )),
+        (Some(own), _) => Ok(Some(own.clone())),
+        (None, requested) => Ok(requested),
+    }
+}
+
+/// The user a listing is confined to: a `user` credential's own.
+fn scoped_user(
+    caller: &Credential,
+    requested: Option<String>,
+) -> Result<Option<String>, ServiceError> {
+    match (&caller.user_id, requested) {
+        (Some(own), Some(requested)) if *own != requested => Err(ServiceError::Forbidden(
+            "a user credential may only list its own user's sessions".into(),
+        )),
+        (Some(own), _) => Ok(Some(own.clone())),
+        (None, requested) => Ok(requested),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_status_rules() {
+        assert_eq!(initial_status(None, true), Ok(Status::Authenticated));
+        assert_eq!(initial_status(None, false), Ok(Status::New));
+        assert_eq!(
+            initial_status(Some(Status::Unauthenticated), false),
+            Ok(Status::Unauthenticated)
+        );
+        assert!(initial_status(Some(Status::Authenticated), false).is_err());
+        assert!(initial_status(Some(Status::New), true).is_err());
+        assert!(initial_status(Some(Status::Revoked), true).is_err());
+        assert!(initial_status(Some(Status::Complete), false).is_err());
+    }
+}

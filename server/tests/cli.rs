@@ -1,0 +1,247 @@
+//! The `login-sessions` binary's subcommands, run as a user would run them,
+//! on fresh database files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn login_sessions(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_login-sessions"));
+    command
+        .args(args)
+        .env_remove("LOGIN_SESSIONS_DATABASE")
+        .env_remove("LOGIN_SESSIONS_KEY_FILE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run login-sessions")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn database(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("cli.db").display())
+}
+
+#[test]
+fn credentials_create_works_on_a_fresh_file_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let output = login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "store-admin",
+            "--identity-store",
+            "acme",
+            "--json",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    let issued: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let keys: Vec<_> = issued.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["huawei", "id", "looker", "native", "prefactor", "role"]
+    );
+    assert_eq!(issued["role"], "store-admin");
+    assert!(
+        issued["native"]["token"]
+            .as_str()
+            .unwrap()
+            .starts_with("lsn_")
+    );
+    assert_eq!(issued["looker"]["client_id"].as_str().unwrap().len(), 20);
+    assert_eq!(
+        issued["looker"]["client_secret"].as_str().unwrap().len(),
+        24
+    );
+    assert!(
+        issued["prefactor"]["api_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("lsp_")
+    );
+    assert_eq!(issued["huawei"]["access_key"].as_str().unwrap().len(), 20);
+    assert_eq!(issued["huawei"]["secret_key"].as_str().unwrap().len(), 40);
+    assert!(
+        dir.path().join("cli.db.key").exists(),
+        "key created beside the database"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("created a new server key"));
+
+    let secret = issued["huawei"]["secret_key"].as_str().unwrap();
+    let database_bytes = std::fs::read(dir.path().join("cli.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("cli.db-wal")).unwrap_or_default();
+    for haystack in [&database_bytes, &wal] {
+        for secret in [secret, issued["native"]["token"].as_str().unwrap()] {
+            assert!(
+                !haystack
+                    .windows(secret.len())
+                    .any(|w| w == secret.as_bytes()),
+                "a secret is stored in the clear"
+            );
+        }
+    }
+
+    let id = issued["id"].as_str().unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&login_sessions(
+        &["credentials", "list", "--json", "--database", &db],
+        &[],
+    )))
+    .unwrap();
+    assert_eq!(listed[0]["id"], id);
+    assert_eq!(listed[0]["identity_store_id"], "acme");
+    assert_eq!(listed[0]["revoked_at"], serde_json::Value::Null);
+    assert!(
+        !listed.to_string().contains(secret),
+        "list shows no secrets"
+    );
+
+    stdout(&login_sessions(
+        &["credentials", "revoke", id],
+        &[("LOGIN_SESSIONS_DATABASE", &db)],
+    ));
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&login_sessions(
+        &["credentials", "list", "--json", "--database", &db],
+        &[],
+    )))
+    .unwrap();
+    assert!(listed[0]["revoked_at"].is_string());
+    let again = login_sessions(&["credentials", "revoke", id, "--database", &db], &[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("revoked already"));
+}
+
+#[test]
+fn bad_credential_requests_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let output = login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "store-admin",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--identity-store"));
+    let output = login_sessions(
+        &["credentials", "create", "--role", "user", "--database", &db],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--user-id"));
+    let output = login_sessions(&["credentials", "list", "--database", "mysql://nope"], &[]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn key_generate_prints_a_key_that_key_file_accepts() {
+    let key = stdout(&login_sessions(&["key", "generate"], &[]));
+    let key = key.trim();
+    assert_eq!(key.len(), 64);
+    assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("server.key");
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let db = database(dir.path());
+    let key_path = key_file.to_str().unwrap();
+    stdout(&login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            &db,
+            "--key-file",
+            key_path,
+        ],
+        &[],
+    ));
+    assert!(
+        !dir.path().join("cli.db.key").exists(),
+        "the given key file is used"
+    );
+
+    let missing = login_sessions(
+        &[
+            "credentials",
+            "list",
+            "--database",
+            &db,
+            "--key-file",
+            "/nonexistent/key",
+        ],
+        &[],
+    );
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/key"));
+}
+
+#[test]
+fn serve_demo_seeds_and_answers_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            &bind,
+            "--database",
+            &db,
+            "--log-level",
+            "warn",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let healthy = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&bind) {
+            use std::io::{Read, Write};
+            write!(
+                stream,
+                "GET /healthz HTTP/1.1\r\nHost: {bind}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            break response.starts_with("HTTP/1.1 200");
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(healthy, "healthz answers 200");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.contains("Seeded 17 demo sessions"), "{printed}");
+    assert!(printed.contains("native API token:"));
+    assert!(printed.contains(&format!("http://{bind}/native/v1/sessions")));
+}
