@@ -87,7 +87,7 @@ pub async fn session_list(
         .map_err(|e| extractor_error(&rqctx, e))?
         .get()
         .min(MAX_PAGE_SIZE);
-    let (filter, before_id) = match query.page {
+    let (filter, cursor) = match query.page {
         WhichPage::First(filter) => (filter, None),
         WhichPage::Next(selector) => {
             let last = Pfid::parse(&selector.last_id)
@@ -100,8 +100,9 @@ pub async fn session_list(
         user_id: filter.user_id.clone(),
         status: filter.status.map(status_from_wire),
         live: filter.live,
-        before_id,
+        cursor,
         limit,
+        ..Default::default()
     };
     let sessions = &rqctx.context().sessions;
     let found = sessions

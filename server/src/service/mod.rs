@@ -23,7 +23,7 @@ use crate::domain::session::{
     Enrichment, Interaction, Session, SessionType, Status, TransitionError,
 };
 use crate::pfid::{Pfid, partition_for_identity_store};
-use crate::store::{RevokeUserSessions, SessionQuery, SharedStore, StoreError};
+use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError};
 
 /// Lifetimes the service applies.
 #[derive(Clone, Debug)]
@@ -127,7 +127,11 @@ pub struct ListSessions {
     pub user_id: Option<String>,
     pub status: Option<Status>,
     pub live: Option<bool>,
-    pub before_id: Option<Pfid>,
+    pub order: SessionOrder,
+    /// Keyset pagination: start strictly past this id.
+    pub cursor: Option<Pfid>,
+    /// Offset pagination: skip this many first.
+    pub offset: u32,
     pub limit: u32,
 }
 
@@ -240,24 +244,46 @@ impl SessionService {
         }
     }
 
-    /// Sessions the caller may see, matching the filters, newest first.
+    /// Sessions the caller may see, matching the filters, in the
+    /// requested order and page.
     pub async fn list(
         &self,
         caller: &Credential,
         request: ListSessions,
     ) -> Result<Vec<Session>, ServiceError> {
+        let query = self.scoped_query(caller, request)?;
+        Ok(self.store.list_sessions(&query).await?)
+    }
+
+    /// How many sessions the caller may see match the filters.
+    pub async fn count(
+        &self,
+        caller: &Credential,
+        request: ListSessions,
+    ) -> Result<u64, ServiceError> {
+        let query = self.scoped_query(caller, request)?;
+        Ok(self.store.count_sessions(&query).await?)
+    }
+
+    /// The store query for a listing, confined to what the caller may see.
+    fn scoped_query(
+        &self,
+        caller: &Credential,
+        request: ListSessions,
+    ) -> Result<SessionQuery, ServiceError> {
         validate_optional_id("identity_store_id", request.identity_store_id.as_deref())?;
         validate_optional_id("user_id", request.user_id.as_deref())?;
-        let query = SessionQuery {
+        Ok(SessionQuery {
             identity_store_id: scoped_store(caller, request.identity_store_id)?,
             user_id: scoped_user(caller, request.user_id)?,
             status: request.status,
             live: request.live,
             now: self.now(),
-            before_id: request.before_id,
+            order: request.order,
+            cursor: request.cursor,
+            offset: request.offset,
             limit: request.limit,
-        };
-        Ok(self.store.list_sessions(&query).await?)
+        })
     }
 
     /// The client was seen.

@@ -41,7 +41,9 @@ use crate::domain::credential::{Credential, Role, StoredSecrets};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::SecretHash;
-use crate::store::{BearerKind, RevokeUserSessions, SessionQuery, SharedStore, StoreError};
+use crate::store::{
+    BearerKind, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError,
+};
 
 #[cfg(doc)]
 use crate::store::Store;
@@ -81,6 +83,7 @@ macro_rules! store_conformance_tests {
             listing_filters_alone_and_combined,
             listing_status_is_effective_around_expiry,
             listing_is_newest_first,
+            listing_oldest_first_with_offset_and_cursor,
             keyset_pagination_walks_every_session_once,
             keyset_pagination_is_stable_under_inserts,
             replace_applies_over_the_expected_version,
@@ -274,7 +277,9 @@ pub fn query_all(limit: u32) -> SessionQuery {
         status: None,
         live: None,
         now: now(),
-        before_id: None,
+        order: SessionOrder::NewestFirst,
+        cursor: None,
+        offset: 0,
         limit,
     }
 }
@@ -295,7 +300,10 @@ pub fn query_matches(query: &SessionQuery, session: &Session) -> bool {
         && query
             .live
             .is_none_or(|live| session.is_live(query.now) == live)
-        && query.before_id.is_none_or(|before| session.id < before)
+        && query.cursor.is_none_or(|cursor| match query.order {
+            SessionOrder::NewestFirst => session.id < cursor,
+            SessionOrder::OldestFirst => session.id > cursor,
+        })
 }
 
 /// The ids `query` must list from `sessions`, in order.
@@ -305,9 +313,14 @@ pub fn expected_listing(sessions: &[Session], query: &SessionQuery) -> Vec<Pfid>
         .filter(|session| query_matches(query, session))
         .map(|session| session.id)
         .collect();
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    ids.truncate(query.limit as usize);
-    ids
+    match query.order {
+        SessionOrder::NewestFirst => ids.sort_unstable_by(|a, b| b.cmp(a)),
+        SessionOrder::OldestFirst => ids.sort_unstable(),
+    }
+    ids.into_iter()
+        .skip(query.offset as usize)
+        .take(query.limit as usize)
+        .collect()
 }
 
 fn ids(sessions: &[Session]) -> Vec<Pfid> {
@@ -574,7 +587,9 @@ pub async fn listing_filters_alone_and_combined(store: SharedStore) {
                         status,
                         live,
                         now: now(),
-                        before_id: None,
+                        order: SessionOrder::NewestFirst,
+                        cursor: None,
+                        offset: 0,
                         limit: 1000,
                     };
                     assert_eq!(
@@ -582,10 +597,64 @@ pub async fn listing_filters_alone_and_combined(store: SharedStore) {
                         expected_listing(&sessions, &query),
                         "{query:?}"
                     );
+                    let matching = sessions.iter().filter(|s| query_matches(&query, s)).count();
+                    assert_eq!(
+                        store.count_sessions(&query).await.expect("count"),
+                        matching as u64,
+                        "count of {query:?}"
+                    );
                 }
             }
         }
     }
+}
+
+pub async fn listing_oldest_first_with_offset_and_cursor(store: SharedStore) {
+    let sessions: Vec<Session> = (0..12)
+        .map(|index| {
+            session(
+                if index % 2 == 0 { "s1" } else { "s2" },
+                Some("u1"),
+                Status::Authenticated,
+                -HOUR + index * SECOND,
+                HOUR,
+            )
+        })
+        .collect();
+    store.insert_sessions(&sessions).await.expect("insert");
+    let mut sorted = ids(&sessions);
+    sorted.sort_unstable();
+
+    let mut query = query_all(5);
+    query.order = SessionOrder::OldestFirst;
+    assert_eq!(list_ids(&store, &query).await, sorted[..5].to_vec());
+    query.offset = 5;
+    assert_eq!(list_ids(&store, &query).await, sorted[5..10].to_vec());
+    query.offset = 10;
+    assert_eq!(list_ids(&store, &query).await, sorted[10..].to_vec());
+    query.offset = 12;
+    assert!(list_ids(&store, &query).await.is_empty(), "past the end");
+
+    query.offset = 1;
+    query.cursor = Some(sorted[3]);
+    assert_eq!(
+        list_ids(&store, &query).await,
+        sorted[5..10].to_vec(),
+        "cursor, then offset"
+    );
+    assert_eq!(
+        store.count_sessions(&query).await.expect("count"),
+        12,
+        "count ignores paging"
+    );
+
+    let mut newest = query_all(3);
+    newest.offset = 2;
+    let mut descending = sorted.clone();
+    descending.reverse();
+    assert_eq!(list_ids(&store, &newest).await, descending[2..5].to_vec());
+    newest.identity_store_id = Some("s2".into());
+    assert_eq!(store.count_sessions(&newest).await.expect("count"), 6);
 }
 
 pub async fn listing_status_is_effective_around_expiry(store: SharedStore) {
@@ -774,7 +843,7 @@ async fn walk(store: &SharedStore, first: SessionQuery) -> Vec<Vec<Pfid>> {
         let Some(last) = page.last() else {
             return pages;
         };
-        query.before_id = Some(*last);
+        query.cursor = Some(*last);
         pages.push(page);
         assert!(pages.len() <= 1_000, "pagination does not end");
     }
@@ -825,11 +894,11 @@ pub async fn keyset_pagination_walks_every_session_once(store: SharedStore) {
 
     // The cursor need not be a stored id.
     let mut query = query_all(1000);
-    query.before_id = Some(new_id("s1", at(-HOUR + 10 * SECOND + 500)));
+    query.cursor = Some(new_id("s1", at(-HOUR + 10 * SECOND + 500)));
     let page = list_ids(&store, &query).await;
     assert_eq!(page, expected_listing(&sessions, &query));
     assert_eq!(page.len(), 11);
-    query.before_id = Some(Pfid::ZERO);
+    query.cursor = Some(Pfid::ZERO);
     assert_eq!(list_ids(&store, &query).await, Vec::new());
 }
 
@@ -874,7 +943,7 @@ pub async fn keyset_pagination_is_stable_under_inserts(store: SharedStore) {
         );
         store.insert_session(&newcomer).await.expect("insert");
         newcomers.push(newcomer);
-        query.before_id = Some(last);
+        query.cursor = Some(last);
     }
     assert_eq!(
         pages, expected_pages,

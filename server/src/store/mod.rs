@@ -50,10 +50,25 @@ pub struct SessionQuery {
     pub status: Option<Status>,
     pub live: Option<bool>,
     pub now: Timestamp,
-    /// Keyset pagination: only sessions whose id sorts before this one.
-    pub before_id: Option<Pfid>,
-    /// At most this many sessions, newest (greatest id) first.
+    /// The listing order (ids are time-ordered, so this is creation order).
+    pub order: SessionOrder,
+    /// Keyset pagination: only sessions strictly past this id in the
+    /// listing order.
+    pub cursor: Option<Pfid>,
+    /// Offset pagination: skip this many matching sessions first.
+    pub offset: u32,
+    /// At most this many sessions.
     pub limit: u32,
+}
+
+/// The order of a listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SessionOrder {
+    /// Greatest id (latest created) first.
+    #[default]
+    NewestFirst,
+    /// Smallest id (earliest created) first.
+    OldestFirst,
 }
 
 /// Revoke every live session of a user.
@@ -78,8 +93,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The session with this id, in whatever state.
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError>;
 
-    /// Sessions matching the query, newest first.
+    /// Sessions matching the query, in its order, from its cursor and
+    /// offset, at most its limit.
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError>;
+
+    /// How many sessions match the query's filters (its order, cursor,
+    /// offset and limit play no part).
+    async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError>;
 
     /// Writes `session` over the stored row if the stored version is still
     /// `expected_version` (optimistic concurrency: `session.version` is the

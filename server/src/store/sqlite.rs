@@ -48,7 +48,8 @@ use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::{
-    BearerKind, CredentialStore, RevokeUserSessions, SessionQuery, SessionStore, StoreError,
+    BearerKind, CredentialStore, RevokeUserSessions, SessionOrder, SessionQuery, SessionStore,
+    StoreError,
 };
 
 /// The migrations, in order: migration `n` (1-based) brings the schema from
@@ -238,6 +239,16 @@ impl SqliteStore {
         Ok(sessions)
     }
 
+    fn count_sessions_now(&self, query: &SessionQuery) -> Result<u64, StoreError> {
+        let (sql, values) = count_sql(query);
+        let reader = self.reader();
+        let mut statement = reader.prepare_cached(&sql).map_err(db_error)?;
+        let count: i64 = statement
+            .query_row(params_from_iter(values), |row| row.get(0))
+            .map_err(db_error)?;
+        u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("a negative count {count}")))
+    }
+
     fn replace_session_now(
         &self,
         expected_version: u64,
@@ -411,6 +422,10 @@ impl SessionStore for SqliteStore {
 
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
         self.list_sessions_now(query)
+    }
+
+    async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
+        self.count_sessions_now(query)
     }
 
     async fn replace_session(
@@ -695,9 +710,10 @@ fn open_statuses() -> impl Iterator<Item = Value> {
         .map(|status| Value::Text(status.as_str().to_string()))
 }
 
-/// The statement and parameters of a listing. The statement text depends
-/// only on which filters are set, so the statement cache serves it.
-fn listing_sql(query: &SessionQuery) -> (String, Vec<Value>) {
+/// The `WHERE` clause (possibly empty) and parameters of a listing's
+/// filters. The text depends only on which filters are set, so the
+/// statement cache serves it.
+fn filter_sql(query: &SessionQuery) -> (String, Vec<Value>) {
     let now = Value::Integer(to_unix_millis(query.now));
     let mut conditions: Vec<&str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
@@ -742,18 +758,44 @@ fn listing_sql(query: &SessionQuery) -> (String, Vec<Value>) {
             values.push(now);
         }
     }
-    if let Some(before) = &query.before_id {
-        conditions.push("id < ?");
-        values.push(Value::Text(before.as_str().to_string()));
+    if let Some(cursor) = &query.cursor {
+        conditions.push(match query.order {
+            SessionOrder::NewestFirst => "id < ?",
+            SessionOrder::OldestFirst => "id > ?",
+        });
+        values.push(Value::Text(cursor.as_str().to_string()));
     }
-    let mut sql = format!("SELECT {SESSION_COLUMNS} FROM sessions");
-    if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
-    }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    (clause, values)
+}
+
+/// The statement and parameters of a listing.
+fn listing_sql(query: &SessionQuery) -> (String, Vec<Value>) {
+    let (clause, mut values) = filter_sql(query);
+    let order = match query.order {
+        SessionOrder::NewestFirst => "DESC",
+        SessionOrder::OldestFirst => "ASC",
+    };
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions{clause} ORDER BY id {order} LIMIT ? OFFSET ?"
+    );
     values.push(Value::Integer(i64::from(query.limit)));
+    values.push(Value::Integer(i64::from(query.offset)));
     (sql, values)
+}
+
+/// The statement and parameters counting a listing's matches.
+fn count_sql(query: &SessionQuery) -> (String, Vec<Value>) {
+    let unpaged = SessionQuery {
+        cursor: None,
+        ..query.clone()
+    };
+    let (clause, values) = filter_sql(&unpaged);
+    (format!("SELECT COUNT(*) FROM sessions{clause}"), values)
 }
 
 // ---------------------------------------------------------------------------
@@ -1161,7 +1203,9 @@ mod tests {
             status: None,
             live: None,
             now,
-            before_id: None,
+            order: SessionOrder::NewestFirst,
+            cursor: None,
+            offset: 0,
             limit: 10,
         };
         let corruptions = [
