@@ -39,6 +39,13 @@ pub fn native_client(base_url: &str, token: &str) -> Result<Client, AuthError> {
     bearer_client(base_url, token)
 }
 
+/// A client for the Prefactor dialect that sends
+/// `Authorization: Bearer <token>` with every request, where `token` is a
+/// credential's Prefactor API token.
+pub fn prefactor_client(base_url: &str, api_token: &str) -> Result<Client, AuthError> {
+    bearer_client(base_url, api_token)
+}
+
 /// A client sending `Authorization: Bearer <token>` with every request.
 fn bearer_client(base_url: &str, token: &str) -> Result<Client, AuthError> {
     let headers = authorization_header(&format!("Bearer {token}"))?;

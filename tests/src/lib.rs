@@ -143,6 +143,12 @@ impl TestServer {
         login_sessions_client::auth::native_client(&self.url(), token).expect("native client")
     }
 
+    /// The generated client with a Prefactor API token.
+    pub fn prefactor_client(&self, api_token: &str) -> Client {
+        login_sessions_client::auth::prefactor_client(&self.url(), api_token)
+            .expect("prefactor client")
+    }
+
     /// A plain HTTP client, for requests the generated client will not send.
     pub fn http(&self) -> reqwest::Client {
         reqwest::Client::new()

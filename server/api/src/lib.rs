@@ -8,6 +8,7 @@
 
 pub mod checked;
 pub mod native;
+pub mod prefactor;
 
 use dropshot::{
     EndpointTagPolicy, HttpResponseCreated, HttpResponseOk, PaginationParams, Path, RequestContext,
@@ -19,6 +20,10 @@ use native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
     SessionFilter, SessionPageSelector, SessionPath, UserPath, UserSessionsRevoke,
     UserSessionsRevoked,
+};
+use prefactor::{
+    PrefactorError, SessionFetchResponse, SessionListQuery, SessionListResponse,
+    SessionPath as PrefactorSessionPath,
 };
 
 /// The title of the published OpenAPI document.
@@ -57,6 +62,9 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
         tags = {
             "native" = {
                 description = "The native API: record sessions and manage them (authenticate, interactions, extend, logout, revoke). Bearer authentication with a credential's native token.",
+            },
+            "prefactor" = {
+                description = "Prefactor's session API under /api/v1: Fetch session as Prefactor documents it (PFIDs, the actions/summary envelope, Unix-second timestamps, Prefactor's error codes), plus list and revoke extensions. Bearer authentication with a credential's Prefactor API token.",
             },
         },
     },
@@ -197,6 +205,67 @@ pub trait LoginSessionsApi {
         path: Checked<Path<UserPath>>,
         body: CheckedBody<TypedBody<UserSessionsRevoke>>,
     ) -> Result<HttpResponseOk<UserSessionsRevoked>, NativeError>;
+
+    /// Fetch session.
+    ///
+    /// The session with its status and the actions the caller may take on
+    /// it. Finished sessions (logged out, expired: `complete`; revoked)
+    /// stay fetchable until retention removes them. Errors: an id that is
+    /// not a PFID is `invalid_value` (400); no credentials
+    /// `not_authenticated` (401); an unknown or revoked token
+    /// `bad_authtoken` (401); a session outside the caller's scope
+    /// `not_permitted` (403), whether or not it exists; an unknown session
+    /// `not_found` (404, to callers who may see every session); an
+    /// exhausted rate limit `unknown` (429).
+    #[endpoint {
+        method = GET,
+        path = "/api/v1/session/{session_id}",
+        tags = ["prefactor"],
+    }]
+    async fn fetch_session(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<PrefactorSessionPath>>,
+    ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError>;
+
+    /// List sessions of a pool.
+    ///
+    /// An extension: Prefactor does not document a session list publicly.
+    /// Shaped after Prefactor's documented lists (devices, identities):
+    /// `pool_id` is required, `sorting` is a field name with a leading `-`
+    /// for descending (only `id`, that is creation order, is supported;
+    /// default `-id`), `pagination[offset]` and `pagination[page_size]`
+    /// (1 to 100, default 25) page by offset. A missing `pool_id` is
+    /// `required_value` (400); bad paging or sorting values are
+    /// `validation_errors` (422); a pool outside the caller's scope is
+    /// `not_permitted` (403).
+    #[endpoint {
+        method = GET,
+        path = "/api/v1/session",
+        tags = ["prefactor"],
+    }]
+    async fn list_sessions(
+        rqctx: RequestContext<Self::Context>,
+        query: Checked<dropshot::Query<SessionListQuery>>,
+    ) -> Result<HttpResponseOk<SessionListResponse>, PrefactorError>;
+
+    /// Revoke session.
+    ///
+    /// An extension: Prefactor does not document session revocation
+    /// publicly. Follows Prefactor's action convention (`POST .../{id}/<action>`,
+    /// answered with the resource as fetched): the session becomes
+    /// `revoked` and `actions.revoke` false. Revoking a session that has
+    /// already ended (revoked, logged out or expired) is `invalid_action`
+    /// (409) and changes nothing; a `user` credential may not revoke
+    /// (`not_permitted`, 403).
+    #[endpoint {
+        method = POST,
+        path = "/api/v1/session/{session_id}/revoke",
+        tags = ["prefactor"],
+    }]
+    async fn revoke_session(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<PrefactorSessionPath>>,
+    ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError>;
 }
 
 /// The API description without an implementation, for generating the

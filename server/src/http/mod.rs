@@ -7,6 +7,7 @@
 //! one line per operation here.
 
 pub mod native;
+pub mod prefactor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,10 @@ use login_sessions_api::native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
     SessionFilter, SessionPageSelector, SessionPath, UserPath, UserSessionsRevoke,
     UserSessionsRevoked,
+};
+use login_sessions_api::prefactor::{
+    PrefactorError, SessionFetchResponse, SessionListQuery, SessionListResponse,
+    SessionPath as PrefactorSessionPath,
 };
 use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
 
@@ -162,5 +167,26 @@ impl LoginSessionsApi for LoginSessionsImpl {
         body: CheckedBody<TypedBody<UserSessionsRevoke>>,
     ) -> Result<HttpResponseOk<UserSessionsRevoked>, NativeError> {
         native::user_sessions_revoke(rqctx, path, body).await
+    }
+
+    async fn fetch_session(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<PrefactorSessionPath>>,
+    ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError> {
+        prefactor::fetch_session(rqctx, path).await
+    }
+
+    async fn list_sessions(
+        rqctx: RequestContext<ApiContext>,
+        query: Checked<Query<SessionListQuery>>,
+    ) -> Result<HttpResponseOk<SessionListResponse>, PrefactorError> {
+        prefactor::list_sessions(rqctx, query).await
+    }
+
+    async fn revoke_session(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<PrefactorSessionPath>>,
+    ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError> {
+        prefactor::revoke_session(rqctx, path).await
     }
 }
