@@ -1,0 +1,87 @@
+//! One session, seen through every dialect: the views agree on the id, the
+//! user, the times (each in its own dialect's format) and liveness.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::TimeDelta;
+use login_sessions_client::types::PrefactorSessionStatus;
+use login_sessions_tests::{TestServer, test_epoch};
+
+#[tokio::test]
+async fn every_dialect_shows_the_same_session() {
+    let server = TestServer::start().await;
+    let native = server.admin_client();
+    let created = native
+        .session_create()
+        .body_map(|b| {
+            b.identity_store_id("acme")
+                .user_id("42".to_string())
+                .ip_address(Some("198.51.100.20".parse().unwrap()))
+                .user_agent(Some(
+                    "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_string(),
+                ))
+                .ttl_seconds(Some(3600))
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    server.clock.advance(TimeDelta::milliseconds(1500));
+    let viewed = native
+        .session_view()
+        .session_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+
+    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let fetched = prefactor
+        .fetch_session()
+        .session_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+
+    // The id and the user.
+    assert_eq!(fetched.summary.id, viewed.id);
+    assert_eq!(fetched.summary.authenticated_identity_id, viewed.user_id);
+    assert_eq!(fetched.summary.pool_id, viewed.identity_store_id);
+    // The times: RFC 3339 with milliseconds natively, Unix seconds in
+    // Prefactor.
+    assert_eq!(viewed.created_at, test_epoch());
+    let first = fetched.summary.first_seen.as_ref().unwrap();
+    assert_eq!(
+        first.at,
+        viewed.first_seen.as_ref().unwrap().at.timestamp() as f64
+    );
+    // Liveness.
+    assert!(viewed.live);
+    assert_eq!(
+        fetched.summary.status,
+        PrefactorSessionStatus::Authenticated
+    );
+    assert!(fetched.actions.revoke);
+
+    // After expiry, every dialect agrees it is over.
+    server.clock.advance(TimeDelta::hours(2));
+    let viewed = native
+        .session_view()
+        .session_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let fetched = prefactor
+        .fetch_session()
+        .session_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!viewed.live);
+    assert_eq!(fetched.summary.status, PrefactorSessionStatus::Complete);
+    assert!(!fetched.actions.revoke);
+    server.finish().await;
+}
