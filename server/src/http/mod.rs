@@ -6,24 +6,31 @@
 //! domain to that dialect's wire types. Adding a dialect adds a module and
 //! one line per operation here.
 
+pub mod huawei;
 pub mod native;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dropshot::{
-    ConfigDropshot, HandlerTaskMode, HttpResponseCreated, HttpResponseOk, HttpServer,
+    ConfigDropshot, HandlerTaskMode, Header, HttpResponseCreated, HttpResponseOk, HttpServer,
     PaginationParams, Path, Query, RequestContext, ResultsPage, ServerBuilder, TypedBody,
 };
 use login_sessions_api::checked::{Checked, CheckedBody};
+use login_sessions_api::huawei::{
+    BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
+    ListSessionsResponse, SecurityTokenHeader,
+};
 use login_sessions_api::native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
     SessionFilter, SessionPageSelector, SessionPath, UserPath, UserSessionsRevoke,
     UserSessionsRevoked,
 };
+use login_sessions_api::raw_typed::RawTypedBody;
 use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
 
 use crate::auth::Authenticator;
+use crate::auth::huawei::HuaweiAuthenticator;
 use crate::clock::Clock;
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
@@ -35,6 +42,8 @@ pub struct ApiContext {
     pub sessions: SessionService,
     pub credentials: CredentialService,
     pub auth: Authenticator,
+    /// Verifies Huawei AK/SK signatures (and locks out failing keys).
+    pub huawei_auth: HuaweiAuthenticator,
     /// The URL clients reach this server at, for links in responses.
     pub public_url: String,
 }
@@ -51,7 +60,8 @@ impl ApiContext {
         ApiContext {
             public_url: public_url.trim_end_matches('/').to_string(),
             sessions: SessionService::new(store.clone(), clock.clone(), settings),
-            credentials: CredentialService::new(store.clone(), clock.clone(), key),
+            credentials: CredentialService::new(store.clone(), clock.clone(), key.clone()),
+            huawei_auth: HuaweiAuthenticator::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
         }
     }
@@ -162,5 +172,22 @@ impl LoginSessionsApi for LoginSessionsImpl {
         body: CheckedBody<TypedBody<UserSessionsRevoke>>,
     ) -> Result<HttpResponseOk<UserSessionsRevoked>, NativeError> {
         native::user_sessions_revoke(rqctx, path, body).await
+    }
+
+    async fn list_sessions(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<IdentityStoreUserPath>>,
+        headers: Checked<Header<SecurityTokenHeader>>,
+    ) -> Result<HttpResponseOk<ListSessionsResponse>, HuaweiError> {
+        huawei::list_sessions(rqctx, path, headers).await
+    }
+
+    async fn batch_delete_sessions(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<IdentityStoreUserPath>>,
+        headers: Checked<Header<SecurityTokenHeader>>,
+        body: RawTypedBody<BatchDeleteSessionsReqBody>,
+    ) -> Result<HttpResponseOk<BatchDeleteSessionsResponse>, HuaweiError> {
+        huawei::batch_delete_sessions(rqctx, path, headers, body).await
     }
 }
