@@ -6,6 +6,10 @@
 //! document gets. Run `cargo xtask openapi generate` first when the API
 //! changed. The code is formatted with prettyplease and starts with a
 //! do-not-edit banner.
+//!
+//! The generated `Client` carries a `ClientState` (progenitor's inner type)
+//! and calls the hand-written `huawei::pre_hook` before every request,
+//! which signs the request when the state holds Huawei credentials.
 
 use std::fs;
 use std::path::Path;

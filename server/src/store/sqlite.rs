@@ -1353,6 +1353,20 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+
+        let temporary = conformance::temporary_key(&credential, "TEMPAKCORRUPT0000000", 1_000);
+        store.insert_temporary_huawei_key(&temporary).await.unwrap();
+        raw(&path)
+            .execute(
+                "UPDATE huawei_temporary_credentials SET expires_at = 'soon'",
+                [],
+            )
+            .unwrap();
+        let error = store
+            .temporary_huawei_key(&temporary.access_key)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
     }
 
     #[tokio::test]
