@@ -308,7 +308,7 @@ impl HuaweiAuthenticator {
             Ok(key.credential)
         } else {
             self.lockout.failed(&authorization.access_key, now);
-            Err(HuaweiAuthError::Signature(canonical.replace('\n', "|")))
+            Err(HuaweiAuthError::Signature(displayed_canonical(&canonical)))
         }
     }
 
@@ -367,6 +367,24 @@ fn check_date(
         });
     }
     Ok(date.to_string())
+}
+
+/// A canonical request as a failure message shows it: lines joined by
+/// `|` (as API Gateway reports it), the security token's value hidden (it
+/// is a secret; the message is logged).
+fn displayed_canonical(canonical: &str) -> String {
+    let token_line = format!("{}:", signing::HEADER_SECURITY_TOKEN.to_ascii_lowercase());
+    canonical
+        .split('\n')
+        .map(|line| {
+            if line.to_ascii_lowercase().starts_with(&token_line) {
+                format!("{}******", &line[..token_line.len()])
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 fn malformed(reason: &str) -> HuaweiAuthError {
@@ -638,6 +656,25 @@ mod tests {
             check_date(&request(&rfc1123, "/", b""), &authorization, now),
             Err(HuaweiAuthError::Date(_))
         ));
+    }
+
+    #[test]
+    fn the_displayed_canonical_request_hides_the_security_token() {
+        let canonical = signing::canonical_request(
+            "GET",
+            "/v1/x/",
+            "",
+            &[
+                ("host", "h"),
+                ("X-Security-Token", "s3cr3t"),
+                ("x-sdk-date", "d"),
+            ],
+            "host;X-Security-Token;x-sdk-date",
+            signing::EMPTY_PAYLOAD_HASH,
+        );
+        let shown = displayed_canonical(&canonical);
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.starts_with("GET|/v1/x/||host:h|X-Security-Token:******|x-sdk-date:d||"));
     }
 
     #[test]
