@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, InvalidHeaderValue};
 
-use crate::Client;
+use crate::{Client, ClientState};
 
 /// How long a request may take, from connecting to the end of the body.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,7 +50,11 @@ pub fn prefactor_client(base_url: &str, api_token: &str) -> Result<Client, AuthE
 fn bearer_client(base_url: &str, token: &str) -> Result<Client, AuthError> {
     let headers = authorization_header(&format!("Bearer {token}"))?;
     let http = http_client(headers)?;
-    Ok(Client::new_with_client(base_url, http))
+    Ok(Client::new_with_client(
+        base_url,
+        http,
+        ClientState::default(),
+    ))
 }
 
 /// Default headers holding one `Authorization` value, marked sensitive so
@@ -64,7 +68,7 @@ fn authorization_header(value: &str) -> Result<HeaderMap, AuthError> {
 }
 
 /// An HTTP client with the default timeouts and the given default headers.
-fn http_client(headers: HeaderMap) -> Result<reqwest::Client, AuthError> {
+pub(crate) fn http_client(headers: HeaderMap) -> Result<reqwest::Client, AuthError> {
     reqwest::Client::builder()
         .default_headers(headers)
         .connect_timeout(CONNECT_TIMEOUT)

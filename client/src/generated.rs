@@ -7,6 +7,51 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///Which sessions to delete.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct BatchDeleteSessionsReqBody {
+        ///The IDs of the sessions to delete: 1 to 100 IDs of at most 128 characters each. IDs of sessions that are not live sessions of this user in this identity store are ignored.
+        pub session_ids: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl BatchDeleteSessionsReqBody {
+        pub fn builder() -> builder::BatchDeleteSessionsReqBody {
+            Default::default()
+        }
+    }
+
+    ///A successful batch deletion: an empty object.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(transparent)]
+    pub struct BatchDeleteSessionsResponse(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for BatchDeleteSessionsResponse {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<BatchDeleteSessionsResponse>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: BatchDeleteSessionsResponse) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for BatchDeleteSessionsResponse {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
+    }
+
     ///Why a session is no longer live.
     #[derive(
         ::serde::Deserialize,
@@ -130,6 +175,28 @@ pub mod types {
         }
     }
 
+    /**Every error of the Huawei dialect.
+
+`request_id` is the value of the `X-Request-Id` response header (the Huawei SDK reads the request id from the header only).*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct HuaweiError {
+        ///The encoded reason of an authorization failure (base64 of a JSON object naming the action and the reason); present on 403 only.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encoded_authorization_message: ::std::option::Option<::std::string::String>,
+        ///The error code: `APIGW.*` for gateway errors (authentication: 401 `APIGW.0301`), `IIC.*` for the service's own (`IIC.400` bad request, `IIC.1000` no permission).
+        pub error_code: ::std::string::String,
+        ///What went wrong, for people.
+        pub error_msg: ::std::string::String,
+        ///The id of the request, as in the `X-Request-Id` response header.
+        pub request_id: ::std::string::String,
+    }
+
+    impl HuaweiError {
+        pub fn builder() -> builder::HuaweiError {
+            Default::default()
+        }
+    }
+
     ///One moment the session's client was seen.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Interaction {
@@ -183,6 +250,19 @@ pub mod types {
 
     impl InteractionDetails {
         pub fn builder() -> builder::InteractionDetails {
+            Default::default()
+        }
+    }
+
+    ///The live sessions of a user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ListSessionsResponse {
+        ///The user's live sessions in the identity store, newest first.
+        pub session_list: ::std::vec::Vec<UserSessionDto>,
+    }
+
+    impl ListSessionsResponse {
+        pub fn builder() -> builder::ListSessionsResponse {
             Default::default()
         }
     }
@@ -1249,6 +1329,31 @@ pub mod types {
         }
     }
 
+    ///A user login session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserSessionDto {
+        ///Session creation time, in Unix seconds: when the session's client was first seen (when the session was recorded, if it never was).
+        pub creation_time: i64,
+        ///The IP address the session was first seen from; absent when not recorded.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip_address: ::std::option::Option<::std::string::String>,
+        ///The session ID.
+        pub session_id: ::std::string::String,
+        ///Session expiration time, in Unix seconds.
+        pub session_not_valid_after: i64,
+        ///User client information: the `User-Agent` the session was first seen with, in square brackets (`[Mozilla/5.0 (...)]`), as Huawei renders it; absent when not recorded.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_agent: ::std::option::Option<::std::string::String>,
+        ///Unique user ID.
+        pub user_id: ::std::string::String,
+    }
+
+    impl UserSessionDto {
+        pub fn builder() -> builder::UserSessionDto {
+            Default::default()
+        }
+    }
+
     ///Revoke every live session of a user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -1282,6 +1387,169 @@ pub mod types {
 
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct BatchDeleteSessionsReqBody {
+            session_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for BatchDeleteSessionsReqBody {
+            fn default() -> Self {
+                Self {
+                    session_ids: Err("no value supplied for session_ids".to_string()),
+                }
+            }
+        }
+
+        impl BatchDeleteSessionsReqBody {
+            pub fn session_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session_ids: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<BatchDeleteSessionsReqBody>
+        for super::BatchDeleteSessionsReqBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BatchDeleteSessionsReqBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    session_ids: value.session_ids?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::BatchDeleteSessionsReqBody>
+        for BatchDeleteSessionsReqBody {
+            fn from(value: super::BatchDeleteSessionsReqBody) -> Self {
+                Self {
+                    session_ids: Ok(value.session_ids),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct HuaweiError {
+            encoded_authorization_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            error_code: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            error_msg: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for HuaweiError {
+            fn default() -> Self {
+                Self {
+                    encoded_authorization_message: Ok(Default::default()),
+                    error_code: Err("no value supplied for error_code".to_string()),
+                    error_msg: Err("no value supplied for error_msg".to_string()),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                }
+            }
+        }
+
+        impl HuaweiError {
+            pub fn encoded_authorization_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encoded_authorization_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encoded_authorization_message: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
+            pub fn error_msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<HuaweiError> for super::HuaweiError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: HuaweiError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    encoded_authorization_message: value.encoded_authorization_message?,
+                    error_code: value.error_code?,
+                    error_msg: value.error_msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::HuaweiError> for HuaweiError {
+            fn from(value: super::HuaweiError) -> Self {
+                Self {
+                    encoded_authorization_message: Ok(
+                        value.encoded_authorization_message,
+                    ),
+                    error_code: Ok(value.error_code),
+                    error_msg: Ok(value.error_msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+
         #[derive(Clone, Debug)]
         pub struct Interaction {
             at: ::std::result::Result<
@@ -1535,6 +1803,57 @@ pub mod types {
                     at: Ok(value.at),
                     remote_ip: Ok(value.remote_ip),
                     user_agent: Ok(value.user_agent),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ListSessionsResponse {
+            session_list: ::std::result::Result<
+                ::std::vec::Vec<super::UserSessionDto>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for ListSessionsResponse {
+            fn default() -> Self {
+                Self {
+                    session_list: Err("no value supplied for session_list".to_string()),
+                }
+            }
+        }
+
+        impl ListSessionsResponse {
+            pub fn session_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSessionDto>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session_list: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ListSessionsResponse>
+        for super::ListSessionsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ListSessionsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    session_list: value.session_list?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ListSessionsResponse> for ListSessionsResponse {
+            fn from(value: super::ListSessionsResponse) -> Self {
+                Self {
+                    session_list: Ok(value.session_list),
                 }
             }
         }
@@ -3503,6 +3822,148 @@ pub mod types {
         }
 
         #[derive(Clone, Debug)]
+        pub struct UserSessionDto {
+            creation_time: ::std::result::Result<i64, ::std::string::String>,
+            ip_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            session_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            session_not_valid_after: ::std::result::Result<i64, ::std::string::String>,
+            user_agent: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for UserSessionDto {
+            fn default() -> Self {
+                Self {
+                    creation_time: Err(
+                        "no value supplied for creation_time".to_string(),
+                    ),
+                    ip_address: Ok(Default::default()),
+                    session_id: Err("no value supplied for session_id".to_string()),
+                    session_not_valid_after: Err(
+                        "no value supplied for session_not_valid_after".to_string(),
+                    ),
+                    user_agent: Ok(Default::default()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                }
+            }
+        }
+
+        impl UserSessionDto {
+            pub fn creation_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.creation_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for creation_time: {e}")
+                    });
+                self
+            }
+            pub fn ip_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
+                self
+            }
+            pub fn session_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session_id: {e}")
+                    });
+                self
+            }
+            pub fn session_not_valid_after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_not_valid_after = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for session_not_valid_after: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_agent: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UserSessionDto> for super::UserSessionDto {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserSessionDto,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    creation_time: value.creation_time?,
+                    ip_address: value.ip_address?,
+                    session_id: value.session_id?,
+                    session_not_valid_after: value.session_not_valid_after?,
+                    user_agent: value.user_agent?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UserSessionDto> for UserSessionDto {
+            fn from(value: super::UserSessionDto) -> Self {
+                Self {
+                    creation_time: Ok(value.creation_time),
+                    ip_address: Ok(value.ip_address),
+                    session_id: Ok(value.session_id),
+                    session_not_valid_after: Ok(value.session_not_valid_after),
+                    user_agent: Ok(value.user_agent),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct UserSessionsRevoke {
             except_session_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3677,6 +4138,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
+    pub(crate) inner: crate::ClientState,
 }
 
 impl Client {
@@ -3685,7 +4147,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str) -> Self {
+    pub fn new(baseurl: &str, inner: crate::ClientState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -3693,7 +4155,7 @@ impl Client {
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap())
+        Self::new_with_client(baseurl, client.build().unwrap(), inner)
     }
 
     /// Construct a new client with an existing `reqwest::Client`,
@@ -3702,15 +4164,20 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
+    pub fn new_with_client(
+        baseurl: &str,
+        client: reqwest::Client,
+        inner: crate::ClientState,
+    ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
+            inner,
         }
     }
 }
 
-impl ClientInfo<()> for Client {
+impl ClientInfo<crate::ClientState> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -3723,12 +4190,12 @@ impl ClientInfo<()> for Client {
         &self.client
     }
 
-    fn inner(&self) -> &() {
-        &()
+    fn inner(&self) -> &crate::ClientState {
+        &self.inner
     }
 }
 
-impl ClientHooks<()> for &Client {}
+impl ClientHooks<crate::ClientState> for &Client {}
 impl Client {
     /**List sessions of a pool
 
@@ -3742,7 +4209,7 @@ Arguments:
 - `pool_id`: The pool (identity store) whose sessions to list.
 - `sorting`: The sort: a field name, descending with a leading `-` (`id`, `-id`). Default `-id`: newest first.
 ```ignore
-let response = client.list_sessions()
+let response = client.list_pool_sessions()
     .pagination_offset(pagination_offset)
     .pagination_page_size(pagination_page_size)
     .pool_id(pool_id)
@@ -3750,8 +4217,8 @@ let response = client.list_sessions()
     .send()
     .await;
 ```*/
-    pub fn list_sessions(&self) -> builder::ListSessions<'_> {
-        builder::ListSessions::new(self)
+    pub fn list_pool_sessions(&self) -> builder::ListPoolSessions<'_> {
+        builder::ListPoolSessions::new(self)
     }
 
     /**Fetch session
@@ -3962,6 +4429,52 @@ let response = client.user_sessions_revoke()
     pub fn user_sessions_revoke(&self) -> builder::UserSessionsRevoke<'_> {
         builder::UserSessionsRevoke::new(self)
     }
+
+    /**Listing User Login Sessions
+
+The live sessions of one user in one identity store, newest first (at most the 1000 newest; Huawei's API has no pagination). An identity store or user with no sessions lists none. Only an `admin` credential or that identity store's `store-admin` may call it (403 `IIC.1000` otherwise, even for a `user` credential asking for its own sessions), with an AK/SK signature (401 `APIGW.0301`).
+
+Sends a `GET` request to `/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions`
+
+Arguments:
+- `identity_store_id`: The identity store (tenant) ID.
+- `user_id`: The user ID.
+- `x_security_token`: The security token of temporary credentials. Required (and signed) when the request is signed with a temporary AK/SK; absent otherwise.
+```ignore
+let response = client.list_sessions()
+    .identity_store_id(identity_store_id)
+    .user_id(user_id)
+    .x_security_token(x_security_token)
+    .send()
+    .await;
+```*/
+    pub fn list_sessions(&self) -> builder::ListSessions<'_> {
+        builder::ListSessions::new(self)
+    }
+
+    /**Deleting User Login Sessions in Batches
+
+Revokes, in one step, those of the listed sessions that are live sessions of this user in this identity store; other IDs are ignored. Answers 200 with an empty object. Same authorization as `ListSessions`.
+
+Sends a `POST` request to `/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions/batch-delete`
+
+Arguments:
+- `identity_store_id`: The identity store (tenant) ID.
+- `user_id`: The user ID.
+- `x_security_token`: The security token of temporary credentials. Required (and signed) when the request is signed with a temporary AK/SK; absent otherwise.
+- `body`
+```ignore
+let response = client.batch_delete_sessions()
+    .identity_store_id(identity_store_id)
+    .user_id(user_id)
+    .x_security_token(x_security_token)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn batch_delete_sessions(&self) -> builder::BatchDeleteSessions<'_> {
+        builder::BatchDeleteSessions::new(self)
+    }
 }
 
 /// Types for composing operation parameters.
@@ -3973,11 +4486,11 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
-    /**Builder for [`Client::list_sessions`]
+    /**Builder for [`Client::list_pool_sessions`]
 
-[`Client::list_sessions`]: super::Client::list_sessions*/
+[`Client::list_pool_sessions`]: super::Client::list_pool_sessions*/
     #[derive(Debug, Clone)]
-    pub struct ListSessions<'a> {
+    pub struct ListPoolSessions<'a> {
         client: &'a super::Client,
         pagination_offset: Result<Option<u64>, String>,
         pagination_page_size: Result<Option<u64>, String>,
@@ -3985,7 +4498,7 @@ pub mod builder {
         sorting: Result<Option<::std::string::String>, String>,
     }
 
-    impl<'a> ListSessions<'a> {
+    impl<'a> ListPoolSessions<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4102,8 +4615,12 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "list_sessions",
+                operation_id: "list_pool_sessions",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4193,6 +4710,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "fetch_session",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4282,6 +4803,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "revoke_session",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4469,6 +4994,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_list",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4618,6 +5147,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_create",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4704,6 +5237,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_view",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4824,6 +5361,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_authenticate",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -4942,6 +5483,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_extend",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -5062,6 +5607,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_interaction_create",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -5148,6 +5697,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_logout",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -5234,6 +5787,10 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "session_revoke",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -5357,6 +5914,312 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "user_sessions_revoke",
             };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::list_sessions`]
+
+[`Client::list_sessions`]: super::Client::list_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct ListSessions<'a> {
+        client: &'a super::Client,
+        identity_store_id: Result<::std::string::String, String>,
+        user_id: Result<::std::string::String, String>,
+        x_security_token: Result<Option<::std::string::String>, String>,
+    }
+
+    impl<'a> ListSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identity_store_id: Err(
+                    "identity_store_id was not initialized".to_string(),
+                ),
+                user_id: Err("user_id was not initialized".to_string()),
+                x_security_token: Ok(None),
+            }
+        }
+
+        pub fn identity_store_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.identity_store_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn x_security_token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_security_token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_security_token failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ListSessionsResponse>,
+            Error<types::HuaweiError>,
+        > {
+            let Self { client, identity_store_id, user_id, x_security_token } = self;
+            let identity_store_id = identity_store_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let x_security_token = x_security_token.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/identity-stores/{}/users/{}/sessions", client.baseurl,
+                encode_path(& identity_store_id.to_string()), encode_path(& user_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = x_security_token {
+                header_map.append("X-Security-Token", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_sessions",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::batch_delete_sessions`]
+
+[`Client::batch_delete_sessions`]: super::Client::batch_delete_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct BatchDeleteSessions<'a> {
+        client: &'a super::Client,
+        identity_store_id: Result<::std::string::String, String>,
+        user_id: Result<::std::string::String, String>,
+        x_security_token: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::BatchDeleteSessionsReqBody, String>,
+    }
+
+    impl<'a> BatchDeleteSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                identity_store_id: Err(
+                    "identity_store_id was not initialized".to_string(),
+                ),
+                user_id: Err("user_id was not initialized".to_string()),
+                x_security_token: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn identity_store_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.identity_store_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn x_security_token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_security_token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_security_token failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BatchDeleteSessionsReqBody>,
+            <V as std::convert::TryInto<
+                types::BatchDeleteSessionsReqBody,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `BatchDeleteSessionsReqBody` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::BatchDeleteSessionsReqBody,
+            ) -> types::builder::BatchDeleteSessionsReqBody,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions/batch-delete`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::BatchDeleteSessionsResponse>,
+            Error<types::HuaweiError>,
+        > {
+            let Self { client, identity_store_id, user_id, x_security_token, body } = self;
+            let identity_store_id = identity_store_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let x_security_token = x_security_token.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::BatchDeleteSessionsReqBody::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/identity-stores/{}/users/{}/sessions/batch-delete", client
+                .baseurl, encode_path(& identity_store_id.to_string()), encode_path(&
+                user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = x_security_token {
+                header_map.append("X-Security-Token", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "batch_delete_sessions",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -9,8 +9,11 @@
 //! the wire types (each with a builder in `types::builder`), [`prelude`]
 //! the traits to import.
 //!
-//! [`auth`] holds the hand-written helpers that build a [`Client`] which
-//! authenticates the way a dialect expects, e.g. [`auth::native_client`]:
+//! [`auth`] and [`huawei`] hold the hand-written helpers that build a
+//! [`Client`] which authenticates the way a dialect expects, e.g.
+//! [`auth::native_client`] (a bearer token) or [`huawei::huawei_client`]
+//! (every request signed with an AK/SK, by the pre-request hook progenitor
+//! calls with the client's [`ClientState`]):
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +30,7 @@
 //! ```
 
 pub mod auth;
+pub mod huawei;
 
 #[allow(
     clippy::all,
@@ -39,3 +43,12 @@ pub mod auth;
 mod generated;
 
 pub use generated::*;
+
+/// What a [`Client`] carries besides its URL and HTTP client (progenitor's
+/// "inner type"), handed to the pre-request hook ([`huawei::pre_hook`]).
+#[derive(Clone, Debug, Default)]
+pub struct ClientState {
+    /// Sign every request with these Huawei credentials (AK/SK request
+    /// signing); `None` for clients of the other dialects.
+    pub huawei: Option<huawei::HuaweiCredentials>,
+}

@@ -1,5 +1,5 @@
-//! The command line: `serve`, `credentials create|list|revoke`, and
-//! `key generate`.
+//! The command line: `serve`, `credentials
+//! create|create-temporary|list|revoke`, and `key generate`.
 //!
 //! Every subcommand that touches data takes the same `--database` and
 //! `--key-file` (or `LOGIN_SESSIONS_DATABASE`, `LOGIN_SESSIONS_KEY_FILE`)
@@ -22,7 +22,10 @@ use crate::domain::credential::{Credential, Role};
 use crate::http::{self, ApiContext};
 use crate::secrets::ServerKey;
 use crate::service::SessionSettings;
-use crate::service::credentials::{CredentialRequest, CredentialService, IssuedCredential};
+use crate::service::credentials::{
+    CredentialRequest, CredentialService, IssuedCredential, IssuedTemporaryHuaweiKey,
+    TEMPORARY_DEFAULT_TTL_SECONDS,
+};
 use crate::store::SharedStore;
 
 #[derive(Debug, Parser)]
@@ -106,6 +109,21 @@ enum LogLevel {
 enum CredentialsCommand {
     /// Issue a credential and print its secrets (shown only this once).
     Create(CreateArgs),
+    /// Issue temporary Huawei credentials for a credential: an AK/SK and a
+    /// security token with its role and scope, valid for --ttl-seconds (or
+    /// until the credential is revoked). Shown only this once.
+    CreateTemporary {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The credential (id) whose role the temporary credentials carry.
+        id: String,
+        /// Lifetime in seconds, 900 to 86400.
+        #[arg(long, default_value_t = TEMPORARY_DEFAULT_TTL_SECONDS)]
+        ttl_seconds: u32,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// List credentials (no secrets).
     List {
         #[command(flatten)]
@@ -291,6 +309,23 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
             }
             Ok(())
         }
+        CredentialsCommand::CreateTemporary {
+            store,
+            id,
+            ttl_seconds,
+            json,
+        } => {
+            let issued = credential_service(&store)?
+                .issue_temporary_huawei(&id, Some(ttl_seconds))
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", temporary_json(&issued));
+            } else {
+                println!("{}", temporary_text(&issued));
+            }
+            Ok(())
+        }
         CredentialsCommand::List { store, json } => {
             let credentials = credential_service(&store)?
                 .list()
@@ -333,6 +368,33 @@ pub fn issued_json(issued: &IssuedCredential) -> serde_json::Value {
             "secret_key": issued.huawei_secret_key,
         },
     })
+}
+
+/// The `--json` output of `credentials create-temporary`.
+pub fn temporary_json(issued: &IssuedTemporaryHuaweiKey) -> serde_json::Value {
+    json!({
+        "access_key": issued.access_key,
+        "secret_key": issued.secret_key,
+        "security_token": issued.security_token,
+        "expires_at": issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
+/// The human output of `credentials create-temporary`.
+pub fn temporary_text(issued: &IssuedTemporaryHuaweiKey) -> String {
+    format!(
+        "temporary Huawei credentials of {}  {}, expiring {}\n\nThese secrets are shown only now \
+         (sign with the AK/SK and send the token as X-Security-Token):\n  \
+         access key (AK):  {}\n  secret key (SK):  {}\n  security token:   {}",
+        issued.credential.id,
+        issued.credential.role.as_str(),
+        issued
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        issued.access_key,
+        issued.secret_key,
+        issued.security_token,
+    )
 }
 
 /// The human output of `credentials create`.

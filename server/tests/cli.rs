@@ -245,3 +245,119 @@ fn serve_demo_seeds_and_answers_healthz() {
     assert!(printed.contains("native API token:"));
     assert!(printed.contains(&format!("http://{bind}/native/v1/sessions")));
 }
+
+#[test]
+fn credentials_create_temporary_prints_json_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let issued: serde_json::Value = serde_json::from_str(&stdout(&login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--json",
+            "--database",
+            &db,
+        ],
+        &[],
+    )))
+    .unwrap();
+    let id = issued["id"].as_str().unwrap();
+
+    let temporary: serde_json::Value = serde_json::from_str(&stdout(&login_sessions(
+        &[
+            "credentials",
+            "create-temporary",
+            id,
+            "--ttl-seconds",
+            "7200",
+            "--json",
+            "--database",
+            &db,
+        ],
+        &[],
+    )))
+    .unwrap();
+    let keys: Vec<_> = temporary.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["access_key", "expires_at", "secret_key", "security_token"]
+    );
+    assert_eq!(temporary["access_key"].as_str().unwrap().len(), 20);
+    assert_eq!(temporary["secret_key"].as_str().unwrap().len(), 40);
+    assert_eq!(temporary["security_token"].as_str().unwrap().len(), 64);
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(temporary["expires_at"].as_str().unwrap())
+            .unwrap()
+            .to_utc();
+    let lifetime = expires_at - chrono::Utc::now();
+    assert!(
+        lifetime > chrono::TimeDelta::seconds(7100) && lifetime <= chrono::TimeDelta::seconds(7200),
+        "{lifetime}"
+    );
+    assert_ne!(temporary["access_key"], issued["huawei"]["access_key"]);
+
+    // Neither the SK nor the token is stored in the clear.
+    let database_bytes = std::fs::read(dir.path().join("cli.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("cli.db-wal")).unwrap_or_default();
+    for haystack in [&database_bytes, &wal] {
+        for secret in ["secret_key", "security_token"] {
+            let secret = temporary[secret].as_str().unwrap();
+            assert!(
+                !haystack
+                    .windows(secret.len())
+                    .any(|w| w == secret.as_bytes()),
+                "a temporary secret is stored in the clear"
+            );
+        }
+    }
+
+    let text = stdout(&login_sessions(
+        &["credentials", "create-temporary", id, "--database", &db],
+        &[],
+    ));
+    assert!(text.contains("security token:"), "{text}");
+
+    for (ttl, complaint) in [("899", "900 to 86400"), ("86401", "900 to 86400")] {
+        let output = login_sessions(
+            &[
+                "credentials",
+                "create-temporary",
+                id,
+                "--ttl-seconds",
+                ttl,
+                "--database",
+                &db,
+            ],
+            &[],
+        );
+        assert!(!output.status.success());
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(complaint),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let unknown = login_sessions(
+        &[
+            "credentials",
+            "create-temporary",
+            "00000000000000000000000000000000",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no credential"));
+    stdout(&login_sessions(
+        &["credentials", "revoke", id, "--database", &db],
+        &[],
+    ));
+    let revoked = login_sessions(
+        &["credentials", "create-temporary", id, "--database", &db],
+        &[],
+    );
+    assert!(!revoked.status.success());
+    assert!(String::from_utf8_lossy(&revoked.stderr).contains("is revoked"));
+}

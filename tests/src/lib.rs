@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
+pub mod python;
 pub mod spec;
 
 use std::net::SocketAddr;
@@ -23,7 +24,9 @@ use login_sessions_server::domain::credential::Role;
 use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::secrets::ServerKey;
 use login_sessions_server::service::SessionSettings;
-use login_sessions_server::service::credentials::{CredentialRequest, IssuedCredential};
+use login_sessions_server::service::credentials::{
+    CredentialRequest, IssuedCredential, IssuedTemporaryHuaweiKey,
+};
 use login_sessions_server::store::SharedStore;
 use login_sessions_server::store::sqlite::SqliteStore;
 use tempfile::TempDir;
@@ -131,6 +134,22 @@ impl TestServer {
         user_id: Option<&str>,
     ) -> IssuedCredential {
         issue(&self.server, role, identity_store_id, user_id).await
+    }
+
+    /// Issues temporary Huawei credentials (AK/SK + security token) for
+    /// `parent`, valid for `ttl_seconds` (default one hour) from the
+    /// server's clock.
+    pub async fn issue_temporary_huawei(
+        &self,
+        parent: &IssuedCredential,
+        ttl_seconds: Option<u32>,
+    ) -> IssuedTemporaryHuaweiKey {
+        self.server
+            .app_private()
+            .credentials
+            .issue_temporary_huawei(parent.credential.id.as_str(), ttl_seconds)
+            .await
+            .expect("issue temporary Huawei credentials")
     }
 
     /// The generated client with the admin's native token.

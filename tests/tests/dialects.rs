@@ -3,9 +3,36 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
+
 use chrono::TimeDelta;
-use login_sessions_client::types::PrefactorSessionStatus;
+use login_sessions_client::Client;
+use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
+use login_sessions_client::types::{PrefactorSessionStatus, UserSessionDto};
+use login_sessions_server::clock::Clock;
 use login_sessions_tests::{TestServer, test_epoch};
+
+fn huawei(server: &TestServer) -> Client {
+    let clock = server.clock.clone();
+    let credentials = HuaweiCredentials::new(
+        &server.admin.huawei_access_key,
+        &server.admin.huawei_secret_key,
+    )
+    .with_clock(Arc::new(move || clock.now()));
+    huawei_client(&server.url(), credentials).unwrap()
+}
+
+async fn huawei_list(client: &Client) -> Vec<UserSessionDto> {
+    client
+        .list_sessions()
+        .identity_store_id("acme")
+        .user_id("42")
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .session_list
+}
 
 #[tokio::test]
 async fn every_dialect_shows_the_same_session() {
@@ -64,6 +91,19 @@ async fn every_dialect_shows_the_same_session() {
     );
     assert!(fetched.actions.revoke);
 
+    let listed = huawei_list(&huawei(&server)).await;
+    assert_eq!(listed.len(), 1, "live, so Huawei lists it");
+    let dto = &listed[0];
+    assert_eq!(dto.session_id, viewed.id);
+    assert_eq!(dto.user_id, "42");
+    // Unix seconds in Huawei.
+    assert_eq!(
+        dto.creation_time,
+        viewed.first_seen.as_ref().unwrap().at.timestamp()
+    );
+    assert_eq!(dto.session_not_valid_after, viewed.expires_at.timestamp());
+    assert_eq!(dto.ip_address.as_deref(), Some("198.51.100.20"));
+
     // After expiry, every dialect agrees it is over.
     server.clock.advance(TimeDelta::hours(2));
     let viewed = native
@@ -83,5 +123,9 @@ async fn every_dialect_shows_the_same_session() {
     assert!(!viewed.live);
     assert_eq!(fetched.summary.status, PrefactorSessionStatus::Complete);
     assert!(!fetched.actions.revoke);
+    assert!(
+        huawei_list(&huawei(&server)).await.is_empty(),
+        "Huawei shows only live sessions"
+    );
     server.finish().await;
 }

@@ -372,7 +372,7 @@ async fn every_error_code_the_dialect_emits() {
     // validation_errors: out-of-range page size, unsupported sort.
     let (status, error) = error_response(
         prefactor
-            .list_sessions()
+            .list_pool_sessions()
             .pool_id("pool-a")
             .pagination_page_size(101u64)
             .send()
@@ -386,7 +386,7 @@ async fn every_error_code_the_dialect_emits() {
     assert!(error.errors.unwrap().contains_key("pagination[page_size]"));
     let (status, error) = error_response(
         prefactor
-            .list_sessions()
+            .list_pool_sessions()
             .pool_id("pool-a")
             .sorting("-title")
             .send()
@@ -494,7 +494,7 @@ async fn scoped_credentials_are_not_permitted_outside_their_scope() {
         );
     }
     let (status, error) = error_response(
-        a.list_sessions()
+        a.list_pool_sessions()
             .pool_id("pool-b")
             .send()
             .await
@@ -538,7 +538,7 @@ async fn scoped_credentials_are_not_permitted_outside_their_scope() {
     );
     assert_eq!(status, 403);
     let listed = user
-        .list_sessions()
+        .list_pool_sessions()
         .pool_id("pool-a")
         .send()
         .await
@@ -572,7 +572,7 @@ async fn list_pages_by_offset_with_computed_pagination() {
     let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
 
     let first = prefactor
-        .list_sessions()
+        .list_pool_sessions()
         .pool_id("pool-a")
         .pagination_page_size(3u64)
         .send()
@@ -615,7 +615,7 @@ async fn list_pages_by_offset_with_computed_pagination() {
     );
 
     let last = prefactor
-        .list_sessions()
+        .list_pool_sessions()
         .pool_id("pool-a")
         .sorting("id")
         .pagination_offset(6u64)
@@ -644,7 +644,7 @@ async fn list_pages_by_offset_with_computed_pagination() {
     );
 
     let empty = prefactor
-        .list_sessions()
+        .list_pool_sessions()
         .pool_id("pool-nobody")
         .send()
         .await

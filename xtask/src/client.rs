@@ -6,12 +6,17 @@
 //! document gets. Run `cargo xtask openapi generate` first when the API
 //! changed. The code is formatted with prettyplease and starts with a
 //! do-not-edit banner.
+//!
+//! The generated `Client` carries a `ClientState` (progenitor's inner type)
+//! and calls the hand-written `huawei::pre_hook` before every request,
+//! which signs the request when the state holds Huawei credentials.
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::Context;
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use quote::quote;
 
 use crate::golden::{Golden, compare_text};
 use crate::openapi;
@@ -53,7 +58,13 @@ pub fn code_from_spec(spec: &str) -> anyhow::Result<String> {
     let tokens = Generator::new(
         GenerationSettings::default()
             .with_interface(InterfaceStyle::Builder)
-            .with_tag(TagStyle::Merged),
+            .with_tag(TagStyle::Merged)
+            // Every client carries a `ClientState`; before each request the
+            // hand-written hook signs it when the state holds Huawei
+            // credentials (AK/SK request signing covers the method, path,
+            // headers and body, so it cannot be a default header).
+            .with_inner_type(quote!(crate::ClientState))
+            .with_pre_hook_async(quote!(crate::huawei::pre_hook)),
     )
     .generate_tokens(&spec)
     .context("progenitor could not generate the client")?;

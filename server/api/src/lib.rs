@@ -7,15 +7,21 @@
 //! trait. It holds no behaviour.
 
 pub mod checked;
+pub mod huawei;
 pub mod native;
 pub mod prefactor;
+pub mod raw_typed;
 
 use dropshot::{
-    EndpointTagPolicy, HttpResponseCreated, HttpResponseOk, PaginationParams, Path, RequestContext,
-    ResultsPage, TypedBody,
+    EndpointTagPolicy, Header, HttpResponseCreated, HttpResponseOk, PaginationParams, Path,
+    RequestContext, ResultsPage, TypedBody,
 };
 
 use checked::{Checked, CheckedBody};
+use huawei::{
+    BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
+    ListSessionsResponse, SecurityTokenHeader,
+};
 use native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
     SessionFilter, SessionPageSelector, SessionPath, UserPath, UserSessionsRevoke,
@@ -25,6 +31,7 @@ use prefactor::{
     PrefactorError, SessionFetchResponse, SessionListQuery, SessionListResponse,
     SessionPath as PrefactorSessionPath,
 };
+use raw_typed::RawTypedBody;
 
 /// The title of the published OpenAPI document.
 pub const API_TITLE: &str = "login-sessions";
@@ -53,13 +60,17 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
 ///   because the vendors' generated clients are built on those names.
 /// * Every operation has exactly one tag: its dialect.
 /// * Handlers take their path, query and body through `Checked` /
-///   `CheckedBody`, so that every error, even a malformed request, is
-///   answered in the dialect's own error shape with the request id.
+///   `CheckedBody` (or `RawTypedBody`, when they need the body's bytes),
+///   so that every error, even a malformed request, is answered in the
+///   dialect's own error shape with the request id.
 #[dropshot::api_description {
     tag_config = {
         allow_other_tags = false,
         policy = EndpointTagPolicy::ExactlyOne,
         tags = {
+            "huawei" = {
+                description = "Huawei Cloud IAM Identity Center (IdentityCenterStore) user login sessions, wire-compatible with Huawei's SDKs. AK/SK request signing (SDK-HMAC-SHA256, X-Sdk-Date within 15 minutes; X-Security-Token for temporary credentials); only an admin credential or the identity store's store-admin may call them. Errors are {error_code, error_msg, request_id}: 401 APIGW.0301 for every authentication failure, 403 IIC.1000, 400 IIC.400.",
+            },
             "native" = {
                 description = "The native API: record sessions and manage them (authenticate, interactions, extend, logout, revoke). Bearer authentication with a credential's native token.",
             },
@@ -243,7 +254,7 @@ pub trait LoginSessionsApi {
         path = "/api/v1/session",
         tags = ["prefactor"],
     }]
-    async fn list_sessions(
+    async fn list_pool_sessions(
         rqctx: RequestContext<Self::Context>,
         query: Checked<dropshot::Query<SessionListQuery>>,
     ) -> Result<HttpResponseOk<SessionListResponse>, PrefactorError>;
@@ -266,6 +277,44 @@ pub trait LoginSessionsApi {
         rqctx: RequestContext<Self::Context>,
         path: Checked<Path<PrefactorSessionPath>>,
     ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError>;
+    /// Listing User Login Sessions.
+    ///
+    /// The live sessions of one user in one identity store, newest first
+    /// (at most the 1000 newest; Huawei's API has no pagination). An
+    /// identity store or user with no sessions lists none. Only an `admin`
+    /// credential or that identity store's `store-admin` may call it (403
+    /// `IIC.1000` otherwise, even for a `user` credential asking for its
+    /// own sessions), with an AK/SK signature (401 `APIGW.0301`).
+    #[endpoint {
+        method = GET,
+        path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions",
+        operation_id = "ListSessions",
+        tags = ["huawei"],
+    }]
+    async fn list_sessions(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<IdentityStoreUserPath>>,
+        headers: Checked<Header<SecurityTokenHeader>>,
+    ) -> Result<HttpResponseOk<ListSessionsResponse>, HuaweiError>;
+
+    /// Deleting User Login Sessions in Batches.
+    ///
+    /// Revokes, in one step, those of the listed sessions that are live
+    /// sessions of this user in this identity store; other IDs are
+    /// ignored. Answers 200 with an empty object. Same authorization as
+    /// `ListSessions`.
+    #[endpoint {
+        method = POST,
+        path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions/batch-delete",
+        operation_id = "BatchDeleteSessions",
+        tags = ["huawei"],
+    }]
+    async fn batch_delete_sessions(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<IdentityStoreUserPath>>,
+        headers: Checked<Header<SecurityTokenHeader>>,
+        body: RawTypedBody<BatchDeleteSessionsReqBody>,
+    ) -> Result<HttpResponseOk<BatchDeleteSessionsResponse>, HuaweiError>;
 }
 
 /// The API description without an implementation, for generating the

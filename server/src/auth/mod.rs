@@ -7,6 +7,7 @@
 //! `Authorization` header, looking a secret up by its hash, and the
 //! per-credential rate limit.
 
+pub mod huawei;
 pub mod rate_limit;
 
 use std::sync::Arc;

@@ -70,6 +70,29 @@ pub struct StoredSecrets {
     pub huawei_secret_key_sealed: Vec<u8>,
 }
 
+/// A temporary Huawei AK/SK with a security token, at rest: issued for a
+/// parent credential, whose role and scope it carries, until it expires
+/// or the parent is revoked. The SK is sealed with the server key, the
+/// security token kept only as a hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemporaryHuaweiKey {
+    pub access_key: String,
+    pub secret_key_sealed: Vec<u8>,
+    pub security_token: SecretHash,
+    /// The parent credential.
+    pub credential_id: Pfid,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl TemporaryHuaweiKey {
+    /// The context the SK is sealed for (binding the sealed bytes to this
+    /// access key).
+    pub fn seal_context(access_key: &str) -> Vec<u8> {
+        format!("huawei-temporary-sk:{access_key}").into_bytes()
+    }
+}
+
 /// Why a well-formed credential request is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialShapeError {

@@ -6,6 +6,7 @@
 //! domain to that dialect's wire types. Adding a dialect adds a module and
 //! one line per operation here.
 
+pub mod huawei;
 pub mod native;
 pub mod prefactor;
 
@@ -13,10 +14,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dropshot::{
-    ConfigDropshot, HandlerTaskMode, HttpResponseCreated, HttpResponseOk, HttpServer,
+    ConfigDropshot, HandlerTaskMode, Header, HttpResponseCreated, HttpResponseOk, HttpServer,
     PaginationParams, Path, Query, RequestContext, ResultsPage, ServerBuilder, TypedBody,
 };
 use login_sessions_api::checked::{Checked, CheckedBody};
+use login_sessions_api::huawei::{
+    BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
+    ListSessionsResponse, SecurityTokenHeader,
+};
 use login_sessions_api::native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
     SessionFilter, SessionPageSelector, SessionPath, UserPath, UserSessionsRevoke,
@@ -26,9 +31,11 @@ use login_sessions_api::prefactor::{
     PrefactorError, SessionFetchResponse, SessionListQuery, SessionListResponse,
     SessionPath as PrefactorSessionPath,
 };
+use login_sessions_api::raw_typed::RawTypedBody;
 use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
 
 use crate::auth::Authenticator;
+use crate::auth::huawei::HuaweiAuthenticator;
 use crate::clock::Clock;
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
@@ -40,6 +47,8 @@ pub struct ApiContext {
     pub sessions: SessionService,
     pub credentials: CredentialService,
     pub auth: Authenticator,
+    /// Verifies Huawei AK/SK signatures (and locks out failing keys).
+    pub huawei_auth: HuaweiAuthenticator,
     /// The URL clients reach this server at, for links in responses.
     pub public_url: String,
 }
@@ -56,7 +65,8 @@ impl ApiContext {
         ApiContext {
             public_url: public_url.trim_end_matches('/').to_string(),
             sessions: SessionService::new(store.clone(), clock.clone(), settings),
-            credentials: CredentialService::new(store.clone(), clock.clone(), key),
+            credentials: CredentialService::new(store.clone(), clock.clone(), key.clone()),
+            huawei_auth: HuaweiAuthenticator::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
         }
     }
@@ -176,11 +186,11 @@ impl LoginSessionsApi for LoginSessionsImpl {
         prefactor::fetch_session(rqctx, path).await
     }
 
-    async fn list_sessions(
+    async fn list_pool_sessions(
         rqctx: RequestContext<ApiContext>,
         query: Checked<Query<SessionListQuery>>,
     ) -> Result<HttpResponseOk<SessionListResponse>, PrefactorError> {
-        prefactor::list_sessions(rqctx, query).await
+        prefactor::list_pool_sessions(rqctx, query).await
     }
 
     async fn revoke_session(
@@ -188,5 +198,22 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<PrefactorSessionPath>>,
     ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError> {
         prefactor::revoke_session(rqctx, path).await
+    }
+
+    async fn list_sessions(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<IdentityStoreUserPath>>,
+        headers: Checked<Header<SecurityTokenHeader>>,
+    ) -> Result<HttpResponseOk<ListSessionsResponse>, HuaweiError> {
+        huawei::list_sessions(rqctx, path, headers).await
+    }
+
+    async fn batch_delete_sessions(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<IdentityStoreUserPath>>,
+        headers: Checked<Header<SecurityTokenHeader>>,
+        body: RawTypedBody<BatchDeleteSessionsReqBody>,
+    ) -> Result<HttpResponseOk<BatchDeleteSessionsResponse>, HuaweiError> {
+        huawei::batch_delete_sessions(rqctx, path, headers, body).await
     }
 }

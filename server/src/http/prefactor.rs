@@ -43,7 +43,7 @@ pub async fn fetch_session(
     )))
 }
 
-pub async fn list_sessions(
+pub async fn list_pool_sessions(
     rqctx: Rqctx,
     query: Checked<Query<wire::SessionListQuery>>,
 ) -> Result<HttpResponseOk<wire::SessionListResponse>, PrefactorError> {

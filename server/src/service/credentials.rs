@@ -8,7 +8,12 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::domain::credential::{Credential, CredentialShapeError, Role, StoredSecrets};
+use chrono::TimeDelta;
+
+use crate::domain::Timestamp;
+use crate::domain::credential::{
+    Credential, CredentialShapeError, Role, StoredSecrets, TemporaryHuaweiKey,
+};
 use crate::domain::ids::{IdError, validate_id, validate_label};
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::{self, SecretHash, ServerKey};
@@ -47,6 +52,35 @@ impl std::fmt::Debug for IssuedCredential {
     }
 }
 
+/// Temporary Huawei credentials (an AK/SK and a security token) as issued,
+/// in the clear. Shown once.
+#[derive(Clone)]
+pub struct IssuedTemporaryHuaweiKey {
+    /// The parent credential, whose role and scope they carry.
+    pub credential: Credential,
+    pub access_key: String,
+    pub secret_key: String,
+    pub security_token: String,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for IssuedTemporaryHuaweiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedTemporaryHuaweiKey")
+            .field("credential", &self.credential.id)
+            .field("access_key", &self.access_key)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The lifetime of temporary Huawei credentials when none is asked for.
+pub const TEMPORARY_DEFAULT_TTL_SECONDS: u32 = 3_600;
+/// The shortest lifetime of temporary Huawei credentials (as Huawei IAM's).
+pub const TEMPORARY_MIN_TTL_SECONDS: u32 = 900;
+/// The longest lifetime of temporary Huawei credentials (as Huawei IAM's).
+pub const TEMPORARY_MAX_TTL_SECONDS: u32 = 86_400;
+
 /// The prefix of native API tokens, so a leaked one is recognisable.
 pub const NATIVE_TOKEN_PREFIX: &str = "lsn_";
 /// The prefix of Prefactor API tokens.
@@ -63,6 +97,13 @@ pub enum CredentialError {
     NotFound(String),
     #[error("credential {0} is revoked already")]
     AlreadyRevoked(String),
+    #[error("credential {0} is revoked")]
+    Revoked(String),
+    #[error(
+        "the lifetime of temporary credentials is {TEMPORARY_MIN_TTL_SECONDS} to \
+         {TEMPORARY_MAX_TTL_SECONDS} seconds, not {0}"
+    )]
+    TemporaryTtl(u32),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("could not mint an id: {0}")]
@@ -140,6 +181,52 @@ impl CredentialService {
             .insert_credential(&issued.credential, &stored)
             .await?;
         Ok(issued)
+    }
+
+    /// Issues temporary Huawei credentials for the unrevoked credential
+    /// `parent_id`: a fresh AK/SK and security token that carry the
+    /// parent's role and scope for `ttl_seconds` (default
+    /// [`TEMPORARY_DEFAULT_TTL_SECONDS`]), or until the parent is revoked.
+    pub async fn issue_temporary_huawei(
+        &self,
+        parent_id: &str,
+        ttl_seconds: Option<u32>,
+    ) -> Result<IssuedTemporaryHuaweiKey, CredentialError> {
+        let ttl = ttl_seconds.unwrap_or(TEMPORARY_DEFAULT_TTL_SECONDS);
+        if !(TEMPORARY_MIN_TTL_SECONDS..=TEMPORARY_MAX_TTL_SECONDS).contains(&ttl) {
+            return Err(CredentialError::TemporaryTtl(ttl));
+        }
+        let id =
+            Pfid::parse(parent_id).map_err(|_| CredentialError::NotFound(parent_id.to_string()))?;
+        let Some(credential) = self.store.credential(&id).await? else {
+            return Err(CredentialError::NotFound(id.to_string()));
+        };
+        if credential.revoked_at.is_some() {
+            return Err(CredentialError::Revoked(id.to_string()));
+        }
+        let now = self.clock.now();
+        let access_key = secrets::new_huawei_access_key();
+        let secret_key = secrets::new_huawei_secret_key();
+        let security_token = secrets::new_security_token();
+        let key = TemporaryHuaweiKey {
+            secret_key_sealed: self.key.encrypt(
+                secret_key.as_bytes(),
+                &TemporaryHuaweiKey::seal_context(&access_key),
+            ),
+            security_token: SecretHash::of(&security_token),
+            access_key: access_key.clone(),
+            credential_id: id,
+            created_at: now,
+            expires_at: now + TimeDelta::seconds(i64::from(ttl)),
+        };
+        self.store.insert_temporary_huawei_key(&key).await?;
+        Ok(IssuedTemporaryHuaweiKey {
+            credential,
+            access_key,
+            secret_key,
+            security_token,
+            expires_at: key.expires_at,
+        })
     }
 
     /// Every credential, oldest first.

@@ -23,7 +23,9 @@ use crate::domain::session::{
     Enrichment, Interaction, Session, SessionType, Status, TransitionError,
 };
 use crate::pfid::{Pfid, partition_for_identity_store};
-use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError};
+use crate::store::{
+    RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError,
+};
 
 /// Lifetimes the service applies.
 #[derive(Clone, Debug)]
@@ -378,6 +380,57 @@ impl SessionService {
         Ok(self.store.revoke_user_sessions(&request).await?)
     }
 
+    /// The live sessions of one user in one identity store, newest first,
+    /// at most `limit` of them: an administrative view, for an `admin` or
+    /// the store's `store-admin` only. A `user` credential is refused even
+    /// for its own sessions (Huawei lets only management and delegated
+    /// administrator accounts list them).
+    pub async fn live_sessions_of_user(
+        &self,
+        caller: &Credential,
+        identity_store_id: &str,
+        user_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Session>, ServiceError> {
+        validate_id("identity_store_id", identity_store_id)?;
+        validate_id("user_id", user_id)?;
+        require_store_administrator(caller, identity_store_id)?;
+        let query = SessionQuery {
+            identity_store_id: Some(identity_store_id.to_string()),
+            user_id: Some(user_id.to_string()),
+            status: None,
+            live: Some(true),
+            now: self.now(),
+            order: SessionOrder::NewestFirst,
+            cursor: None,
+            offset: 0,
+            limit,
+        };
+        Ok(self.store.list_sessions(&query).await?)
+    }
+
+    /// Revokes, atomically, those of `ids` that are live sessions of the
+    /// user in the identity store, and returns the ids revoked; others are
+    /// ignored. Same authorization as [`Self::live_sessions_of_user`].
+    pub async fn revoke_sessions_of_user(
+        &self,
+        caller: &Credential,
+        identity_store_id: &str,
+        user_id: &str,
+        ids: Vec<Pfid>,
+    ) -> Result<Vec<Pfid>, ServiceError> {
+        validate_id("identity_store_id", identity_store_id)?;
+        validate_id("user_id", user_id)?;
+        require_store_administrator(caller, identity_store_id)?;
+        let request = RevokeSessions {
+            identity_store_id: identity_store_id.to_string(),
+            user_id: user_id.to_string(),
+            ids,
+            now: self.now(),
+        };
+        Ok(self.store.revoke_sessions(&request).await?)
+    }
+
     /// Reads the session, applies `change` to it, and writes it over the
     /// version it was read at; when another writer got there first, starts
     /// over from the new version.
@@ -432,6 +485,24 @@ fn require_administrator(caller: &Credential) -> Result<(), ServiceError> {
     } else {
         Err(ServiceError::Forbidden(
             "a user credential may read and log out its own sessions only".into(),
+        ))
+    }
+}
+
+/// An `admin`, or the `store-admin` of this identity store.
+fn require_store_administrator(
+    caller: &Credential,
+    identity_store_id: &str,
+) -> Result<(), ServiceError> {
+    if caller.administers() && caller.can_see_store(identity_store_id) {
+        Ok(())
+    } else if caller.administers() {
+        Err(ServiceError::Forbidden(
+            "this credential administers another identity store".into(),
+        ))
+    } else {
+        Err(ServiceError::Forbidden(
+            "only an administrator of the identity store may do this".into(),
         ))
     }
 }

@@ -37,12 +37,13 @@ use chrono::DateTime;
 use tokio::sync::Barrier;
 
 use crate::domain::Timestamp;
-use crate::domain::credential::{Credential, Role, StoredSecrets};
+use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::SecretHash;
 use crate::store::{
-    BearerKind, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError,
+    BearerKind, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore,
+    StoreError,
 };
 
 #[cfg(doc)]
@@ -95,11 +96,15 @@ macro_rules! store_conformance_tests {
             revoke_user_sessions_in_one_store_and_but_one,
             replace_computed_before_a_revoke_fails,
             revoke_and_replace_racing_lose_nothing,
+            revoke_sessions_revokes_only_listed_live_sessions_of_the_user,
+            revoke_sessions_and_replace_racing_lose_nothing,
             credential_round_trip_and_list,
             credential_revoke,
             credential_lookups,
             revoked_credentials_are_not_found,
             duplicate_credential_secrets_are_refused,
+            temporary_huawei_keys_round_trip,
+            temporary_huawei_keys_die_with_their_credential,
             ping_answers,
         );
     };
@@ -1334,6 +1339,147 @@ pub async fn revoke_and_replace_racing_lose_nothing(store: SharedStore) {
 }
 
 // ---------------------------------------------------------------------------
+// Sessions: revoke a set of a user's.
+
+fn revoke_set(store: &str, user: &str, ids: &[Pfid]) -> RevokeSessions {
+    RevokeSessions {
+        identity_store_id: store.to_string(),
+        user_id: user.to_string(),
+        ids: ids.to_vec(),
+        now: now(),
+    }
+}
+
+pub async fn revoke_sessions_revokes_only_listed_live_sessions_of_the_user(store: SharedStore) {
+    let first = session("s1", Some("u1"), Status::Authenticated, -HOUR, HOUR);
+    let second = session("s1", Some("u1"), Status::Unauthenticated, -HOUR + 1, 1);
+    let not_listed = session("s1", Some("u1"), Status::Authenticated, -HOUR + 2, HOUR);
+    let expired = session("s1", Some("u1"), Status::Authenticated, -HOUR + 3, 0);
+    let logged_out = session("s1", Some("u1"), Status::Complete, -HOUR + 4, HOUR);
+    let already_revoked = session("s1", Some("u1"), Status::Revoked, -HOUR + 5, HOUR);
+    let other_user = session("s1", Some("u2"), Status::Authenticated, -HOUR + 6, HOUR);
+    let other_case = session("s1", Some("U1"), Status::Authenticated, -HOUR + 7, HOUR);
+    let other_store = session("s2", Some("u1"), Status::Authenticated, -HOUR + 8, HOUR);
+    let anonymous = session("s1", None, Status::New, -HOUR + 9, HOUR);
+    let untouched = [
+        &not_listed,
+        &expired,
+        &logged_out,
+        &already_revoked,
+        &other_user,
+        &other_case,
+        &other_store,
+        &anonymous,
+    ];
+    let all: Vec<Session> = [&first, &second]
+        .into_iter()
+        .chain(untouched)
+        .map(|session| (*session).clone())
+        .collect();
+    store.insert_sessions(&all).await.expect("insert");
+
+    let never_stored = new_id("s1", now());
+    let listed: Vec<Pfid> = [
+        &second,
+        &expired,
+        &logged_out,
+        &already_revoked,
+        &other_user,
+        &other_case,
+        &other_store,
+        &anonymous,
+        &first,
+        &second,
+    ]
+    .iter()
+    .map(|session| session.id)
+    .chain([never_stored])
+    .collect();
+    let revoked = store
+        .revoke_sessions(&revoke_set("s1", "u1", &listed))
+        .await
+        .expect("revoke");
+    assert_eq!(
+        revoked,
+        sorted(vec![first.id, second.id]),
+        "exactly the listed live sessions of u1 in s1, once each, sorted"
+    );
+    for session in [&first, &second] {
+        assert_eq!(stored(&store, &session.id).await, revoked_at_now(session));
+    }
+    for session in untouched {
+        assert_eq!(stored(&store, &session.id).await, *session, "untouched");
+    }
+
+    assert_eq!(
+        store
+            .revoke_sessions(&revoke_set("s1", "u1", &listed))
+            .await
+            .expect("revoke"),
+        Vec::new(),
+        "nothing listed is live any more"
+    );
+    assert_eq!(
+        store
+            .revoke_sessions(&revoke_set("s1", "u1", &[]))
+            .await
+            .expect("revoke"),
+        Vec::new(),
+        "no ids"
+    );
+    assert_eq!(
+        store
+            .revoke_sessions(&revoke_set("s2", "u1", &[other_store.id]))
+            .await
+            .expect("revoke"),
+        vec![other_store.id],
+        "the other store's session, asked for in its store"
+    );
+}
+
+pub async fn revoke_sessions_and_replace_racing_lose_nothing(store: SharedStore) {
+    for round in 0..16 {
+        let original = live_session("s1", &format!("u{round}"));
+        store.insert_session(&original).await.expect("insert");
+        let mut extended = original.clone();
+        extended.extend(at(2 * HOUR), now()).expect("live");
+
+        let barrier = Arc::new(Barrier::new(2));
+        let replace = {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let extended = extended.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.replace_session(1, &extended).await.expect("replace")
+            })
+        };
+        let revoke = {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let request = revoke_set("s1", &format!("u{round}"), &[original.id]);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.revoke_sessions(&request).await.expect("revoke")
+            })
+        };
+        let replaced = replace.await.expect("task");
+        let revoked = revoke.await.expect("task");
+        assert_eq!(revoked, vec![original.id], "round {round}: live either way");
+        let expected = if replaced {
+            revoked_at_now(&extended)
+        } else {
+            revoked_at_now(&original)
+        };
+        assert_eq!(
+            stored(&store, &original.id).await,
+            expected,
+            "round {round}: replaced = {replaced}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Credentials.
 
 pub async fn credential_round_trip_and_list(store: SharedStore) {
@@ -1667,6 +1813,172 @@ pub async fn duplicate_credential_secrets_are_refused(store: SharedStore) {
     assert_eq!(
         store.list_credentials().await.expect("list"),
         vec![original, fresh]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Temporary Huawei keys.
+
+/// A temporary key of `credential` expiring `expires_ms` after the suite's
+/// now, with secrets unique to `access_key`.
+pub fn temporary_key(
+    credential: &Credential,
+    access_key: &str,
+    expires_ms: i64,
+) -> TemporaryHuaweiKey {
+    TemporaryHuaweiKey {
+        access_key: access_key.to_string(),
+        secret_key_sealed: [&[7u8, 0, 255][..], access_key.as_bytes()].concat(),
+        security_token: SecretHash::of(&format!("token-{access_key}")),
+        credential_id: credential.id,
+        created_at: at(-MINUTE + 3),
+        expires_at: at(expires_ms),
+    }
+}
+
+pub async fn temporary_huawei_keys_round_trip(store: SharedStore) {
+    let (mut parent, parent_secrets) = credential_with_secrets("parent");
+    parent.role = Role::StoreAdmin;
+    parent.identity_store_id = Some("s1".to_string());
+    let (other, other_secrets) = credential_created("other", at(1));
+    for (credential, secrets) in [(&parent, &parent_secrets), (&other, &other_secrets)] {
+        store
+            .insert_credential(credential, secrets)
+            .await
+            .expect("insert");
+    }
+    let live = temporary_key(&parent, "TEMPAK0000000000LIVE", HOUR + 7);
+    let expired = temporary_key(&parent, "TEMPAK000000000EXPIR", -1);
+    let others = temporary_key(&other, "TEMPAK00000000OTHERS", HOUR);
+    for key in [&live, &expired, &others] {
+        store
+            .insert_temporary_huawei_key(key)
+            .await
+            .expect("insert temporary key");
+    }
+    assert_eq!(
+        store
+            .temporary_huawei_key(&live.access_key)
+            .await
+            .expect("lookup"),
+        Some((parent.clone(), live.clone()))
+    );
+    assert_eq!(
+        store
+            .temporary_huawei_key(&expired.access_key)
+            .await
+            .expect("lookup"),
+        Some((parent.clone(), expired.clone())),
+        "expired keys are found; the caller judges expiry"
+    );
+    assert_eq!(
+        store
+            .temporary_huawei_key(&others.access_key)
+            .await
+            .expect("lookup"),
+        Some((other.clone(), others.clone()))
+    );
+    for missing in ["UNKNOWN", "tempak0000000000live", ""] {
+        assert_eq!(
+            store.temporary_huawei_key(missing).await.expect("lookup"),
+            None,
+            "{missing:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .credential_by_huawei_access_key(&live.access_key)
+            .await
+            .expect("lookup"),
+        None,
+        "a temporary key is not a permanent one"
+    );
+    assert_eq!(
+        store
+            .temporary_huawei_key(&parent_secrets.huawei_access_key)
+            .await
+            .expect("lookup"),
+        None,
+        "a permanent key is not a temporary one"
+    );
+
+    let mut clash = temporary_key(&other, &live.access_key, 2 * HOUR);
+    clash.security_token = SecretHash::of("another token");
+    assert_duplicate(
+        store.insert_temporary_huawei_key(&clash).await,
+        "the same temporary access key",
+    );
+    assert_eq!(
+        store
+            .temporary_huawei_key(&live.access_key)
+            .await
+            .expect("lookup"),
+        Some((parent.clone(), live.clone())),
+        "the clash changed nothing"
+    );
+
+    let (orphan_parent, _) = credential_created("never stored", at(2));
+    assert!(
+        store
+            .insert_temporary_huawei_key(&temporary_key(
+                &orphan_parent,
+                "TEMPAK0000000ORPHAN",
+                HOUR
+            ))
+            .await
+            .is_err(),
+        "a temporary key needs an existing credential"
+    );
+    assert_eq!(
+        store
+            .temporary_huawei_key("TEMPAK0000000ORPHAN")
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+pub async fn temporary_huawei_keys_die_with_their_credential(store: SharedStore) {
+    let (parent, parent_secrets) = credential_with_secrets("parent");
+    let (kept, kept_secrets) = credential_created("kept", at(1));
+    for (credential, secrets) in [(&parent, &parent_secrets), (&kept, &kept_secrets)] {
+        store
+            .insert_credential(credential, secrets)
+            .await
+            .expect("insert");
+    }
+    let first = temporary_key(&parent, "TEMPAK00000000FIRST1", HOUR);
+    let second = temporary_key(&parent, "TEMPAK0000000SECOND2", HOUR);
+    let kept_key = temporary_key(&kept, "TEMPAK000000000KEPT3", HOUR);
+    for key in [&first, &second, &kept_key] {
+        store
+            .insert_temporary_huawei_key(key)
+            .await
+            .expect("insert temporary key");
+    }
+    assert!(
+        store
+            .revoke_credential(&parent.id, now())
+            .await
+            .expect("revoke")
+    );
+    for key in [&first, &second] {
+        assert_eq!(
+            store
+                .temporary_huawei_key(&key.access_key)
+                .await
+                .expect("lookup"),
+            None,
+            "revoking the parent kills its temporary keys"
+        );
+    }
+    assert_eq!(
+        store
+            .temporary_huawei_key(&kept_key.access_key)
+            .await
+            .expect("lookup"),
+        Some((kept, kept_key)),
+        "others stay"
     );
 }
 

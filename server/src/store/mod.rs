@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::Timestamp;
-use crate::domain::credential::{Credential, StoredSecrets};
+use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
 use crate::domain::session::{Session, Status};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
@@ -80,6 +80,17 @@ pub struct RevokeUserSessions {
     pub now: Timestamp,
 }
 
+/// Revoke some sessions of one user in one identity store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokeSessions {
+    pub identity_store_id: String,
+    pub user_id: String,
+    /// The sessions to revoke; those that are not live sessions of the user
+    /// in the store are left alone. Duplicates are fine.
+    pub ids: Vec<Pfid>,
+    pub now: Timestamp,
+}
+
 /// Where sessions live.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
@@ -120,6 +131,12 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         request: &RevokeUserSessions,
     ) -> Result<Vec<Pfid>, StoreError>;
+
+    /// Revokes, in one atomic step, those of `request.ids` that are
+    /// sessions of the user in the identity store and live at `now`, and
+    /// returns the ids revoked, sorted. Like [`Self::revoke_user_sessions`],
+    /// a concurrent `replace_session` either happened before or fails.
+    async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError>;
 
     /// Whether the store answers (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
@@ -174,6 +191,20 @@ pub trait CredentialStore: Send + Sync + 'static {
         &self,
         access_key: &str,
     ) -> Result<Option<(Credential, Vec<u8>)>, StoreError>;
+
+    /// Stores a temporary Huawei key of an existing credential.
+    /// `Duplicate` if a temporary key with this access key exists; an
+    /// error (of any kind) if the parent credential does not exist.
+    async fn insert_temporary_huawei_key(&self, key: &TemporaryHuaweiKey)
+    -> Result<(), StoreError>;
+
+    /// The temporary Huawei key with this access key and its parent
+    /// credential, while the parent is not revoked. Expired keys are found
+    /// too: the caller judges expiry by its clock.
+    async fn temporary_huawei_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError>;
 }
 
 /// Everything the server keeps.

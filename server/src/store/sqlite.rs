@@ -42,19 +42,22 @@ use async_trait::async_trait;
 use rusqlite::types::{FromSql, Value};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params_from_iter};
 
-use crate::domain::credential::{Credential, Role, StoredSecrets};
+use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::{
-    BearerKind, CredentialStore, RevokeUserSessions, SessionOrder, SessionQuery, SessionStore,
-    StoreError,
+    BearerKind, CredentialStore, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery,
+    SessionStore, StoreError,
 };
 
 /// The migrations, in order: migration `n` (1-based) brings the schema from
 /// version `n - 1` to version `n`.
-const MIGRATIONS: &[&str] = &[include_str!("sqlite/migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sqlite/migrations/0001_initial.sql"),
+    include_str!("sqlite/migrations/0002_huawei_temporary_credentials.sql"),
+];
 
 /// The schema version this binary writes and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -311,6 +314,53 @@ impl SqliteStore {
         Ok(revoked)
     }
 
+    fn revoke_sessions_now(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
+        let mut ids: Vec<&Pfid> = request.ids.iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Value::Integer(to_unix_millis(request.now));
+        let mut values = vec![
+            Value::Text(Status::Revoked.as_str().to_string()),
+            now.clone(),
+            Value::Text(request.identity_store_id.clone()),
+            Value::Text(request.user_id.clone()),
+        ];
+        values.extend(open_statuses());
+        values.push(now);
+        values.extend(ids.iter().map(|id| Value::Text(id.as_str().to_string())));
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        // One statement: the whole set is revoked atomically, and a row
+        // changed concurrently is judged live or not on its newest version.
+        let sql = format!(
+            "UPDATE sessions SET status = ?, ended_at = ?, version = version + 1 \
+             WHERE identity_store_id = ? AND user_id = ? AND status IN (?, ?, ?) \
+             AND expires_at > ? AND id IN ({placeholders}) RETURNING id"
+        );
+        let mut writer = self.writer();
+        let transaction = writer
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let mut revoked = Vec::new();
+        {
+            // Not cached: the statement text varies with the number of ids.
+            let mut statement = transaction.prepare(&sql).map_err(db_error)?;
+            let mut rows = statement
+                .query(params_from_iter(values))
+                .map_err(db_error)?;
+            while let Some(row) = rows.next().map_err(db_error)? {
+                let id: String = column(row, 0, "session", "id")?;
+                revoked.push(parse_pfid(&id, "session", "id")?);
+            }
+        }
+        // Dropping the transaction on an error above rolls the update back.
+        transaction.commit().map_err(db_error)?;
+        revoked.sort_unstable();
+        Ok(revoked)
+    }
+
     fn ping_now(&self) -> Result<(), StoreError> {
         let reader = self.reader();
         let version: i64 = reader
@@ -392,6 +442,72 @@ impl SqliteStore {
         }
     }
 
+    fn insert_temporary_huawei_key_now(&self, key: &TemporaryHuaweiKey) -> Result<(), StoreError> {
+        let values = vec![
+            Value::Text(key.access_key.clone()),
+            Value::Text(key.credential_id.as_str().to_string()),
+            Value::Blob(key.secret_key_sealed.clone()),
+            Value::Blob(key.security_token.as_bytes().to_vec()),
+            time_value(key.created_at),
+            time_value(key.expires_at),
+        ];
+        let writer = self.writer();
+        let mut statement = writer
+            .prepare_cached(
+                "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
+                 secret_key_sealed, security_token_hash, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db_error)?;
+        statement
+            .execute(params_from_iter(values))
+            .map_err(|error| match db_error(error) {
+                StoreError::Duplicate(_) => {
+                    StoreError::Duplicate(format!("Huawei temporary access key {}", key.access_key))
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn temporary_huawei_key_now(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
+        let columns = CREDENTIAL_COLUMNS
+            .split(", ")
+            .map(|column| format!("c.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, t.access_key, t.secret_key_sealed, t.security_token_hash, \
+             t.created_at, t.expires_at \
+             FROM huawei_temporary_credentials t JOIN credentials c ON c.id = t.credential_id \
+             WHERE t.access_key = ?1 AND c.revoked_at IS NULL"
+        );
+        self.credential_where(&sql, access_key, |row| {
+            let record = format!("Huawei temporary credential {access_key}");
+            let columns = Columns { row, record };
+            let hash: Vec<u8> = columns.get(10, "security_token_hash")?;
+            let hash: [u8; 32] = hash.try_into().map_err(|bytes: Vec<u8>| {
+                corrupt(
+                    &columns.record,
+                    "security_token_hash",
+                    format!("{} bytes, not 32", bytes.len()),
+                )
+            })?;
+            let credential_id: String = columns.get(0, "credential_id")?;
+            Ok(TemporaryHuaweiKey {
+                access_key: columns.get(8, "access_key")?,
+                secret_key_sealed: columns.get(9, "secret_key_sealed")?,
+                security_token: SecretHash::from_bytes(hash),
+                credential_id: parse_pfid(&credential_id, &columns.record, "credential_id")?,
+                created_at: columns.time(11, "created_at")?,
+                expires_at: columns.time(12, "expires_at")?,
+            })
+        })
+    }
+
     fn revoke_credential_now(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
         let writer = self.writer();
         let mut statement = writer
@@ -441,6 +557,10 @@ impl SessionStore for SqliteStore {
         request: &RevokeUserSessions,
     ) -> Result<Vec<Pfid>, StoreError> {
         self.revoke_user_sessions_now(request)
+    }
+
+    async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
+        self.revoke_sessions_now(request)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -524,6 +644,20 @@ impl CredentialStore for SqliteStore {
         self.credential_where(&sql, access_key, |row| {
             column(row, 8, "credential", "huawei_secret_key_sealed")
         })
+    }
+
+    async fn insert_temporary_huawei_key(
+        &self,
+        key: &TemporaryHuaweiKey,
+    ) -> Result<(), StoreError> {
+        self.insert_temporary_huawei_key_now(key)
+    }
+
+    async fn temporary_huawei_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
+        self.temporary_huawei_key_now(access_key)
     }
 }
 
@@ -1259,6 +1393,20 @@ mod tests {
             .unwrap();
         let error = store
             .credential_by_huawei_access_key(&secrets.huawei_access_key)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+
+        let temporary = conformance::temporary_key(&credential, "TEMPAKCORRUPT0000000", 1_000);
+        store.insert_temporary_huawei_key(&temporary).await.unwrap();
+        raw(&path)
+            .execute(
+                "UPDATE huawei_temporary_credentials SET expires_at = 'soon'",
+                [],
+            )
+            .unwrap();
+        let error = store
+            .temporary_huawei_key(&temporary.access_key)
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
