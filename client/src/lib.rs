@@ -9,8 +9,10 @@
 //! the wire types (each with a builder in `types::builder`), [`prelude`]
 //! the traits to import.
 //!
-//! [`auth`] holds the hand-written helpers that build a [`Client`] which
-//! authenticates the way a dialect expects, e.g. [`auth::native_client`]:
+//! [`auth`] and [`looker`] hold the hand-written helpers that build a
+//! [`Client`] which authenticates the way a dialect expects, e.g.
+//! [`auth::native_client`], or [`looker::looker_login`] for Looker's login
+//! flow:
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +29,7 @@
 //! ```
 
 pub mod auth;
+pub mod looker;
 
 #[allow(
     clippy::all,
