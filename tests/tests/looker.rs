@@ -363,6 +363,12 @@ async fn a_session_on_the_wire_is_lookers() {
     assert_eq!(body["extended_count"], 1);
     assert_eq!(body["expires_at"], "2026-03-01T15:00:01.234+00:00");
 
+    // `/session` is Looker's API session (workspace), not a web login
+    // session: not served here.
+    server.proxy().allow_unmatched(&["/api/4.0/session"]);
+    let (status, _) = send(raw(&server, reqwest::Method::GET, "/session", Some(&token))).await;
+    assert_eq!(status, 404);
+
     // A GET carrying `Content-Type: application/json` and no body, and a
     // DELETE with `Content-Length: 0`, as the Python SDK sends them.
     let (status, _) = send(
@@ -1197,6 +1203,24 @@ async fn the_credentials_rate_limit_is_429_in_lookers_shape() {
     .await;
     assert_eq!(status, 429, "logins count too");
     assert_looker_error(&body, 429, "Too Many Requests");
+    let response = raw(
+        &server,
+        reqwest::Method::GET,
+        "/users/42/sessions",
+        Some(&token),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(
+        response.headers().keys().all(|name| {
+            let name = name.as_str();
+            name != "retry-after" && !name.starts_with("x-ratelimit")
+        }),
+        "Looker documents no rate-limit headers: {:?}",
+        response.headers()
+    );
     // A second later the bucket has one more request.
     server.clock.advance(TimeDelta::seconds(1));
     let (status, _) = send(raw(
@@ -1355,6 +1379,47 @@ async fn login_user_acts_as_the_user_and_records_the_sudo() {
 
 // ---------------------------------------------------------------------------
 // documentation_url
+
+#[tokio::test]
+async fn the_default_documentation_url_is_served() {
+    let server = TestServer::start().await;
+    let page = "/docs/looker/errors";
+    server.proxy().allow_unmatched(&[page]);
+    let (status, body) = send(raw(
+        &server,
+        reqwest::Method::GET,
+        "/users/42/sessions",
+        None,
+    ))
+    .await;
+    assert_eq!(status, 401);
+    let url = body["documentation_url"].as_str().unwrap();
+    // The link, on this server rather than the public URL's host.
+    let (path, anchor) = url
+        .strip_prefix(PUBLIC_URL)
+        .and_then(|rest| rest.split_once('#'))
+        .unwrap();
+    assert_eq!(path, page);
+    let response = server
+        .http()
+        .get(format!("{}{path}", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    for status in ["400", "401", "403", "404", "429", "500", "503"] {
+        assert!(html.contains(&format!("id=\"{status}\"")), "{status}");
+    }
+    assert!(html.contains(&format!("id=\"{anchor}\"")));
+    server.finish().await;
+}
 
 #[tokio::test]
 async fn documentation_urls_follow_the_configured_base() {

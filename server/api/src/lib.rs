@@ -336,6 +336,19 @@ pub trait LoginSessionsApi {
     async fn logout_unversioned(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseDeleted, LookerError>;
+
+    /// What the Looker dialect's errors mean: the page their
+    /// `documentation_url` links to (`<docs url>looker/errors#<status>`)
+    /// when the documentation URL is the default, `<public url>/docs/`.
+    #[endpoint {
+        method = GET,
+        path = "/docs/looker/errors",
+        tags = ["looker"],
+        unpublished = true,
+    }]
+    async fn looker_error_docs(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<http::Response<dropshot::Body>, LookerError>;
 }
 
 /// The API description without an implementation, for generating the

@@ -274,6 +274,65 @@ pub async fn logout(rqctx: Rqctx) -> Result<HttpResponseDeleted, LookerError> {
     Ok(HttpResponseDeleted())
 }
 
+/// The page the errors' `documentation_url` points to by default.
+pub async fn error_docs(rqctx: Rqctx) -> Result<http::Response<dropshot::Body>, LookerError> {
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .body(ERROR_DOCS.into())
+        .map_err(|e| {
+            error!(rqctx.log, "could not build the error documentation page"; "error" => %e);
+            looker_error(
+                &rqctx,
+                ErrorStatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            )
+        })
+}
+
+/// What each status of the Looker dialect means, one anchor per status.
+const ERROR_DOCS: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>login-sessions: Looker API 4.0 errors</title></head>
+<body>
+<h1>Looker API 4.0 errors</h1>
+<p>Every error of the Looker dialect (<code>/api/4.0</code>) is
+<code>{"message", "documentation_url"}</code>, with <code>errors</code>
+(<code>field</code>, <code>code</code>, <code>message</code>,
+<code>documentation_url</code>) when particular inputs are invalid.</p>
+<h2 id="400">400 Bad Request</h2>
+<p>The request is malformed: a <code>fields</code> list that does not parse
+(an empty item, an unbalanced parenthesis, a character other than letters,
+digits, <code>_</code> and <code>*</code>), a login without
+<code>client_id</code> or <code>client_secret</code> (<code>missing_field</code>),
+a login body that is not <code>application/x-www-form-urlencoded</code>, or an
+unreadable query string.</p>
+<h2 id="401">401 Unauthorized</h2>
+<p><code>Requires authentication.</code>: no access token, or one that is
+malformed, unknown, expired (tokens live one hour), logged out, or whose
+credential was revoked. Log in again with <code>POST /api/4.0/login</code>
+and send <code>Authorization: token &lt;access_token&gt;</code>.</p>
+<h2 id="403">403 Forbidden</h2>
+<p><code>Permission Denied</code>: a <code>user</code> credential (or a
+<code>login_user</code> token) asked for another user's sessions, or a
+non-administrator called <code>login_user</code>.</p>
+<h2 id="404">404 Not Found</h2>
+<p><code>Not found</code>: no such live session of that user visible to the
+credential (sessions that were logged out, revoked or have expired no longer
+exist here), a path id no session could have, unknown or wrong login
+credentials, a logout with a token that no longer works, or a
+<code>login_user</code> for a user the caller has no session of.</p>
+<h2 id="429">429 Too Many Requests</h2>
+<p>The credential's rate limit is exhausted; its logins and every request
+with its tokens count. Retry later.</p>
+<h2 id="500">500 Internal Server Error</h2>
+<p>The server failed; its log says why.</p>
+<h2 id="503">503 Service Unavailable</h2>
+<p>The store is unavailable; retry.</p>
+</body>
+</html>
+"#;
+
 // --- Authentication and parsing ---------------------------------------------
 
 async fn authenticate(rqctx: &Rqctx) -> Result<TokenCaller, LookerError> {

@@ -238,4 +238,10 @@ impl LoginSessionsApi for LoginSessionsImpl {
     ) -> Result<HttpResponseDeleted, LookerError> {
         looker::logout(rqctx).await
     }
+
+    async fn looker_error_docs(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<http::Response<dropshot::Body>, LookerError> {
+        looker::error_docs(rqctx).await
+    }
 }
