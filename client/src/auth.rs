@@ -59,7 +59,7 @@ fn bearer_client(base_url: &str, token: &str) -> Result<Client, AuthError> {
 
 /// Default headers holding one `Authorization` value, marked sensitive so
 /// that it is left out of debug output.
-fn authorization_header(value: &str) -> Result<HeaderMap, AuthError> {
+pub(crate) fn authorization_header(value: &str) -> Result<HeaderMap, AuthError> {
     let mut value = HeaderValue::from_str(value).map_err(AuthError::InvalidToken)?;
     value.set_sensitive(true);
     let mut headers = HeaderMap::new();

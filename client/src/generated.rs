@@ -267,6 +267,135 @@ pub mod types {
         }
     }
 
+    ///Looker's `AccessToken`: what `login` and `login_user` answer.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct LookerAccessToken {
+        ///Access Token used for API calls
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token: ::std::option::Option<::std::string::String>,
+        ///Number of seconds before the token expires
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///Refresh token which can be used to obtain a new access token
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::std::string::String>,
+        ///Type of Token
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type: ::std::option::Option<::std::string::String>,
+    }
+
+    impl LookerAccessToken {
+        pub fn builder() -> builder::LookerAccessToken {
+            Default::default()
+        }
+    }
+
+    /**Every error of the Looker dialect: Looker's `Error` (`message`, `documentation_url`), plus `errors` (Looker's `ValidationError`) when the error concerns particular inputs.
+
+`message` is always a string and every item of `errors` has a `documentation_url`: Looker's Python SDK turns anything else into a deserialization failure instead of its `SDKError`. `documentation_url` points into this server's own documentation, never at Looker's error pages (whose URLs make that SDK fetch Looker's error index on every error).*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LookerError {
+        ///Documentation link
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub documentation_url: ::std::option::Option<::std::string::String>,
+        ///Error detail array
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub errors: ::std::option::Option<::std::vec::Vec<LookerValidationErrorDetail>>,
+        ///Error details
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub message: ::std::option::Option<::std::string::String>,
+    }
+
+    impl LookerError {
+        pub fn builder() -> builder::LookerError {
+            Default::default()
+        }
+    }
+
+    /**Looker's `Session`: a web login session of a user.
+
+With no `fields` filter every key is present, `null` where there is no value; with one, only the selected keys are. Times are ISO 8601 strings with milliseconds and a `+00:00` offset; ids are strings.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct LookerSession {
+        ///User's browser type
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub browser: ::std::option::Option<::std::string::String>,
+        ///Operations the current user is able to perform on this object
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub can: ::std::collections::HashMap<::std::string::String, bool>,
+        ///City component of user location (derived from IP address)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        ///Country component of user location (derived from IP address)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///Time when this session was initiated
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::std::string::String>,
+        ///Type of credentials used for logging in this session
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub credentials_type: ::std::option::Option<::std::string::String>,
+        ///Time when this session will expire
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::std::string::String>,
+        ///Time when this session was last extended by the user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extended_at: ::std::option::Option<::std::string::String>,
+        ///Number of times this session was extended
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extended_count: ::std::option::Option<i64>,
+        ///Unique Id
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///IP address of user when this session was initiated
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip_address: ::std::option::Option<::std::string::String>,
+        ///User's Operating System
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub operating_system: ::std::option::Option<::std::string::String>,
+        ///State component of user location (derived from IP address)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        ///Actual user in the case when this session represents one user sudo'ing as another
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sudo_user_id: ::std::option::Option<::std::string::String>,
+        ///Link to get this item
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+
+    impl LookerSession {
+        pub fn builder() -> builder::LookerSession {
+            Default::default()
+        }
+    }
+
+    ///Looker's `ValidationErrorDetail`: one problem with one input.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LookerValidationErrorDetail {
+        ///Error code
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        ///Documentation link
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub documentation_url: ::std::option::Option<::std::string::String>,
+        ///Field with error
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub field: ::std::option::Option<::std::string::String>,
+        ///Error info message
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
+    }
+
+    impl LookerValidationErrorDetail {
+        pub fn builder() -> builder::LookerValidationErrorDetail {
+            Default::default()
+        }
+    }
+
     ///Every error of the native API.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct NativeError {
@@ -1854,6 +1983,646 @@ pub mod types {
             fn from(value: super::ListSessionsResponse) -> Self {
                 Self {
                     session_list: Ok(value.session_list),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct LookerAccessToken {
+            access_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            refresh_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for LookerAccessToken {
+            fn default() -> Self {
+                Self {
+                    access_token: Ok(Default::default()),
+                    expires_in: Ok(Default::default()),
+                    refresh_token: Ok(Default::default()),
+                    token_type: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl LookerAccessToken {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<LookerAccessToken> for super::LookerAccessToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LookerAccessToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    expires_in: value.expires_in?,
+                    refresh_token: value.refresh_token?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::LookerAccessToken> for LookerAccessToken {
+            fn from(value: super::LookerAccessToken) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    expires_in: Ok(value.expires_in),
+                    refresh_token: Ok(value.refresh_token),
+                    token_type: Ok(value.token_type),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct LookerError {
+            documentation_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            errors: ::std::result::Result<
+                ::std::option::Option<
+                    ::std::vec::Vec<super::LookerValidationErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for LookerError {
+            fn default() -> Self {
+                Self {
+                    documentation_url: Err(
+                        "no value supplied for documentation_url".to_string(),
+                    ),
+                    errors: Ok(Default::default()),
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+
+        impl LookerError {
+            pub fn documentation_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.documentation_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for documentation_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::LookerValidationErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<LookerError> for super::LookerError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LookerError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    documentation_url: value.documentation_url?,
+                    errors: value.errors?,
+                    message: value.message?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::LookerError> for LookerError {
+            fn from(value: super::LookerError) -> Self {
+                Self {
+                    documentation_url: Ok(value.documentation_url),
+                    errors: Ok(value.errors),
+                    message: Ok(value.message),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct LookerSession {
+            browser: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            can: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, bool>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            credentials_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extended_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extended_count: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ip_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            operating_system: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sudo_user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for LookerSession {
+            fn default() -> Self {
+                Self {
+                    browser: Ok(Default::default()),
+                    can: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    created_at: Ok(Default::default()),
+                    credentials_type: Ok(Default::default()),
+                    expires_at: Ok(Default::default()),
+                    extended_at: Ok(Default::default()),
+                    extended_count: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    ip_address: Ok(Default::default()),
+                    operating_system: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                    sudo_user_id: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl LookerSession {
+            pub fn browser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.browser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for browser: {e}")
+                    });
+                self
+            }
+            pub fn can<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<::std::string::String, bool>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.can = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for can: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn credentials_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.credentials_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for credentials_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn extended_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extended_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extended_at: {e}")
+                    });
+                self
+            }
+            pub fn extended_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extended_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for extended_count: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn ip_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ip_address: {e}")
+                    });
+                self
+            }
+            pub fn operating_system<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operating_system = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for operating_system: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn sudo_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sudo_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sudo_user_id: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<LookerSession> for super::LookerSession {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LookerSession,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    browser: value.browser?,
+                    can: value.can?,
+                    city: value.city?,
+                    country: value.country?,
+                    created_at: value.created_at?,
+                    credentials_type: value.credentials_type?,
+                    expires_at: value.expires_at?,
+                    extended_at: value.extended_at?,
+                    extended_count: value.extended_count?,
+                    id: value.id?,
+                    ip_address: value.ip_address?,
+                    operating_system: value.operating_system?,
+                    state: value.state?,
+                    sudo_user_id: value.sudo_user_id?,
+                    url: value.url?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::LookerSession> for LookerSession {
+            fn from(value: super::LookerSession) -> Self {
+                Self {
+                    browser: Ok(value.browser),
+                    can: Ok(value.can),
+                    city: Ok(value.city),
+                    country: Ok(value.country),
+                    created_at: Ok(value.created_at),
+                    credentials_type: Ok(value.credentials_type),
+                    expires_at: Ok(value.expires_at),
+                    extended_at: Ok(value.extended_at),
+                    extended_count: Ok(value.extended_count),
+                    id: Ok(value.id),
+                    ip_address: Ok(value.ip_address),
+                    operating_system: Ok(value.operating_system),
+                    state: Ok(value.state),
+                    sudo_user_id: Ok(value.sudo_user_id),
+                    url: Ok(value.url),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct LookerValidationErrorDetail {
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            documentation_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            field: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for LookerValidationErrorDetail {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    documentation_url: Err(
+                        "no value supplied for documentation_url".to_string(),
+                    ),
+                    field: Ok(Default::default()),
+                    message: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl LookerValidationErrorDetail {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn documentation_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.documentation_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for documentation_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn field<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.field = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for field: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<LookerValidationErrorDetail>
+        for super::LookerValidationErrorDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LookerValidationErrorDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    documentation_url: value.documentation_url?,
+                    field: value.field?,
+                    message: value.message?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::LookerValidationErrorDetail>
+        for LookerValidationErrorDetail {
+            fn from(value: super::LookerValidationErrorDetail) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    documentation_url: Ok(value.documentation_url),
+                    field: Ok(value.field),
+                    message: Ok(value.message),
                 }
             }
         }
@@ -4197,6 +4966,135 @@ impl ClientInfo<crate::ClientState> for Client {
 
 impl ClientHooks<crate::ClientState> for &Client {}
 impl Client {
+    /**Login
+
+### Present client credentials to obtain an authorization token
+
+Send a credential's Looker `client_id` and `client_secret` as an `application/x-www-form-urlencoded` body (or, as Looker still accepts, as query parameters); other form fields (such as `grant_type`) are ignored. The answer is an access token valid for `expires_in` seconds (3600), to be sent as `Authorization: token <access_token>` (or `Bearer <access_token>`). Unknown or wrong credentials are 404 `Not found`, as on Looker.
+
+Sends a `POST` request to `/api/4.0/login`
+
+Arguments:
+- `client_id`: client_id part of API Key.
+- `client_secret`: client_secret part of API Key.
+- `body`
+```ignore
+let response = client.login()
+    .client_id(client_id)
+    .client_secret(client_secret)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn login(&self) -> builder::Login<'_> {
+        builder::Login::new(self)
+    }
+
+    /**Login user
+
+### Create an access token that runs as a given user.
+
+Only an administrator's token (`admin`, or `store-admin` for users of its store) may call this; others get 403. The new token acts as the user: it reads only that user's sessions, within the caller's scope. The login is recorded as an API session of the user (in the identity store of the user's newest session the caller can see) whose `sudo_user_id` is the administrator's credential id; logging the token out ends it. A user with no session the caller can see is 404.
+
+Sends a `POST` request to `/api/4.0/login/{user_id}`
+
+Arguments:
+- `user_id`: Id of user.
+```ignore
+let response = client.login_user()
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    pub fn login_user(&self) -> builder::LoginUser<'_> {
+        builder::LoginUser::new(self)
+    }
+
+    /**Logout
+
+### Logout of the API and invalidate the current access token.
+
+204 with no body. A token that is not live (already logged out, expired, unknown) is 404 `Not found`, as on Looker.
+
+Sends a `DELETE` request to `/api/4.0/logout`
+
+```ignore
+let response = client.logout()
+    .send()
+    .await;
+```*/
+    pub fn logout(&self) -> builder::Logout<'_> {
+        builder::Logout::new(self)
+    }
+
+    /**Get All Web Login Sessions
+
+### Web login session for the specified user.
+
+Every live session of the user the credential may see, newest first (an empty list for a user with none). Visibility and `fields` as for `user_session`.
+
+Sends a `GET` request to `/api/4.0/users/{user_id}/sessions`
+
+Arguments:
+- `user_id`: Id of user
+- `fields`: Requested fields.
+```ignore
+let response = client.all_user_sessions()
+    .user_id(user_id)
+    .fields(fields)
+    .send()
+    .await;
+```*/
+    pub fn all_user_sessions(&self) -> builder::AllUserSessions<'_> {
+        builder::AllUserSessions::new(self)
+    }
+
+    /**Get Web Login Session
+
+### Web login session for the specified user.
+
+Only a live session exists: one that ended (logged out, revoked) or expired is 404, as is one of another user. An `admin` sees the user's sessions in every identity store, a `store-admin` those in its store; a `user` credential (or a `login_user` token) may read only its own user's sessions: another user's are 403. `fields` selects keys: a comma-separated list (spaces allowed) with Looker's nested `name(sub,sub)` form and `*`; unknown names are ignored, a malformed list is 400.
+
+Sends a `GET` request to `/api/4.0/users/{user_id}/sessions/{session_id}`
+
+Arguments:
+- `user_id`: Id of user
+- `session_id`: Id of Web Login Session
+- `fields`: Requested fields.
+```ignore
+let response = client.user_session()
+    .user_id(user_id)
+    .session_id(session_id)
+    .fields(fields)
+    .send()
+    .await;
+```*/
+    pub fn user_session(&self) -> builder::UserSession<'_> {
+        builder::UserSession::new(self)
+    }
+
+    /**Delete Web Login Session
+
+### Web login session for the specified user.
+
+Ends a live session: 204 with no body. An `admin` or `store-admin` revokes it; a `user` credential may end its own user's sessions, which logs them out (status `complete`, as if the user had logged out). A session that is not live is 404.
+
+Sends a `DELETE` request to `/api/4.0/users/{user_id}/sessions/{session_id}`
+
+Arguments:
+- `user_id`: Id of user
+- `session_id`: Id of Web Login Session
+```ignore
+let response = client.delete_user_session()
+    .user_id(user_id)
+    .session_id(session_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_user_session(&self) -> builder::DeleteUserSession<'_> {
+        builder::DeleteUserSession::new(self)
+    }
+
     /**List sessions of a pool
 
 An extension: Prefactor does not document a session list publicly. Shaped after Prefactor's documented lists (devices, identities): `pool_id` is required, `sorting` is a field name with a leading `-` for descending (only `id`, that is creation order, is supported; default `-id`), `pagination[offset]` and `pagination[page_size]` (1 to 100, default 25) page by offset. A missing `pool_id` is `required_value` (400); bad paging or sorting values are `validation_errors` (422); a pool outside the caller's scope is `not_permitted` (403).
@@ -4486,6 +5384,633 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::login`]
+
+[`Client::login`]: super::Client::login*/
+    #[derive(Debug, Clone)]
+    pub struct Login<'a> {
+        client: &'a super::Client,
+        client_id: Result<Option<::std::string::String>, String>,
+        client_secret: Result<Option<::std::string::String>, String>,
+        body: Result<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            String,
+        >,
+    }
+
+    impl<'a> Login<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Ok(None),
+                client_secret: Ok(None),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn client_secret<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_secret = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_secret failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: serde_json :: Map < :: std :: string :: String , :: serde_json :: Value >` for body failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `POST` request to `/api/4.0/login`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LookerAccessToken>, Error<types::LookerError>> {
+            let Self { client, client_id, client_secret, body } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let client_secret = client_secret.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/4.0/login", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .query(
+                    &progenitor_client::QueryParam::new("client_secret", &client_secret),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "login",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::login_user`]
+
+[`Client::login_user`]: super::Client::login_user*/
+    #[derive(Debug, Clone)]
+    pub struct LoginUser<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+    }
+
+    impl<'a> LoginUser<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `POST` request to `/api/4.0/login/{user_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LookerAccessToken>, Error<types::LookerError>> {
+            let Self { client, user_id } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/4.0/login/{}", client.baseurl, encode_path(& user_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "login_user",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::logout`]
+
+[`Client::logout`]: super::Client::logout*/
+    #[derive(Debug, Clone)]
+    pub struct Logout<'a> {
+        client: &'a super::Client,
+    }
+
+    impl<'a> Logout<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+
+        ///Sends a `DELETE` request to `/api/4.0/logout`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::LookerError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/4.0/logout", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "logout",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::all_user_sessions`]
+
+[`Client::all_user_sessions`]: super::Client::all_user_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct AllUserSessions<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+        fields: Result<Option<::std::string::String>, String>,
+    }
+
+    impl<'a> AllUserSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                fields: Ok(None),
+            }
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn fields<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.fields = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for fields failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/api/4.0/users/{user_id}/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::LookerSession>>,
+            Error<types::LookerError>,
+        > {
+            let Self { client, user_id, fields } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let fields = fields.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/4.0/users/{}/sessions", client.baseurl, encode_path(& user_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("fields", &fields))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "all_user_sessions",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::user_session`]
+
+[`Client::user_session`]: super::Client::user_session*/
+    #[derive(Debug, Clone)]
+    pub struct UserSession<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+        session_id: Result<::std::string::String, String>,
+        fields: Result<Option<::std::string::String>, String>,
+    }
+
+    impl<'a> UserSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                session_id: Err("session_id was not initialized".to_string()),
+                fields: Ok(None),
+            }
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn fields<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.fields = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for fields failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/api/4.0/users/{user_id}/sessions/{session_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LookerSession>, Error<types::LookerError>> {
+            let Self { client, user_id, session_id, fields } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let fields = fields.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/4.0/users/{}/sessions/{}", client.baseurl, encode_path(& user_id
+                .to_string()), encode_path(& session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("fields", &fields))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "user_session",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`Client::delete_user_session`]
+
+[`Client::delete_user_session`]: super::Client::delete_user_session*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteUserSession<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+        session_id: Result<::std::string::String, String>,
+    }
+
+    impl<'a> DeleteUserSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                session_id: Err("session_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/api/4.0/users/{user_id}/sessions/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::LookerError>> {
+            let Self { client, user_id, session_id } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/4.0/users/{}/sessions/{}", client.baseurl, encode_path(& user_id
+                .to_string()), encode_path(& session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_user_session",
+            };
+            match (crate::huawei::pre_hook)(&client.inner, &mut request).await {
+                Ok(_) => {}
+                Err(e) => return Err(Error::Custom(e.to_string())),
+            }
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`Client::list_pool_sessions`]
 
 [`Client::list_pool_sessions`]: super::Client::list_pool_sessions*/

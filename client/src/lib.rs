@@ -9,11 +9,12 @@
 //! the wire types (each with a builder in `types::builder`), [`prelude`]
 //! the traits to import.
 //!
-//! [`auth`] and [`huawei`] hold the hand-written helpers that build a
-//! [`Client`] which authenticates the way a dialect expects, e.g.
-//! [`auth::native_client`] (a bearer token) or [`huawei::huawei_client`]
-//! (every request signed with an AK/SK, by the pre-request hook progenitor
-//! calls with the client's [`ClientState`]):
+//! [`auth`], [`huawei`] and [`looker`] hold the hand-written helpers that
+//! build a [`Client`] which authenticates the way a dialect expects, e.g.
+//! [`auth::native_client`] (a bearer token), [`looker::looker_login`]
+//! (Looker's login flow) or [`huawei::huawei_client`] (every request signed
+//! with an AK/SK, by the pre-request hook progenitor calls with the client's
+//! [`ClientState`]):
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +32,7 @@
 
 pub mod auth;
 pub mod huawei;
+pub mod looker;
 
 #[allow(
     clippy::all,

@@ -78,6 +78,10 @@ struct ServeArgs {
     /// Default: http://<bind address>.
     #[arg(long, env = "LOGIN_SESSIONS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// The base URL of this service's documentation: error bodies link
+    /// under it (Looker's `documentation_url`). Default: <public URL>/docs/.
+    #[arg(long, env = "LOGIN_SESSIONS_DOCS_URL")]
+    docs_url: Option<String>,
     /// The lifetime, in seconds, of a session recorded without one.
     #[arg(
         long,
@@ -231,13 +235,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.bind));
-    let context = ApiContext::new(
+    let mut context = ApiContext::new(
         store.clone(),
         clock.clone(),
         key,
         settings,
         public_url.clone(),
     );
+    if let Some(docs_url) = &args.docs_url {
+        context = context.with_docs_url(docs_url);
+    }
 
     if args.demo {
         let seeded = crate::demo::seed(&context.sessions)

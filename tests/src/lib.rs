@@ -37,6 +37,10 @@ use spec::SpecValidator;
 /// Paths the server answers that the spec deliberately does not publish.
 pub const UNPUBLISHED_PATHS: &[&str] = &["/healthz"];
 
+/// The public URL every test server is configured with (links in
+/// responses are built from it; nothing listens there).
+pub const PUBLIC_URL: &str = "http://login-sessions.test";
+
 /// When every test's clock starts: a fixed, unremarkable moment.
 pub fn test_epoch() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-01T12:00:00.000Z")
@@ -69,16 +73,34 @@ impl TestServer {
 
     /// Starts a server over `store`; `dir` lives as long as the server.
     pub async fn start_on(store: SharedStore, dir: TempDir) -> TestServer {
+        TestServer::start_configured(store, dir, |context| context).await
+    }
+
+    /// Starts a server over a fresh SQLite file with a context changed by
+    /// `configure` (another documentation URL, say).
+    pub async fn start_with(configure: impl FnOnce(ApiContext) -> ApiContext) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store: SharedStore = Arc::new(
+            SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
+        );
+        TestServer::start_configured(store, dir, configure).await
+    }
+
+    async fn start_configured(
+        store: SharedStore,
+        dir: TempDir,
+        configure: impl FnOnce(ApiContext) -> ApiContext,
+    ) -> TestServer {
         let clock = Arc::new(ManualClock::new(test_epoch()));
         let key = Arc::new(ServerKey::generate());
         let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let context = ApiContext::new(
+        let context = configure(ApiContext::new(
             store.clone(),
             clock.clone(),
             key,
             SessionSettings::default(),
-            "http://login-sessions.test".into(),
-        );
+            PUBLIC_URL.into(),
+        ));
         let log = ConfigLogging::StderrTerminal {
             level: ConfigLoggingLevel::Warn,
         }

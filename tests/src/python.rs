@@ -101,7 +101,7 @@ fn python_in(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
 }
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests crate is inside the workspace")

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use login_sessions_client::Client;
 use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
+use login_sessions_client::looker::looker_login;
 use login_sessions_client::types::{PrefactorSessionStatus, UserSessionDto};
 use login_sessions_server::clock::Clock;
 use login_sessions_tests::{TestServer, test_epoch};
@@ -103,6 +104,39 @@ async fn every_dialect_shows_the_same_session() {
     );
     assert_eq!(dto.session_not_valid_after, viewed.expires_at.timestamp());
     assert_eq!(dto.ip_address.as_deref(), Some("198.51.100.20"));
+
+    let (looker, _) = looker_login(
+        &server.url(),
+        &server.admin.looker_client_id,
+        &server.admin.looker_client_secret,
+    )
+    .await
+    .unwrap();
+    let seen = looker
+        .user_session()
+        .user_id("42")
+        .session_id(&viewed.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.id.as_deref(), Some(viewed.id.as_str()));
+    // ISO 8601 with milliseconds and +00:00 in Looker.
+    assert_eq!(
+        seen.created_at.as_deref(),
+        Some("2026-03-01T12:00:00.000+00:00")
+    );
+    assert_eq!(
+        seen.expires_at.as_deref(),
+        Some(
+            viewed
+                .expires_at
+                .format("%Y-%m-%dT%H:%M:%S%.3f+00:00")
+                .to_string()
+                .as_str()
+        )
+    );
+    assert_eq!(seen.ip_address.as_deref(), Some("198.51.100.20"));
 
     // After expiry, every dialect agrees it is over.
     server.clock.advance(TimeDelta::hours(2));

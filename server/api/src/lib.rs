@@ -8,19 +8,24 @@
 
 pub mod checked;
 pub mod huawei;
+pub mod looker;
 pub mod native;
 pub mod prefactor;
 pub mod raw_typed;
 
 use dropshot::{
-    EndpointTagPolicy, Header, HttpResponseCreated, HttpResponseOk, PaginationParams, Path,
-    RequestContext, ResultsPage, TypedBody,
+    EndpointTagPolicy, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
 };
 
 use checked::{Checked, CheckedBody};
 use huawei::{
     BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
     ListSessionsResponse, SecurityTokenHeader,
+};
+use looker::{
+    LookerAccessToken, LookerError, LookerFieldsQuery, LookerLoginForm, LookerLoginQuery,
+    LookerLoginUserPath, LookerSession, LookerUserPath, LookerUserSessionPath,
 };
 use native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
@@ -76,6 +81,9 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
             },
             "prefactor" = {
                 description = "Prefactor's session API under /api/v1: Fetch session as Prefactor documents it (PFIDs, the actions/summary envelope, Unix-second timestamps, Prefactor's error codes), plus list and revoke extensions. Bearer authentication with a credential's Prefactor API token.",
+            },
+            "looker" = {
+                description = "Looker API 4.0 web login sessions (`/api/4.0`), wire-compatible with Looker's official SDKs. Log in with a credential's Looker client id and secret (`login`), then send the access token as `Authorization: token <access_token>` (or `Bearer`). Operation ids, parameters and schemas are Looker's own; schema names carry a `Looker` prefix. Only live sessions exist here: ended or expired ones are 404. Errors are `{message, documentation_url}` (with `errors` for invalid inputs); a missing, expired or revoked token is 401 `Requires authentication.`.",
             },
         },
     },
@@ -315,6 +323,149 @@ pub trait LoginSessionsApi {
         headers: Checked<Header<SecurityTokenHeader>>,
         body: RawTypedBody<BatchDeleteSessionsReqBody>,
     ) -> Result<HttpResponseOk<BatchDeleteSessionsResponse>, HuaweiError>;
+    /// Get Web Login Session
+    ///
+    /// ### Web login session for the specified user.
+    ///
+    /// Only a live session exists: one that ended (logged out, revoked) or
+    /// expired is 404, as is one of another user. An `admin` sees the
+    /// user's sessions in every identity store, a `store-admin` those in its
+    /// store; a `user` credential (or a `login_user` token) may read only
+    /// its own user's sessions: another user's are 403. `fields` selects
+    /// keys: a comma-separated list (spaces allowed) with Looker's nested
+    /// `name(sub,sub)` form and `*`; unknown names are ignored, a malformed
+    /// list is 400.
+    #[endpoint {
+        method = GET,
+        path = "/api/4.0/users/{user_id}/sessions/{session_id}",
+        tags = ["looker"],
+    }]
+    async fn user_session(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<LookerUserSessionPath>>,
+        query: Checked<Query<LookerFieldsQuery>>,
+    ) -> Result<HttpResponseOk<LookerSession>, LookerError>;
+
+    /// Get All Web Login Sessions
+    ///
+    /// ### Web login session for the specified user.
+    ///
+    /// Every live session of the user the credential may see, newest first
+    /// (an empty list for a user with none). Visibility and `fields` as for
+    /// `user_session`.
+    #[endpoint {
+        method = GET,
+        path = "/api/4.0/users/{user_id}/sessions",
+        tags = ["looker"],
+    }]
+    async fn all_user_sessions(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<LookerUserPath>>,
+        query: Checked<Query<LookerFieldsQuery>>,
+    ) -> Result<HttpResponseOk<Vec<LookerSession>>, LookerError>;
+
+    /// Delete Web Login Session
+    ///
+    /// ### Web login session for the specified user.
+    ///
+    /// Ends a live session: 204 with no body. An `admin` or `store-admin`
+    /// revokes it; a `user` credential may end its own user's sessions,
+    /// which logs them out (status `complete`, as if the user had logged
+    /// out). A session that is not live is 404.
+    #[endpoint {
+        method = DELETE,
+        path = "/api/4.0/users/{user_id}/sessions/{session_id}",
+        tags = ["looker"],
+    }]
+    async fn delete_user_session(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<LookerUserSessionPath>>,
+    ) -> Result<HttpResponseDeleted, LookerError>;
+
+    /// Login
+    ///
+    /// ### Present client credentials to obtain an authorization token
+    ///
+    /// Send a credential's Looker `client_id` and `client_secret` as an
+    /// `application/x-www-form-urlencoded` body (or, as Looker still
+    /// accepts, as query parameters); other form fields (such as
+    /// `grant_type`) are ignored. The answer is an access token valid for
+    /// `expires_in` seconds (3600), to be sent as `Authorization: token
+    /// <access_token>` (or `Bearer <access_token>`). Unknown or wrong
+    /// credentials are 404 `Not found`, as on Looker.
+    #[endpoint {
+        method = POST,
+        path = "/api/4.0/login",
+        tags = ["looker"],
+        content_type = "application/x-www-form-urlencoded",
+    }]
+    async fn login(
+        rqctx: RequestContext<Self::Context>,
+        query: Checked<Query<LookerLoginQuery>>,
+        body: LookerLoginForm,
+    ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError>;
+
+    /// Login user
+    ///
+    /// ### Create an access token that runs as a given user.
+    ///
+    /// Only an administrator's token (`admin`, or `store-admin` for users
+    /// of its store) may call this; others get 403. The new token acts as
+    /// the user: it reads only that user's sessions, within the caller's
+    /// scope. The login is recorded as an API session of the user (in the
+    /// identity store of the user's newest session the caller can see)
+    /// whose `sudo_user_id` is the administrator's credential id; logging
+    /// the token out ends it. A user with no session the caller can see is
+    /// 404.
+    #[endpoint {
+        method = POST,
+        path = "/api/4.0/login/{user_id}",
+        tags = ["looker"],
+    }]
+    async fn login_user(
+        rqctx: RequestContext<Self::Context>,
+        path: Checked<Path<LookerLoginUserPath>>,
+    ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError>;
+
+    /// Logout
+    ///
+    /// ### Logout of the API and invalidate the current access token.
+    ///
+    /// 204 with no body. A token that is not live (already logged out,
+    /// expired, unknown) is 404 `Not found`, as on Looker.
+    #[endpoint {
+        method = DELETE,
+        path = "/api/4.0/logout",
+        tags = ["looker"],
+    }]
+    async fn logout(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseDeleted, LookerError>;
+
+    /// `logout` at the unversioned path Looker's Python SDK uses when a
+    /// `with looker_sdk.init40() as sdk:` block ends (`sdk.auth.logout()`).
+    #[endpoint {
+        method = DELETE,
+        path = "/api/logout",
+        tags = ["looker"],
+        unpublished = true,
+    }]
+    async fn logout_unversioned(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseDeleted, LookerError>;
+
+    /// What the Looker dialect's errors mean: the page their
+    /// `documentation_url` links to (`<docs url>looker/errors#<status>`)
+    /// when the documentation URL is the default, `<public url>/docs/`.
+    #[endpoint {
+        method = GET,
+        path = "/docs/looker/errors",
+        tags = ["looker"],
+        unpublished = true,
+    }]
+    async fn looker_error_docs(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<http::Response<dropshot::Body>, LookerError>;
 }
 
 /// The API description without an implementation, for generating the

@@ -7,6 +7,7 @@
 //! `Authorization` header, looking a secret up by its hash, and the
 //! per-credential rate limit.
 
+pub mod access_tokens;
 pub mod huawei;
 pub mod rate_limit;
 
@@ -43,6 +44,7 @@ pub enum AuthError {
 #[derive(Clone)]
 pub struct Authenticator {
     store: SharedStore,
+    clock: Arc<dyn Clock>,
     rate_limiter: Arc<RateLimiter>,
 }
 
@@ -50,7 +52,8 @@ impl Authenticator {
     pub fn new(store: SharedStore, clock: Arc<dyn Clock>) -> Self {
         Authenticator {
             store,
-            rate_limiter: Arc::new(RateLimiter::new(clock)),
+            rate_limiter: Arc::new(RateLimiter::new(clock.clone())),
+            clock,
         }
     }
 

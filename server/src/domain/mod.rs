@@ -2,6 +2,7 @@
 //! credentials that call the API, and the rules both obey. Pure data and
 //! functions; no I/O.
 
+pub mod access_token;
 pub mod credential;
 pub mod ids;
 pub mod session;

@@ -7,6 +7,7 @@
 //! one line per operation here.
 
 pub mod huawei;
+pub mod looker;
 pub mod native;
 pub mod prefactor;
 
@@ -14,13 +15,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dropshot::{
-    ConfigDropshot, HandlerTaskMode, Header, HttpResponseCreated, HttpResponseOk, HttpServer,
-    PaginationParams, Path, Query, RequestContext, ResultsPage, ServerBuilder, TypedBody,
+    ConfigDropshot, HandlerTaskMode, Header, HttpResponseCreated, HttpResponseDeleted,
+    HttpResponseOk, HttpServer, PaginationParams, Path, Query, RequestContext, ResultsPage,
+    ServerBuilder, TypedBody,
 };
 use login_sessions_api::checked::{Checked, CheckedBody};
 use login_sessions_api::huawei::{
     BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
     ListSessionsResponse, SecurityTokenHeader,
+};
+use login_sessions_api::looker::{
+    LookerAccessToken, LookerError, LookerFieldsQuery, LookerLoginForm, LookerLoginQuery,
+    LookerLoginUserPath, LookerSession, LookerUserPath, LookerUserSessionPath,
 };
 use login_sessions_api::native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
@@ -51,6 +57,9 @@ pub struct ApiContext {
     pub huawei_auth: HuaweiAuthenticator,
     /// The URL clients reach this server at, for links in responses.
     pub public_url: String,
+    /// The base URL of this service's documentation, ending in `/`: error
+    /// bodies link under it (Looker's `documentation_url`).
+    pub docs_url: String,
 }
 
 impl ApiContext {
@@ -62,14 +71,32 @@ impl ApiContext {
         settings: SessionSettings,
         public_url: String,
     ) -> ApiContext {
+        let public_url = public_url.trim_end_matches('/').to_string();
         ApiContext {
-            public_url: public_url.trim_end_matches('/').to_string(),
+            docs_url: default_docs_url(&public_url),
+            public_url,
             sessions: SessionService::new(store.clone(), clock.clone(), settings),
             credentials: CredentialService::new(store.clone(), clock.clone(), key.clone()),
             huawei_auth: HuaweiAuthenticator::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
         }
     }
+
+    /// The context with another documentation URL (a `/` is added if it
+    /// does not end in one).
+    pub fn with_docs_url(mut self, docs_url: &str) -> ApiContext {
+        self.docs_url = if docs_url.ends_with('/') {
+            docs_url.to_string()
+        } else {
+            format!("{docs_url}/")
+        };
+        self
+    }
+}
+
+/// The documentation URL when none is configured: `<public URL>/docs/`.
+pub fn default_docs_url(public_url: &str) -> String {
+    format!("{}/docs/", public_url.trim_end_matches('/'))
 }
 
 /// The largest request body accepted.
@@ -215,5 +242,59 @@ impl LoginSessionsApi for LoginSessionsImpl {
         body: RawTypedBody<BatchDeleteSessionsReqBody>,
     ) -> Result<HttpResponseOk<BatchDeleteSessionsResponse>, HuaweiError> {
         huawei::batch_delete_sessions(rqctx, path, headers, body).await
+    }
+
+    async fn user_session(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<LookerUserSessionPath>>,
+        query: Checked<Query<LookerFieldsQuery>>,
+    ) -> Result<HttpResponseOk<LookerSession>, LookerError> {
+        looker::user_session(rqctx, path, query).await
+    }
+
+    async fn all_user_sessions(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<LookerUserPath>>,
+        query: Checked<Query<LookerFieldsQuery>>,
+    ) -> Result<HttpResponseOk<Vec<LookerSession>>, LookerError> {
+        looker::all_user_sessions(rqctx, path, query).await
+    }
+
+    async fn delete_user_session(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<LookerUserSessionPath>>,
+    ) -> Result<HttpResponseDeleted, LookerError> {
+        looker::delete_user_session(rqctx, path).await
+    }
+
+    async fn login(
+        rqctx: RequestContext<ApiContext>,
+        query: Checked<Query<LookerLoginQuery>>,
+        body: LookerLoginForm,
+    ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError> {
+        looker::login(rqctx, query, body).await
+    }
+
+    async fn login_user(
+        rqctx: RequestContext<ApiContext>,
+        path: Checked<Path<LookerLoginUserPath>>,
+    ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError> {
+        looker::login_user(rqctx, path).await
+    }
+
+    async fn logout(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseDeleted, LookerError> {
+        looker::logout(rqctx).await
+    }
+
+    async fn logout_unversioned(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseDeleted, LookerError> {
+        looker::logout(rqctx).await
+    }
+
+    async fn looker_error_docs(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<http::Response<dropshot::Body>, LookerError> {
+        looker::error_docs(rqctx).await
     }
 }

@@ -37,6 +37,7 @@ use chrono::DateTime;
 use tokio::sync::Barrier;
 
 use crate::domain::Timestamp;
+use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::pfid::{Pfid, partition_for_identity_store};
@@ -97,6 +98,11 @@ macro_rules! store_conformance_tests {
             replace_computed_before_a_revoke_fails,
             revoke_and_replace_racing_lose_nothing,
             revoke_sessions_revokes_only_listed_live_sessions_of_the_user,
+            access_token_round_trip,
+            duplicate_access_token_is_refused,
+            access_token_revocation_happens_once,
+            access_tokens_of_revoked_credentials_are_not_found,
+            expired_access_tokens_are_deleted,
             revoke_sessions_and_replace_racing_lose_nothing,
             credential_round_trip_and_list,
             credential_revoke,
@@ -1979,6 +1985,256 @@ pub async fn temporary_huawei_keys_die_with_their_credential(store: SharedStore)
             .expect("lookup"),
         Some((kept, kept_key)),
         "others stay"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Access tokens.
+
+/// An access token of `credential`, created at the suite's now and
+/// expiring `expires_ms` after it; `tag` makes its hash unique.
+pub fn access_token(credential: &Credential, tag: &str, expires_ms: i64) -> AccessToken {
+    AccessToken {
+        token_hash: SecretHash::of(&format!("access-token-{tag}-{}", credential.id)),
+        credential_id: credential.id,
+        created_at: now(),
+        expires_at: at(expires_ms),
+        revoked_at: None,
+        acting_user_id: None,
+        session_id: None,
+    }
+}
+
+async fn insert_credential(store: &SharedStore, tag: &str, created_ms: i64) -> Credential {
+    let (credential, secrets) = credential_created(tag, at(created_ms));
+    store
+        .insert_credential(&credential, &secrets)
+        .await
+        .expect("insert credential");
+    credential
+}
+
+pub async fn access_token_round_trip(store: SharedStore) {
+    let credential = insert_credential(&store, "tokens", -2).await;
+    let other = insert_credential(&store, "other", -1).await;
+    let plain = access_token(&credential, "plain", HOUR);
+    let mut sudo = access_token(&credential, "sudo", 2 * HOUR + 7);
+    sudo.acting_user_id = Some("user 1+ü/x".to_string());
+    sudo.session_id = Some(new_id("s1", now()));
+    let mut revoked = access_token(&other, "revoked", MINUTE);
+    revoked.created_at = at(-MINUTE);
+    revoked.revoked_at = Some(at(-SECOND));
+    let mut expired = access_token(&other, "expired", -1);
+    expired.created_at = at(-HOUR);
+    for token in [&plain, &sudo, &revoked, &expired] {
+        store.insert_access_token(token).await.expect("insert");
+    }
+    assert_eq!(
+        store.access_token(&plain.token_hash).await.expect("get"),
+        Some((plain.clone(), credential.clone()))
+    );
+    assert_eq!(
+        store.access_token(&sudo.token_hash).await.expect("get"),
+        Some((sudo.clone(), credential.clone())),
+        "every column round-trips"
+    );
+    assert_eq!(
+        store.access_token(&revoked.token_hash).await.expect("get"),
+        Some((revoked.clone(), other.clone())),
+        "a revoked token is found as it is: the caller judges it"
+    );
+    assert_eq!(
+        store.access_token(&expired.token_hash).await.expect("get"),
+        Some((expired.clone(), other.clone())),
+        "so is an expired one"
+    );
+    assert_eq!(
+        store
+            .access_token(&SecretHash::of("never issued"))
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .credential_by_bearer(BearerKind::Native, &plain.token_hash)
+            .await
+            .expect("lookup"),
+        None,
+        "an access token is not a native token"
+    );
+}
+
+pub async fn duplicate_access_token_is_refused(store: SharedStore) {
+    let credential = insert_credential(&store, "dup", -1).await;
+    let first = access_token(&credential, "dup", HOUR);
+    store.insert_access_token(&first).await.expect("insert");
+    let mut again = access_token(&credential, "dup", 2 * HOUR);
+    again.acting_user_id = Some("u1".to_string());
+    assert_duplicate(store.insert_access_token(&again).await, "the same hash");
+    assert_eq!(
+        store
+            .access_token(&first.token_hash)
+            .await
+            .expect("get")
+            .map(|(token, _)| token),
+        Some(first),
+        "the first one stays"
+    );
+}
+
+pub async fn access_token_revocation_happens_once(store: SharedStore) {
+    let credential = insert_credential(&store, "revoke", -1).await;
+    let token = access_token(&credential, "revoke", HOUR);
+    let untouched = access_token(&credential, "untouched", HOUR);
+    let mut expired = access_token(&credential, "expired", SECOND);
+    expired.created_at = at(-HOUR);
+    for t in [&token, &untouched, &expired] {
+        store.insert_access_token(t).await.expect("insert");
+    }
+    assert!(
+        store
+            .revoke_access_token(&token.token_hash, at(5 * SECOND + 3))
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .revoke_access_token(&token.token_hash, at(6 * SECOND))
+            .await
+            .expect("revoke"),
+        "a second logout finds nothing to revoke"
+    );
+    let mut revoked = token.clone();
+    revoked.revoked_at = Some(at(5 * SECOND + 3));
+    assert_eq!(
+        store
+            .access_token(&token.token_hash)
+            .await
+            .expect("get")
+            .map(|(token, _)| token),
+        Some(revoked),
+        "the first revocation time stays"
+    );
+    assert!(
+        !store
+            .revoke_access_token(&expired.token_hash, at(SECOND))
+            .await
+            .expect("revoke"),
+        "an expired token is not revoked"
+    );
+    assert!(
+        !store
+            .revoke_access_token(&SecretHash::of("never issued"), now())
+            .await
+            .expect("revoke")
+    );
+    assert_eq!(
+        store
+            .access_token(&untouched.token_hash)
+            .await
+            .expect("get")
+            .map(|(token, _)| token),
+        Some(untouched),
+        "others stay"
+    );
+
+    let racing = access_token(&credential, "racing", HOUR);
+    store.insert_access_token(&racing).await.expect("insert");
+    let barrier = Arc::new(Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let hash = racing.token_hash;
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .revoke_access_token(&hash, now())
+                    .await
+                    .expect("revoke")
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.expect("task") {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "concurrent logouts: exactly one revokes");
+}
+
+pub async fn access_tokens_of_revoked_credentials_are_not_found(store: SharedStore) {
+    let revoked = insert_credential(&store, "revoked", -2).await;
+    let kept = insert_credential(&store, "kept", -1).await;
+    let gone = access_token(&revoked, "gone", HOUR);
+    let stays = access_token(&kept, "stays", HOUR);
+    for token in [&gone, &stays] {
+        store.insert_access_token(token).await.expect("insert");
+    }
+    assert!(
+        store
+            .revoke_credential(&revoked.id, now())
+            .await
+            .expect("revoke credential")
+    );
+    assert_eq!(
+        store.access_token(&gone.token_hash).await.expect("get"),
+        None,
+        "the token of a revoked credential stops at once"
+    );
+    assert!(
+        store
+            .access_token(&stays.token_hash)
+            .await
+            .expect("get")
+            .is_some()
+    );
+}
+
+pub async fn expired_access_tokens_are_deleted(store: SharedStore) {
+    let credential = insert_credential(&store, "expiry", -1).await;
+    let mut long_gone = access_token(&credential, "long-gone", -HOUR);
+    long_gone.created_at = at(-2 * HOUR);
+    let mut just_now = access_token(&credential, "just-now", 0);
+    just_now.created_at = at(-HOUR);
+    let mut revoked_live = access_token(&credential, "revoked-live", HOUR);
+    revoked_live.revoked_at = Some(now());
+    let live = access_token(&credential, "live", 1);
+    for token in [&long_gone, &just_now, &revoked_live, &live] {
+        store.insert_access_token(token).await.expect("insert");
+    }
+    assert_eq!(
+        store
+            .delete_expired_access_tokens(now())
+            .await
+            .expect("delete"),
+        2,
+        "expired at or before now"
+    );
+    for token in [&long_gone, &just_now] {
+        assert_eq!(
+            store.access_token(&token.token_hash).await.expect("get"),
+            None
+        );
+    }
+    for token in [&revoked_live, &live] {
+        assert!(
+            store
+                .access_token(&token.token_hash)
+                .await
+                .expect("get")
+                .is_some(),
+            "unexpired tokens stay, revoked or not"
+        );
+    }
+    assert_eq!(
+        store
+            .delete_expired_access_tokens(now())
+            .await
+            .expect("delete"),
+        0
     );
 }
 

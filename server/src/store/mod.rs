@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::Timestamp;
+use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
 use crate::domain::session::{Session, Status};
 use crate::pfid::Pfid;
@@ -154,6 +155,32 @@ pub enum BearerKind {
 pub trait CredentialStore: Send + Sync + 'static {
     /// Stores a new credential with its secrets. `Duplicate` if the id, a
     /// token hash, the Looker client id or the Huawei access key exists.
+
+    /// Stores a new access token of an existing credential. `Duplicate` if
+    /// its hash exists.
+    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
+
+    /// The access token whose hash is `hash`, in whatever state (revoked,
+    /// expired), with its credential, as long as that credential is not
+    /// revoked: a revoked credential's tokens are not found.
+    async fn access_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(AccessToken, Credential)>, StoreError>;
+
+    /// Revokes, in one atomic step, the access token whose hash is `hash` if
+    /// it is live at `at` (not revoked, not expired). False, writing
+    /// nothing, otherwise: of two concurrent logouts with one token, one
+    /// succeeds.
+    async fn revoke_access_token(
+        &self,
+        hash: &SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes every access token that expired at or before `now` (they can
+    /// never work again) and returns how many.
+    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;
     async fn insert_credential(
         &self,
         credential: &Credential,

@@ -42,6 +42,7 @@ use async_trait::async_trait;
 use rusqlite::types::{FromSql, Value};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params_from_iter};
 
+use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
@@ -57,6 +58,7 @@ use crate::store::{
 const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/migrations/0001_initial.sql"),
     include_str!("sqlite/migrations/0002_huawei_temporary_credentials.sql"),
+    include_str!("sqlite/migrations/0003_looker_access_tokens.sql"),
 ];
 
 /// The schema version this binary writes and understands.
@@ -119,6 +121,11 @@ const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, name, role, identi
      user_id, rate_limit, created_at, revoked_at, native_token_hash, prefactor_token_hash, \
      looker_client_id, looker_client_secret_hash, huawei_access_key, huawei_secret_key_sealed) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+/// Every column of `looker_access_tokens`, in the order
+/// [`access_token_values`] writes and [`decode_access_token`] reads them.
+const ACCESS_TOKEN_COLUMNS: &str = "token_hash, credential_id, created_at, expires_at, \
+     revoked_at, acting_user_id, session_id";
 
 /// The SQLite store. Cheap to share behind an `Arc`; every method is safe
 /// to call from many tasks at once.
@@ -381,24 +388,7 @@ impl SqliteStore {
         credential: &Credential,
         secrets: &StoredSecrets,
     ) -> Result<(), StoreError> {
-        let values = vec![
-            Value::Text(credential.id.as_str().to_string()),
-            optional_text(credential.name.as_deref()),
-            Value::Text(credential.role.as_str().to_string()),
-            optional_text(credential.identity_store_id.as_deref()),
-            optional_text(credential.user_id.as_deref()),
-            credential
-                .rate_limit
-                .map_or(Value::Null, |limit| Value::Integer(i64::from(limit))),
-            time_value(credential.created_at),
-            optional_time(credential.revoked_at),
-            Value::Blob(secrets.native_token.as_bytes().to_vec()),
-            Value::Blob(secrets.prefactor_token.as_bytes().to_vec()),
-            Value::Text(secrets.looker_client_id.clone()),
-            Value::Blob(secrets.looker_client_secret.as_bytes().to_vec()),
-            Value::Text(secrets.huawei_access_key.clone()),
-            Value::Blob(secrets.huawei_secret_key_sealed.clone()),
-        ];
+        let values = credential_values(credential, secrets);
         let writer = self.writer();
         let mut statement = writer.prepare_cached(INSERT_CREDENTIAL).map_err(db_error)?;
         statement
@@ -506,6 +496,91 @@ impl SqliteStore {
                 expires_at: columns.time(12, "expires_at")?,
             })
         })
+    }
+
+    fn insert_access_token_now(&self, token: &AccessToken) -> Result<(), StoreError> {
+        let values = access_token_values(token);
+        let writer = self.writer();
+        let mut statement = writer
+            .prepare_cached(&format!(
+                "INSERT INTO looker_access_tokens ({ACCESS_TOKEN_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))
+            .map_err(db_error)?;
+        statement
+            .execute(params_from_iter(values))
+            .map_err(|error| match db_error(error) {
+                StoreError::Duplicate(_) => {
+                    StoreError::Duplicate("an access token with this hash".to_string())
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn access_token_now(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
+        let credential_columns = CREDENTIAL_COLUMNS
+            .split(", ")
+            .map(|column| format!("c.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let token_columns = ACCESS_TOKEN_COLUMNS
+            .split(", ")
+            .map(|column| format!("t.{}", column.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reader = self.reader();
+        let mut statement = reader
+            .prepare_cached(&format!(
+                "SELECT {credential_columns}, {token_columns} \
+                 FROM looker_access_tokens t JOIN credentials c ON c.id = t.credential_id \
+                 WHERE t.token_hash = ?1 AND c.revoked_at IS NULL"
+            ))
+            .map_err(db_error)?;
+        let mut rows = statement
+            .query([hash.as_bytes().as_slice()])
+            .map_err(db_error)?;
+        match rows.next().map_err(db_error)? {
+            Some(row) => {
+                let credential = decode_credential(row)?;
+                let token = decode_access_token(row, CREDENTIAL_COLUMN_COUNT)?;
+                Ok(Some((token, credential)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn revoke_access_token_now(
+        &self,
+        hash: &SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let writer = self.writer();
+        let mut statement = writer
+            .prepare_cached(
+                "UPDATE looker_access_tokens SET revoked_at = ?1 \
+                 WHERE token_hash = ?2 AND revoked_at IS NULL AND expires_at > ?1",
+            )
+            .map_err(db_error)?;
+        let changed = statement
+            .execute(rusqlite::params![
+                to_unix_millis(at),
+                hash.as_bytes().as_slice()
+            ])
+            .map_err(db_error)?;
+        Ok(changed == 1)
+    }
+
+    fn delete_expired_access_tokens_now(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let writer = self.writer();
+        let mut statement = writer
+            .prepare_cached("DELETE FROM looker_access_tokens WHERE expires_at <= ?1")
+            .map_err(db_error)?;
+        let deleted = statement.execute([to_unix_millis(now)]).map_err(db_error)?;
+        Ok(deleted as u64)
     }
 
     fn revoke_credential_now(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
@@ -658,6 +733,29 @@ impl CredentialStore for SqliteStore {
         access_key: &str,
     ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
         self.temporary_huawei_key_now(access_key)
+    }
+
+    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
+        self.insert_access_token_now(token)
+    }
+
+    async fn access_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
+        self.access_token_now(hash)
+    }
+
+    async fn revoke_access_token(
+        &self,
+        hash: &SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.revoke_access_token_now(hash, at)
+    }
+
+    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.delete_expired_access_tokens_now(now)
     }
 }
 
@@ -973,6 +1071,41 @@ fn interaction_values(interaction: Option<&Interaction>) -> [Value; 3] {
     }
 }
 
+/// Every column [`INSERT_CREDENTIAL`] writes, in its order.
+fn credential_values(credential: &Credential, secrets: &StoredSecrets) -> Vec<Value> {
+    vec![
+        Value::Text(credential.id.as_str().to_string()),
+        optional_text(credential.name.as_deref()),
+        Value::Text(credential.role.as_str().to_string()),
+        optional_text(credential.identity_store_id.as_deref()),
+        optional_text(credential.user_id.as_deref()),
+        credential
+            .rate_limit
+            .map_or(Value::Null, |limit| Value::Integer(i64::from(limit))),
+        time_value(credential.created_at),
+        optional_time(credential.revoked_at),
+        Value::Blob(secrets.native_token.as_bytes().to_vec()),
+        Value::Blob(secrets.prefactor_token.as_bytes().to_vec()),
+        Value::Text(secrets.looker_client_id.clone()),
+        Value::Blob(secrets.looker_client_secret.as_bytes().to_vec()),
+        Value::Text(secrets.huawei_access_key.clone()),
+        Value::Blob(secrets.huawei_secret_key_sealed.clone()),
+    ]
+}
+
+/// Every column of an access token row, in [`ACCESS_TOKEN_COLUMNS`] order.
+fn access_token_values(token: &AccessToken) -> Vec<Value> {
+    vec![
+        Value::Blob(token.token_hash.as_bytes().to_vec()),
+        Value::Text(token.credential_id.as_str().to_string()),
+        time_value(token.created_at),
+        time_value(token.expires_at),
+        optional_time(token.revoked_at),
+        optional_text(token.acting_user_id.as_deref()),
+        optional_pfid(token.session_id.as_ref()),
+    ]
+}
+
 /// Every column of a session row, in [`SESSION_COLUMNS`] order.
 fn session_values(session: &Session) -> Result<Vec<Value>, StoreError> {
     let mut values = Vec::with_capacity(29);
@@ -1133,6 +1266,37 @@ fn decode_session(row: &Row<'_>) -> Result<Session, StoreError> {
         title: columns.get(25, "title")?,
         ended_at: columns.optional_time(26, "ended_at")?,
         version: columns.integer(27, "version")?,
+    })
+}
+
+/// How many columns [`CREDENTIAL_COLUMNS`] names.
+const CREDENTIAL_COLUMN_COUNT: usize = 8;
+
+/// An access token from a row holding [`ACCESS_TOKEN_COLUMNS`] from column
+/// `first` on.
+fn decode_access_token(row: &Row<'_>, first: usize) -> Result<AccessToken, StoreError> {
+    let record = "access token";
+    let hash: Vec<u8> = column(row, first, record, "token_hash")?;
+    let hash: [u8; 32] = hash.try_into().map_err(|bytes: Vec<u8>| {
+        corrupt(
+            record,
+            "token_hash",
+            format!("{} bytes, not 32", bytes.len()),
+        )
+    })?;
+    let credential_id: String = column(row, first + 1, record, "credential_id")?;
+    let columns = Columns {
+        row,
+        record: format!("access token of credential {credential_id}"),
+    };
+    Ok(AccessToken {
+        token_hash: SecretHash::from_bytes(hash),
+        credential_id: parse_pfid(&credential_id, record, "credential_id")?,
+        created_at: columns.time(first + 2, "created_at")?,
+        expires_at: columns.time(first + 3, "expires_at")?,
+        revoked_at: columns.optional_time(first + 4, "revoked_at")?,
+        acting_user_id: columns.get(first + 5, "acting_user_id")?,
+        session_id: columns.optional_pfid(first + 6, "session_id")?,
     })
 }
 
@@ -1444,6 +1608,88 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 0, "the interrupted transaction was rolled back");
+    }
+
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated_keeping_its_data() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        {
+            let connection = raw(&path);
+            connection.execute_batch(MIGRATIONS[0]).unwrap();
+            connection.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let session = conformance::full_session();
+        let (credential, secrets) = conformance::credential_with_secrets("v1");
+        {
+            // Rows as a version-1 server wrote them.
+            let connection = raw(&path);
+            connection
+                .execute(
+                    INSERT_SESSION,
+                    params_from_iter(session_values(&session).unwrap()),
+                )
+                .unwrap();
+            connection
+                .execute(
+                    INSERT_CREDENTIAL,
+                    params_from_iter(credential_values(&credential, &secrets)),
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
+        assert_eq!(store.session(&session.id).await.unwrap(), Some(session));
+        let token = conformance::access_token(&credential, "after migration", 60_000);
+        store.insert_access_token(&token).await.unwrap();
+        assert_eq!(
+            store.access_token(&token.token_hash).await.unwrap(),
+            Some((token, credential))
+        );
+    }
+
+    #[test]
+    fn credential_column_count_matches_the_column_list() {
+        assert_eq!(
+            CREDENTIAL_COLUMNS.split(", ").count(),
+            CREDENTIAL_COLUMN_COUNT
+        );
+        assert_eq!(ACCESS_TOKEN_COLUMNS.split(", ").count(), 7);
+    }
+
+    #[tokio::test]
+    async fn undecodable_access_tokens_are_corrupt_not_panics() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let (credential, secrets) = conformance::credential_with_secrets("tokens");
+        store
+            .insert_credential(&credential, &secrets)
+            .await
+            .unwrap();
+        let token = conformance::access_token(&credential, "corrupt", 60_000);
+        store.insert_access_token(&token).await.unwrap();
+        for corruption in [
+            "UPDATE looker_access_tokens SET session_id = 'NOT-A-PFID'",
+            "UPDATE looker_access_tokens SET expires_at = 'soon'",
+            "UPDATE looker_access_tokens SET revoked_at = 9223372036854775807",
+            "UPDATE looker_access_tokens SET acting_user_id = x'00ff'",
+        ] {
+            let connection = raw(&path);
+            connection
+                .execute_batch("PRAGMA ignore_check_constraints = ON")
+                .unwrap();
+            connection.execute_batch(corruption).unwrap();
+            let error = store.access_token(&token.token_hash).await.unwrap_err();
+            assert!(
+                matches!(error, StoreError::Corrupt(_)),
+                "{corruption}: {error:?}"
+            );
+            connection
+                .execute("DELETE FROM looker_access_tokens", [])
+                .unwrap();
+            store.insert_access_token(&token).await.unwrap();
+        }
     }
 
     #[test]
