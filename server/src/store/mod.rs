@@ -155,32 +155,6 @@ pub enum BearerKind {
 pub trait CredentialStore: Send + Sync + 'static {
     /// Stores a new credential with its secrets. `Duplicate` if the id, a
     /// token hash, the Looker client id or the Huawei access key exists.
-
-    /// Stores a new access token of an existing credential. `Duplicate` if
-    /// its hash exists.
-    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
-
-    /// The access token whose hash is `hash`, in whatever state (revoked,
-    /// expired), with its credential, as long as that credential is not
-    /// revoked: a revoked credential's tokens are not found.
-    async fn access_token(
-        &self,
-        hash: &SecretHash,
-    ) -> Result<Option<(AccessToken, Credential)>, StoreError>;
-
-    /// Revokes, in one atomic step, the access token whose hash is `hash` if
-    /// it is live at `at` (not revoked, not expired). False, writing
-    /// nothing, otherwise: of two concurrent logouts with one token, one
-    /// succeeds.
-    async fn revoke_access_token(
-        &self,
-        hash: &SecretHash,
-        at: Timestamp,
-    ) -> Result<bool, StoreError>;
-
-    /// Deletes every access token that expired at or before `now` (they can
-    /// never work again) and returns how many.
-    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;
     async fn insert_credential(
         &self,
         credential: &Credential,
@@ -232,6 +206,32 @@ pub trait CredentialStore: Send + Sync + 'static {
         &self,
         access_key: &str,
     ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError>;
+
+    /// Stores a new access token of an existing credential. `Duplicate` if
+    /// its hash exists.
+    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
+
+    /// The access token whose hash is `hash`, in whatever state (revoked,
+    /// expired), with its credential, as long as that credential is not
+    /// revoked: a revoked credential's tokens are not found.
+    async fn access_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(AccessToken, Credential)>, StoreError>;
+
+    /// Revokes, in one atomic step, the access token whose hash is `hash` if
+    /// it is live at `at` (not revoked, not expired). False, writing
+    /// nothing, otherwise: of two concurrent logouts with one token, one
+    /// succeeds.
+    async fn revoke_access_token(
+        &self,
+        hash: &SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes every access token that expired at or before `now` (they can
+    /// never work again) and returns how many.
+    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;
 }
 
 /// Everything the server keeps.
