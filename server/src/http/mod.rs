@@ -25,6 +25,7 @@ use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
 
 use crate::auth::Authenticator;
 use crate::clock::Clock;
+use crate::enrich::Enricher;
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
 use crate::service::{SessionService, SessionSettings};
@@ -54,6 +55,13 @@ impl ApiContext {
             credentials: CredentialService::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
         }
+    }
+
+    /// The same context, enriching new sessions with `enricher` (the
+    /// default parses user agents and has no GeoIP database).
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> ApiContext {
+        self.sessions = self.sessions.with_enricher(enricher);
+        self
     }
 }
 
