@@ -319,7 +319,9 @@ impl Record<'_> {
                 // A flat `country` holding a code (some databases put a
                 // name there: only a two-letter code is taken).
                 match &self.country {
-                    Some(Field::Text(t)) if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                    Some(Field::Text(t))
+                        if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) =>
+                    {
                         Some(t.to_ascii_uppercase())
                     }
                     _ => None,
@@ -414,8 +416,8 @@ struct Names<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use mmdb_writer::ipnet::IpNet;
     use mmdb_writer::Writer;
+    use mmdb_writer::ipnet::IpNet;
     use serde::Serialize;
     use std::collections::BTreeMap;
 
@@ -691,6 +693,9 @@ pub(crate) mod tests {
     #[test]
     fn opening_a_missing_or_bad_file_says_which() {
         let error = GeoIp::open(vec!["/nonexistent/city.mmdb".into()]).unwrap_err();
-        assert!(error.to_string().contains("/nonexistent/city.mmdb"), "{error}");
+        assert!(
+            error.to_string().contains("/nonexistent/city.mmdb"),
+            "{error}"
+        );
     }
 }

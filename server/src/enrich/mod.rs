@@ -87,7 +87,9 @@ mod tests {
         let enricher = Enricher::with_geoip(geoip).unwrap();
         let enrichment = enricher.enrich(
             "81.2.69.142".parse().ok(),
-            Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+            Some(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            ),
         );
         assert_eq!(
             enrichment,
