@@ -20,6 +20,7 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
 use login_sessions_client::Client;
 use login_sessions_server::clock::ManualClock;
 use login_sessions_server::domain::credential::Role;
+use login_sessions_server::enrich::Enricher;
 use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::secrets::ServerKey;
 use login_sessions_server::service::SessionSettings;
@@ -64,18 +65,41 @@ impl TestServer {
         TestServer::start_on(store, dir).await
     }
 
+    /// Starts a server over a fresh SQLite file that enriches sessions with
+    /// `enricher` (for example with GeoIP databases built by the test).
+    pub async fn start_with_enricher(enricher: Arc<Enricher>) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store: SharedStore = Arc::new(
+            SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
+        );
+        TestServer::start_configured(store, dir, Some(enricher)).await
+    }
+
     /// Starts a server over `store`; `dir` lives as long as the server.
     pub async fn start_on(store: SharedStore, dir: TempDir) -> TestServer {
+        TestServer::start_configured(store, dir, None).await
+    }
+
+    /// Starts a server over `store` with `enricher`, or the default one
+    /// (user agents parsed, no GeoIP database).
+    async fn start_configured(
+        store: SharedStore,
+        dir: TempDir,
+        enricher: Option<Arc<Enricher>>,
+    ) -> TestServer {
         let clock = Arc::new(ManualClock::new(test_epoch()));
         let key = Arc::new(ServerKey::generate());
         let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let context = ApiContext::new(
+        let mut context = ApiContext::new(
             store.clone(),
             clock.clone(),
             key,
             SessionSettings::default(),
             "http://login-sessions.test".into(),
         );
+        if let Some(enricher) = enricher {
+            context = context.with_enricher(enricher);
+        }
         let log = ConfigLogging::StderrTerminal {
             level: ConfigLoggingLevel::Warn,
         }
