@@ -181,6 +181,54 @@ fn measure<T>(name: &str, inputs: &[T], budget: Duration, mut op: impl FnMut(&T)
     ns
 }
 
+/// This process's resident memory in MB (Linux), for the memory report.
+fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// What the compiled rules cost in memory: resident memory before and
+/// after compiling them, and after parsing `agents` (the regex engines
+/// grow their caches as rules are used).
+fn memory_report(agents: &[String]) {
+    let Some(before) = rss_mb() else {
+        println!("memory: /proc/self/status is not available here");
+        return;
+    };
+    let parser = UserAgentParser::new(0).unwrap();
+    let compiled = rss_mb().unwrap_or(before);
+    for agent in agents {
+        black_box(parser.parse(agent));
+    }
+    let used = rss_mb().unwrap_or(compiled);
+    let parser = Arc::new(parser);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            let parser = parser.clone();
+            scope.spawn(move || {
+                for agent in agents.iter().rev() {
+                    black_box(parser.parse(agent));
+                }
+            });
+        }
+    });
+    let threads = rss_mb().unwrap_or(used);
+    println!(
+        "memory: uap-core rules compiled +{:.1} MB; after parsing {} agents +{:.1} MB; after 8 more threads parsed them all +{:.1} MB",
+        compiled - before,
+        agents.len(),
+        used - before,
+        threads - before
+    );
+}
+
 fn admin() -> Credential {
     Credential {
         id: Pfid::ZERO,
@@ -268,6 +316,11 @@ async fn write_paths(
 async fn main() {
     let options = options();
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut memory_agents: Vec<String> = AGENTS.iter().map(|a| a.to_string()).collect();
+    if let Some(dir) = &options.corpus {
+        memory_agents.extend(corpus_agents(dir));
+    }
+    memory_report(&memory_agents);
     let budget = Duration::from_millis(700);
 
     let geoip = if options.geoip.is_empty() {

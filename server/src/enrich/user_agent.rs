@@ -9,17 +9,20 @@
 //!
 //! Results are cached by agent string in a bounded LRU: a login service sees
 //! the same few hundred agents over and over, and a hit costs a hash lookup
-//! where a parse costs several microseconds. The compiled rules and the
-//! cache sit behind one mutex: parsing is serialised, which also bounds
-//! memory, since each thread that runs the rules concurrently would grow its
-//! own set of regex caches (measured: about 6 MB per extra thread).
+//! where a parse costs several microseconds. A miss is parsed on one
+//! dedicated thread that owns the compiled rules: the regex engines keep a
+//! matching cache per calling thread (up to nine per rule), which grow as
+//! rules are used, so parsing on every server thread would multiply the
+//! rule set's memory by the number of cores; on one thread it stays at its
+//! measured ~9 MB compiled, ~22 MB after parsing uap-core's whole corpus
+//! (`cargo xtask enrich-bench` reports it).
 //!
 //! `cargo xtask ua-accuracy` measures this parser, through
 //! [`UserAgentParser::browser_family`] and [`UserAgentParser::os_family`],
 //! on uap-core's test corpus.
 
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use lru::LruCache;
 
@@ -53,6 +56,8 @@ pub enum RulesError {
     Yaml(#[from] serde_yaml::Error),
     #[error("a uap-core rule does not compile: {0}")]
     Compile(String),
+    #[error("could not start the user agent parsing thread: {0}")]
+    Thread(String),
 }
 
 struct Rules {
@@ -60,14 +65,24 @@ struct Rules {
     systems: ua_parser::os::Extractor<'static>,
 }
 
-struct Inner {
-    rules: Rules,
-    cache: Option<LruCache<Box<str>, ParsedAgent>>,
+/// What the parsing thread answers: the stored result and uap-core's raw
+/// families.
+struct Analysis {
+    parsed: ParsedAgent,
+    browser_family: String,
+    os_family: String,
 }
 
-/// The compiled rules and the cache of recent results.
+struct Job {
+    agent: String,
+    reply: mpsc::SyncSender<Analysis>,
+}
+
+/// The compiled rules (on their own thread) and the cache of recent
+/// results.
 pub struct UserAgentParser {
-    inner: Mutex<Inner>,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    cache: Option<Mutex<LruCache<Box<str>, ParsedAgent>>>,
 }
 
 impl std::fmt::Debug for UserAgentParser {
@@ -83,12 +98,13 @@ impl UserAgentParser {
         UserAgentParser::from_yaml(RULES_YAML, cache_entries)
     }
 
-    /// Compiles the rules in `yaml` (a uap-core `regexes.yaml`).
+    /// Compiles the rules in `yaml` (a uap-core `regexes.yaml`) and starts
+    /// the thread that runs them; it ends when the parser is dropped.
     pub fn from_yaml(yaml: &str, cache_entries: usize) -> Result<UserAgentParser, RulesError> {
-        let regexes: ua_parser::Regexes<'static> = serde_yaml::from_str(yaml)?;
         fn compile(error: impl std::fmt::Display) -> RulesError {
             RulesError::Compile(error.to_string())
         }
+        let regexes: ua_parser::Regexes<'static> = serde_yaml::from_str(yaml)?;
         let browsers = regexes
             .user_agent_parsers
             .into_iter()
@@ -103,11 +119,20 @@ impl UserAgentParser {
             .map_err(compile)?
             .build()
             .map_err(compile)?;
+        let rules = Rules { browsers, systems };
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("user-agent-parser".into())
+            .spawn(move || {
+                for job in queue {
+                    // The caller may have given up waiting; nothing to do.
+                    let _ = job.reply.send(rules.analyse(&job.agent));
+                }
+            })
+            .map_err(|e| RulesError::Thread(e.to_string()))?;
         Ok(UserAgentParser {
-            inner: Mutex::new(Inner {
-                rules: Rules { browsers, systems },
-                cache: NonZeroUsize::new(cache_entries).map(LruCache::new),
-            }),
+            jobs: Mutex::new(jobs),
+            cache: NonZeroUsize::new(cache_entries).map(|n| Mutex::new(LruCache::new(n))),
         })
     }
 
@@ -125,74 +150,90 @@ impl UserAgentParser {
     }
 
     /// Browser and operating system of `user_agent`, from the cache when it
-    /// was seen recently.
+    /// was seen recently. Never fails: should the parsing thread be gone,
+    /// both are `None`.
     pub fn parse(&self, user_agent: &str) -> ParsedAgent {
-        let mut inner = self.lock();
-        if let Some(found) = inner.cache.as_mut().and_then(|c| c.get(user_agent)) {
+        if let Some(cache) = &self.cache
+            && let Some(found) = lock(cache).get(user_agent)
+        {
             return found.clone();
         }
-        let parsed = inner.rules.parse(user_agent);
-        if let Some(cache) = inner.cache.as_mut() {
-            cache.put(user_agent.into(), parsed.clone());
+        let Some(analysis) = self.analyse(user_agent) else {
+            return ParsedAgent::default();
+        };
+        if let Some(cache) = &self.cache {
+            lock(cache).put(user_agent.into(), analysis.parsed.clone());
         }
-        parsed
+        analysis.parsed
     }
 
     /// The browser family as uap-core defines it (`Other` when no rule
     /// matches), uncached: what the accuracy measurement compares.
     pub fn browser_family(&self, user_agent: &str) -> String {
-        let inner = self.lock();
-        inner
-            .rules
-            .browsers
-            .extract(user_agent)
-            .map_or_else(|| OTHER.to_string(), |v| v.family.into_owned())
+        self.analyse(user_agent)
+            .map_or_else(|| OTHER.to_string(), |a| a.browser_family)
     }
 
     /// The OS family as uap-core defines it (`Other` when no rule matches),
     /// uncached.
     pub fn os_family(&self, user_agent: &str) -> String {
-        let inner = self.lock();
-        inner
-            .rules
-            .systems
-            .extract(user_agent)
-            .map_or_else(|| OTHER.to_string(), |v| v.os.into_owned())
+        self.analyse(user_agent)
+            .map_or_else(|| OTHER.to_string(), |a| a.os_family)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the rules or the
-        // cache inconsistent in a way that matters (the cache holds only
-        // complete entries), so a poisoned lock is used as it is.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Asks the parsing thread; `None` if it is gone.
+    fn analyse(&self, user_agent: &str) -> Option<Analysis> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = Job {
+            agent: user_agent.to_string(),
+            reply,
+        };
+        lock(&self.jobs).send(job).ok()?;
+        answer.recv().ok()
     }
 }
 
+/// Locks a mutex whose data stays consistent whatever a panicking holder
+/// did (a sender; a cache of complete entries).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Rules {
-    fn parse(&self, user_agent: &str) -> ParsedAgent {
-        let browser = self
-            .browsers
-            .extract(user_agent)
-            .map(|v| v.family)
-            .filter(|family| family != OTHER && !family.trim().is_empty())
-            .map(|family| family.trim().to_string());
-        let operating_system = self.systems.extract(user_agent).and_then(|v| {
-            let family = v.os.trim();
-            if family == OTHER || family.is_empty() {
-                return None;
-            }
-            Some(with_version(
-                family,
-                [v.major, v.minor, v.patch, v.patch_minor]
-                    .iter()
-                    .map(|part| part.as_deref()),
-            ))
+    /// Runs each rule set once: uap-core's families (`Other` when no rule
+    /// matches) and what is stored (`None` for `Other`).
+    fn analyse(&self, user_agent: &str) -> Analysis {
+        let browser = self.browsers.extract(user_agent);
+        let system = self.systems.extract(user_agent);
+        let browser_family = browser
+            .as_ref()
+            .map_or_else(|| OTHER.to_string(), |v| v.family.to_string());
+        let os_family = system
+            .as_ref()
+            .map_or_else(|| OTHER.to_string(), |v| v.os.to_string());
+        let known = |family: &str| {
+            let family = family.trim();
+            (family != OTHER && !family.is_empty()).then(|| family.to_string())
+        };
+        let operating_system = system.as_ref().and_then(|v| {
+            known(&v.os).map(|family| {
+                with_version(
+                    &family,
+                    [&v.major, &v.minor, &v.patch, &v.patch_minor]
+                        .into_iter()
+                        .map(|part| part.as_deref()),
+                )
+            })
         });
-        ParsedAgent {
-            browser,
-            operating_system,
+        Analysis {
+            parsed: ParsedAgent {
+                browser: known(&browser_family),
+                operating_system,
+            },
+            browser_family,
+            os_family,
         }
     }
 }
@@ -267,6 +308,32 @@ mod tests {
         ];
         for agent in agents {
             assert_eq!(cached.parse(agent), uncached.parse(agent), "{agent}");
+        }
+    }
+
+    #[test]
+    fn many_threads_share_the_one_parsing_thread() {
+        let parser = Arc::new(UserAgentParser::new(0).unwrap());
+        let agents = [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            "curl/8.5.0",
+            "nothing known",
+        ];
+        let expected: Vec<_> = agents.iter().map(|a| parser.parse(a)).collect();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let parser = parser.clone();
+                std::thread::spawn(move || {
+                    (0..50)
+                        .map(|i| parser.parse(agents[i % agents.len()]))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for thread in threads {
+            for (i, parsed) in thread.join().unwrap().into_iter().enumerate() {
+                assert_eq!(parsed, expected[i % agents.len()]);
+            }
         }
     }
 
