@@ -218,7 +218,11 @@ impl GeoIp {
 
     /// Re-reads every configured file and puts the new set in service. If
     /// any fails, nothing changes and the error says which and why.
+    /// Databases given as bytes have no file and stay as they are.
     pub fn reload(&self) -> Result<Vec<DatabaseInfo>, GeoIpError> {
+        if self.paths.is_empty() {
+            return Ok(self.databases());
+        }
         let databases = open_all(&self.paths)?;
         let infos = databases.0.iter().map(|d| d.info.clone()).collect();
         self.databases.store(Arc::new(databases));
@@ -553,6 +557,8 @@ pub(crate) mod tests {
         let london = location(Some("London"), Some("ENG"), Some("GB"));
         assert_eq!(geo.lookup(ip("81.2.69.142")), london);
         assert_eq!(geo.lookup(ip("::ffff:81.2.69.142")), london);
+        assert_eq!(geo.reload().unwrap().len(), 1, "nothing to re-read");
+        assert_eq!(geo.lookup(ip("81.2.69.142")), london);
         assert_eq!(
             geo.lookup(ip("2a02:ff40::1")),
             location(Some("Boxford"), Some("West Berkshire"), Some("GB"))
