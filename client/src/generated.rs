@@ -822,13 +822,13 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         ///Account the session belongs to (a PFID), if recorded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub account_id: ::std::option::Option<::std::string::String>,
-        ///Browser family, parsed from the first user agent.
+        ///Browser family (uap-core's, e.g. "Chrome"), parsed from the first interaction's user agent; null when it is not recognised or there was none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub browser: ::std::option::Option<::std::string::String>,
-        ///City of the first IP address.
+        ///City of the first interaction's IP address; null when the server has no GeoIP database or it does not know the address (private and loopback addresses never have one).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub city: ::std::option::Option<::std::string::String>,
-        ///Country (ISO 3166-1 alpha-2) of the first IP address.
+        ///Country (ISO 3166-1 alpha-2, e.g. "US") of the first interaction's IP address; null when unknown.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
         ///When the session was recorded.
@@ -869,11 +869,11 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         pub last_seen: ::std::option::Option<Interaction>,
         ///Whether the session is usable now: not ended and not expired.
         pub live: bool,
-        ///Operating system and version, parsed from the first user agent.
+        ///Operating system family and its version where known (e.g. "Mac OS X 10.15.7"), parsed from the first interaction's user agent; null when it is not recognised or there was none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub operating_system: ::std::option::Option<::std::string::String>,
         pub session_type: SessionType,
-        ///State or subdivision of the first IP address.
+        ///State or subdivision of the first interaction's IP address: its ISO code where the GeoIP database has one (e.g. "CA"), else its name; null when unknown.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub state: ::std::option::Option<::std::string::String>,
         ///Where the session stands now. An expired session reads `complete`.

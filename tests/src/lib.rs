@@ -21,6 +21,7 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
 use login_sessions_client::Client;
 use login_sessions_server::clock::ManualClock;
 use login_sessions_server::domain::credential::Role;
+use login_sessions_server::enrich::Enricher;
 use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::secrets::ServerKey;
 use login_sessions_server::service::SessionSettings;
@@ -69,6 +70,16 @@ impl TestServer {
             SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
         );
         TestServer::start_on(store, dir).await
+    }
+
+    /// Starts a server over a fresh SQLite file that enriches sessions with
+    /// `enricher` (for example with GeoIP databases built by the test).
+    pub async fn start_with_enricher(enricher: Arc<Enricher>) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store: SharedStore = Arc::new(
+            SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
+        );
+        TestServer::start_configured(store, dir, |context| context.with_enricher(enricher)).await
     }
 
     /// Starts a server over `store`; `dir` lives as long as the server.

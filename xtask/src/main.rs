@@ -7,6 +7,13 @@
 //!   `client/src/generated.rs`, generated with progenitor from the
 //!   checked-in OpenAPI document.
 //!
+//! * `cargo xtask ua-accuracy --corpus DIR` — browser- and OS-family
+//!   agreement of the server's user agent parser with uap-core's test
+//!   corpus (see [`ua_accuracy`]); CI runs it.
+//! * `cargo xtask enrich-bench` — the cost of enriching a session, against
+//!   baselines measured in the same run (runs the server crate's
+//!   `enrich_bench` example in release mode).
+//!
 //! `generate` writes the file; `check` regenerates it in memory and fails,
 //! with a unified diff and the command that fixes it, when the checked-in
 //! file differs. The same checks run as `#[test]`s, so `cargo test` catches
@@ -16,9 +23,10 @@ mod client;
 mod golden;
 mod openapi;
 mod security;
+mod ua_accuracy;
 mod workspace;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +52,25 @@ enum Command {
     Client {
         #[command(subcommand)]
         action: Action,
+    },
+    /// Browser- and OS-family agreement of the user agent parser with a
+    /// uap-core test corpus (a directory holding test_ua.yaml and
+    /// test_os.yaml).
+    UaAccuracy {
+        /// The corpus directory.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Fail when either agreement is below this percentage.
+        #[arg(long, default_value_t = 95.0)]
+        min_agreement: f64,
+    },
+    /// Measure what enriching a session costs (parse + lookup), in release
+    /// mode, against baselines measured in the same run.
+    EnrichBench {
+        /// Arguments for the benchmark (for example --geoip-db PATH to use
+        /// a real database instead of a generated one).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -71,11 +98,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (golden, action) = match cli.command {
         Command::Openapi { action } => (openapi::golden(), action),
         Command::Client { action } => (client::golden(), action),
+        Command::UaAccuracy {
+            corpus,
+            min_agreement,
+        } => return ua_accuracy::run(&corpus, min_agreement),
+        Command::EnrichBench { args } => return enrich_bench(&root, &args),
     };
     match action {
         Action::Generate => generate(&golden, &root),
         Action::Check => check(&golden, &root),
     }
+}
+
+/// Runs the server crate's `enrich_bench` example, optimised.
+fn enrich_bench(root: &Path, args: &[String]) -> anyhow::Result<ExitCode> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "login-sessions-server",
+            "--example",
+            "enrich_bench",
+            "--",
+        ])
+        .args(args)
+        .status()?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Writes a golden file and says whether it changed.

@@ -94,15 +94,24 @@ pub struct Session {
     pub first_seen: Option<Interaction>,
     /// The latest interaction; null until the client is first seen.
     pub last_seen: Option<Interaction>,
-    /// Browser family, parsed from the first user agent.
+    /// Browser family (uap-core's, e.g. "Chrome"), parsed from the first
+    /// interaction's user agent; null when it is not recognised or there
+    /// was none.
     pub browser: Option<String>,
-    /// Operating system and version, parsed from the first user agent.
+    /// Operating system family and its version where known (e.g. "Mac OS X
+    /// 10.15.7"), parsed from the first interaction's user agent; null when
+    /// it is not recognised or there was none.
     pub operating_system: Option<String>,
-    /// City of the first IP address.
+    /// City of the first interaction's IP address; null when the server
+    /// has no GeoIP database or it does not know the address (private and
+    /// loopback addresses never have one).
     pub city: Option<String>,
-    /// State or subdivision of the first IP address.
+    /// State or subdivision of the first interaction's IP address: its ISO
+    /// code where the GeoIP database has one (e.g. "CA"), else its name;
+    /// null when unknown.
     pub state: Option<String>,
-    /// Country (ISO 3166-1 alpha-2) of the first IP address.
+    /// Country (ISO 3166-1 alpha-2, e.g. "US") of the first interaction's
+    /// IP address; null when unknown.
     pub country: Option<String>,
     /// The administrator acting as this user, when the session is a sudo.
     pub sudo_user_id: Option<String>,

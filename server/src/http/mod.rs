@@ -43,6 +43,7 @@ use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
 use crate::auth::Authenticator;
 use crate::auth::huawei::HuaweiAuthenticator;
 use crate::clock::Clock;
+use crate::enrich::Enricher;
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
 use crate::service::{SessionService, SessionSettings};
@@ -80,6 +81,13 @@ impl ApiContext {
             huawei_auth: HuaweiAuthenticator::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
         }
+    }
+
+    /// The same context, enriching new sessions with `enricher` (the
+    /// default parses user agents and has no GeoIP database).
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> ApiContext {
+        self.sessions = self.sessions.with_enricher(enricher);
+        self
     }
 
     /// The context with another documentation URL (a `/` is added if it

@@ -7,11 +7,18 @@
 //! `NotFound`, never `Forbidden`, so its existence does not leak), applies
 //! the domain's transitions, and writes them with optimistic concurrency,
 //! retrying when another writer got there first.
+//!
+//! Enrichment (browser, OS, city, state, country) follows the session's
+//! FIRST interaction, as Looker defines it ("IP address of user when this
+//! session was initiated"): it is derived once, when the first interaction
+//! is recorded — at creation when the request carries an address or agent,
+//! else by the first `interactions` call — and stored; later interactions
+//! with another agent or address change `last_seen`, never the enrichment.
 
 pub mod credentials;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::TimeDelta;
 
@@ -19,9 +26,8 @@ use crate::clock::Clock;
 use crate::domain::Timestamp;
 use crate::domain::credential::Credential;
 use crate::domain::ids::{IdError, normalize_user_agent, validate_id, validate_label};
-use crate::domain::session::{
-    Enrichment, Interaction, Session, SessionType, Status, TransitionError,
-};
+use crate::domain::session::{Interaction, Session, SessionType, Status, TransitionError};
+use crate::enrich::Enricher;
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::store::{
     RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError,
@@ -143,15 +149,30 @@ pub struct SessionService {
     store: SharedStore,
     clock: Arc<dyn Clock>,
     settings: SessionSettings,
+    enricher: Arc<Enricher>,
 }
 
 impl SessionService {
+    /// The service with the default enrichment ([`Enricher::builtin`]:
+    /// user agents parsed, no GeoIP database).
     pub fn new(store: SharedStore, clock: Arc<dyn Clock>, settings: SessionSettings) -> Self {
         SessionService {
             store,
             clock,
             settings,
+            enricher: Enricher::builtin(),
         }
+    }
+
+    /// The same service, enriching sessions with `enricher`.
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> Self {
+        self.enricher = enricher;
+        self
+    }
+
+    /// What enriches new sessions.
+    pub fn enricher(&self) -> &Arc<Enricher> {
+        &self.enricher
     }
 
     /// Now, by the service's clock.
@@ -213,6 +234,10 @@ impl SessionService {
             (Status::New, Some(_)) => Status::Unauthenticated,
             (status, _) => status,
         };
+        let enrichment = first_seen
+            .as_ref()
+            .map(|first| self.enricher.enrich(first.ip, first.user_agent.as_deref()))
+            .unwrap_or_default();
 
         Ok(Session {
             id,
@@ -227,7 +252,7 @@ impl SessionService {
             extended_count: 0,
             last_seen: first_seen.clone(),
             first_seen,
-            enrichment: Enrichment::default(),
+            enrichment,
             sudo_user_id: request.sudo_user_id,
             account_id: request.account_id,
             domain_id: request.domain_id,
@@ -288,7 +313,9 @@ impl SessionService {
         })
     }
 
-    /// The client was seen.
+    /// The client was seen. The interaction that becomes the session's
+    /// first is enriched (once, however often a concurrent write makes the
+    /// change start over).
     pub async fn record_interaction(
         &self,
         caller: &Credential,
@@ -299,6 +326,7 @@ impl SessionService {
     ) -> Result<Session, ServiceError> {
         require_administrator(caller)?;
         let user_agent = user_agent.as_deref().and_then(normalize_user_agent);
+        let enrichment = OnceLock::new();
         self.modify(caller, id, |session, now| {
             let at = at.map(crate::domain::truncate_to_millis).unwrap_or(now);
             let interaction = Interaction {
@@ -306,7 +334,14 @@ impl SessionService {
                 ip,
                 user_agent: user_agent.clone(),
             };
-            session.record_interaction(interaction, now)
+            let is_first = session.first_seen.is_none();
+            session.record_interaction(interaction, now)?;
+            if is_first {
+                session.enrichment = enrichment
+                    .get_or_init(|| self.enricher.enrich(ip, user_agent.as_deref()))
+                    .clone();
+            }
+            Ok(())
         })
         .await
     }

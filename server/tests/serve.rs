@@ -1,0 +1,403 @@
+//! `login-sessions serve` with GeoIP databases, run as a user would run it:
+//! `--geoip-db` and `LOGIN_SESSIONS_GEOIP_DB`, the start-up message without
+//! a database, `--demo` showing cities, and reloading on SIGHUP (a failed
+//! reload keeps the old database). The databases are small MMDB files built
+//! here, in both supported layouts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use mmdb_writer::Writer;
+use mmdb_writer::ipnet::IpNet;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+#[derive(Serialize)]
+struct Names {
+    en: String,
+}
+
+#[derive(Serialize)]
+struct Named {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iso_code: Option<String>,
+    names: Names,
+}
+
+#[derive(Serialize)]
+struct GeoLite2City {
+    city: Named,
+    subdivisions: Vec<Named>,
+    country: Named,
+}
+
+fn named(iso_code: Option<&str>, en: &str) -> Named {
+    Named {
+        iso_code: iso_code.map(str::to_string),
+        names: Names { en: en.into() },
+    }
+}
+
+/// A GeoLite2-City layout database: every network to one city.
+fn geolite2(networks: &[&str], city: &str, state: &str, country: &str) -> Vec<u8> {
+    let mut writer = Writer::new("GeoLite2-City");
+    for network in networks {
+        let record = GeoLite2City {
+            city: named(None, city),
+            subdivisions: vec![named(Some(state), state)],
+            country: named(Some(country), country),
+        };
+        writer
+            .insert(network.parse::<IpNet>().unwrap(), &record)
+            .unwrap();
+    }
+    writer.to_bytes().unwrap()
+}
+
+/// An ip-location-db dbip-city layout database (`ipv4`: an IPv4 tree).
+fn dbip(ipv4: bool, entries: &[(&str, &str, &str, &str)]) -> Vec<u8> {
+    let mut writer = if ipv4 {
+        Writer::builder("city ipv4")
+            .ip_version(mmdb_writer::IpVersion::V4)
+            .build()
+    } else {
+        Writer::new("city ipv6")
+    };
+    for (network, country_code, state1, city) in entries {
+        let record = BTreeMap::from([
+            ("country_code", *country_code),
+            ("state1", *state1),
+            ("state2", ""),
+            ("city", *city),
+            ("postcode", ""),
+            ("timezone", ""),
+        ]);
+        writer
+            .insert(network.parse::<IpNet>().unwrap(), &record)
+            .unwrap();
+    }
+    writer.to_bytes().unwrap()
+}
+
+/// Replaces a file the way database updaters do: write beside, rename.
+fn replace(path: &Path, bytes: &[u8]) {
+    let temporary = path.with_extension("new");
+    std::fs::write(&temporary, bytes).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+fn database(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("serve.db").display())
+}
+
+fn admin_token(db: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args([
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--json",
+            "--database",
+            db,
+        ])
+        .env_remove("LOGIN_SESSIONS_DATABASE")
+        .env_remove("LOGIN_SESSIONS_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let issued: Value = serde_json::from_slice(&output.stdout).unwrap();
+    issued["native"]["token"].as_str().unwrap().to_string()
+}
+
+/// A running `serve`, killed when dropped; its stderr, line by line.
+struct Server {
+    child: Child,
+    bind: String,
+    stderr: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(db: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let bind = format!("127.0.0.1:{port}");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_login-sessions"));
+        command
+            .args(["serve", "--bind", &bind, "--database", db])
+            .args(args)
+            .env_remove("LOGIN_SESSIONS_DATABASE")
+            .env_remove("LOGIN_SESSIONS_KEY_FILE")
+            .env_remove("LOGIN_SESSIONS_GEOIP_DB")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let (send, stderr) = channel();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            bind,
+            stderr,
+            seen: Vec::new(),
+        };
+        server.wait_for("listening on");
+        server
+    }
+
+    /// Waits for a stderr line containing `text`; returns it.
+    fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no stderr line with {text:?}; seen:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn hangup(&self) {
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -HUP {}", self.child.id())])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// One HTTP/1.1 request; the status and the JSON body.
+    fn request(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let mut stream = std::net::TcpStream::connect(&self.bind).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.bind,
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    fn create(&self, token: &str, ip: &str) -> Value {
+        let (status, session) = self.request(
+            "POST",
+            "/native/v1/sessions",
+            token,
+            Some(json!({
+                "identity_store_id": "acme",
+                "user_id": "42",
+                "ip_address": ip,
+                "user_agent": CHROME_MAC,
+            })),
+        );
+        assert_eq!(status, 201, "{session}");
+        session
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn place(session: &Value) -> [&Value; 3] {
+    [&session["city"], &session["state"], &session["country"]]
+}
+
+#[test]
+fn serve_enriches_sessions_and_reloads_the_database_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let token = admin_token(&db);
+    let geo = dir.path().join("city.mmdb");
+    std::fs::write(&geo, geolite2(&["81.2.69.0/24"], "London", "ENG", "GB")).unwrap();
+
+    let mut server = Server::start(&db, &["--geoip-db", geo.to_str().unwrap()], &[]);
+    assert!(
+        server
+            .seen
+            .iter()
+            .any(|l| l.contains("GeoIP: ") && l.contains("GeoLite2-City")),
+        "the loaded database is reported: {:?}",
+        server.seen
+    );
+
+    let session = server.create(&token, "81.2.69.142");
+    assert_eq!(session["browser"], "Chrome");
+    assert_eq!(session["operating_system"], "Mac OS X 10.15.7");
+    assert_eq!(
+        place(&session),
+        [&json!("London"), &json!("ENG"), &json!("GB")]
+    );
+    let private = server.create(&token, "10.1.2.3");
+    assert_eq!(place(&private), [&Value::Null, &Value::Null, &Value::Null]);
+    assert_eq!(private["browser"], "Chrome");
+
+    // A new database, in the other layout, replaces the old one on SIGHUP.
+    replace(
+        &geo,
+        &dbip(true, &[("81.2.69.0/24", "GB", "England", "Manchester")]),
+    );
+    server.hangup();
+    server.wait_for("reloaded GeoIP database");
+    let session = server.create(&token, "81.2.69.142");
+    assert_eq!(
+        place(&session),
+        [&json!("Manchester"), &json!("England"), &json!("GB")]
+    );
+
+    // A broken file: the reload fails, says why, and the old one stays.
+    replace(&geo, b"this is not a MaxMind database");
+    server.hangup();
+    let line = server.wait_for("GeoIP reload failed");
+    assert!(line.contains("city.mmdb"), "{line}");
+    let session = server.create(&token, "81.2.69.142");
+    assert_eq!(session["city"], "Manchester");
+
+    // Sessions created earlier keep what they were enriched with.
+    let id = private["id"].as_str().unwrap();
+    let (status, read) = server.request("GET", &format!("/native/v1/sessions/{id}"), &token, None);
+    assert_eq!(status, 200);
+    assert_eq!(read["city"], Value::Null);
+}
+
+#[test]
+fn without_a_database_serve_says_so_once_and_places_are_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let token = admin_token(&db);
+    let server = Server::start(&db, &[], &[]);
+    let notices: Vec<_> = server
+        .seen
+        .iter()
+        .filter(|l| l.contains("GeoIP: no database configured"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{:?}", server.seen);
+    assert!(notices[0].contains("LOGIN_SESSIONS_GEOIP_DB"));
+    let session = server.create(&token, "81.2.69.142");
+    assert_eq!(session["browser"], "Chrome");
+    assert_eq!(place(&session), [&Value::Null, &Value::Null, &Value::Null]);
+}
+
+#[test]
+fn a_missing_database_stops_serve_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            &database(dir.path()),
+            "--geoip-db",
+            "/nonexistent/city.mmdb",
+        ])
+        .env_remove("LOGIN_SESSIONS_GEOIP_DB")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/city.mmdb"), "{stderr}");
+}
+
+#[test]
+fn demo_with_ipv4_and_ipv6_databases_from_the_environment_shows_cities() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let v4 = dir.path().join("dbip-city-ipv4.mmdb");
+    let v6 = dir.path().join("dbip-city-ipv6.mmdb");
+    std::fs::write(
+        &v4,
+        dbip(
+            true,
+            &[
+                ("8.8.8.0/24", "US", "California", "Mountain View"),
+                ("193.0.0.0/21", "NL", "North Holland", "Amsterdam"),
+                ("81.2.69.0/24", "GB", "England", "London"),
+                ("1.1.1.0/24", "AU", "New South Wales", "Sydney"),
+            ],
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &v6,
+        dbip(
+            false,
+            &[("2001:67c:2e8::/48", "NL", "North Holland", "Amsterdam")],
+        ),
+    )
+    .unwrap();
+    let paths = format!("{}:{}", v4.display(), v6.display());
+    let token = admin_token(&db);
+    let server = Server::start(
+        &db,
+        &["--demo"],
+        &[("LOGIN_SESSIONS_GEOIP_DB", paths.as_str())],
+    );
+    assert_eq!(
+        server
+            .seen
+            .iter()
+            .filter(|l| l.contains("GeoIP: ") && l.contains("city ipv"))
+            .count(),
+        2,
+        "{:?}",
+        server.seen
+    );
+    let (status, page) = server.request(
+        "GET",
+        "/native/v1/sessions?identity_store_id=acme&limit=100",
+        &token,
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    let sessions = page["items"].as_array().unwrap();
+    let cities: std::collections::BTreeSet<&str> =
+        sessions.iter().filter_map(|s| s["city"].as_str()).collect();
+    assert!(cities.len() >= 3, "{cities:?}");
+    let ipv6 = sessions
+        .iter()
+        .find(|s| s["first_seen"]["ip_address"].as_str() == Some("2001:67c:2e8:22::c100:68b"))
+        .expect("a demo session from the IPv6 address");
+    assert_eq!(
+        place(ipv6),
+        [&json!("Amsterdam"), &json!("North Holland"), &json!("NL")]
+    );
+    assert!(sessions.iter().any(|s| s["browser"] == "Chrome"));
+}
