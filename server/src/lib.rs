@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod janitor;
 pub mod pfid;
 pub mod secrets;
 pub mod service;
