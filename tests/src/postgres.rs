@@ -162,6 +162,14 @@ fn find_or_start() -> Availability {
     ))
 }
 
+/// Where PostgreSQL's versions are installed (Debian's layout); the
+/// harness's own tests point [`LIB_DIR_VARIABLE`] elsewhere to see what
+/// happens without PostgreSQL.
+const DEFAULT_LIB_DIR: &str = "/usr/lib/postgresql";
+
+/// Overrides [`DEFAULT_LIB_DIR`].
+pub const LIB_DIR_VARIABLE: &str = "LOGIN_SESSIONS_TEST_POSTGRES_LIB_DIR";
+
 /// The directory holding `initdb` and `postgres`.
 fn find_binaries() -> Option<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
@@ -172,7 +180,8 @@ fn find_binaries() -> Option<PathBuf> {
             }
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let lib_dir = std::env::var_os(LIB_DIR_VARIABLE).unwrap_or_else(|| DEFAULT_LIB_DIR.into());
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(lib_dir)
         .ok()?
         .flatten()
         .filter_map(|entry| {

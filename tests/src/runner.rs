@@ -114,11 +114,11 @@ fn selected(arguments: &Arguments, name: &str) -> bool {
 }
 
 /// The banner for PostgreSQL trials that do not run.
-fn banner(reason: &str, count: usize) -> String {
+fn banner(reason: &str, count: usize, position: &str) -> String {
     let line = "=".repeat(78);
     format!(
         "\n{line}\nPostgreSQL tests are NOT running: {reason}.\n\
-         {count} PostgreSQL trial(s) are reported as IGNORED below, not as passed.\n\
+         {count} PostgreSQL trial(s) are reported as IGNORED {position}, not as passed.\n\
          To run them, {}.\n{line}\n",
         postgres::HOW_TO_ENABLE
     )
@@ -139,7 +139,7 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
         _ => None,
     };
     if let Some(reason) = &missing {
-        eprintln!("{}", banner(reason, postgres_selected));
+        eprintln!("{}", banner(reason, postgres_selected, "below"));
     }
     let trials: Vec<Trial> = tests
         .into_iter()
@@ -172,7 +172,7 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
     let conclusion = libtest_mimic::run(&arguments, trials);
     postgres::shutdown();
     if let Some(reason) = &missing {
-        eprintln!("{}", banner(reason, postgres_selected));
+        eprintln!("{}", banner(reason, postgres_selected, "above"));
     }
     conclusion.exit_code()
 }
