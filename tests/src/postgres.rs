@@ -14,8 +14,9 @@
 //!   `/usr/lib/postgresql/<newest>/bin` (Debian's `postgresql` package).
 //! - Neither: PostgreSQL is [`Availability::Missing`] and the runner reports
 //!   every PostgreSQL trial as *ignored* with a banner saying how to enable
-//!   them. A server that should be there but cannot be reached or started
-//!   is [`Availability::Broken`]: those trials fail.
+//!   them — unless `LOGIN_SESSIONS_TEST_REQUIRE_POSTGRES` is set (CI sets
+//!   it): then they fail. A server that should be there but cannot be
+//!   reached or started is [`Availability::Broken`]: those trials fail.
 //!
 //! # Nothing left behind
 //!
@@ -41,6 +42,10 @@ use std::time::{Duration, Instant};
 
 /// The variable naming an existing server to test against.
 pub const DATABASE_URL_VARIABLE: &str = "LOGIN_SESSIONS_TEST_DATABASE_URL";
+
+/// Set (to anything but empty) where the PostgreSQL tests must run, as in
+/// CI: no PostgreSQL then fails them instead of ignoring them.
+pub const REQUIRE_VARIABLE: &str = "LOGIN_SESSIONS_TEST_REQUIRE_POSTGRES";
 
 /// How to enable the PostgreSQL tests, for banners and failures.
 pub const HOW_TO_ENABLE: &str = "install PostgreSQL's server binaries (Debian: \
@@ -144,9 +149,11 @@ fn find_or_start() -> Availability {
         };
     }
     let Some(bin) = find_binaries() else {
-        return Availability::Missing(
-            "no initdb and postgres in PATH or /usr/lib/postgresql/*/bin".into(),
-        );
+        let reason = "no initdb and postgres in PATH or /usr/lib/postgresql/*/bin".to_string();
+        if std::env::var_os(REQUIRE_VARIABLE).is_some_and(|value| !value.is_empty()) {
+            return Availability::Broken(format!("{reason}, and {REQUIRE_VARIABLE} is set"));
+        }
+        return Availability::Missing(reason);
     };
     let mut last_error = String::new();
     // A port found free can be taken before postgres binds it: try again.

@@ -40,9 +40,9 @@
 //!
 //! # Errors
 //!
-//! Unique violations are `Duplicate`; connection, pool, timeout and
-//! transient server errors (`08`, `53`, `57`, `40` classes) are
-//! `Unavailable`; a row this server could not have written is `Corrupt`;
+//! Unique violations are `Duplicate`; connection, pool, timeout,
+//! authorization and transient server errors (SQLSTATE classes `08`, `28`,
+//! `3D`, `53`, `57`, `40`) are `Unavailable`; a row this server could not have written is `Corrupt`;
 //! anything else is `Internal`. Messages never carry the connection URL.
 
 use std::collections::BTreeSet;
@@ -886,18 +886,26 @@ fn decode_mark(row: &Row, index: usize) -> Result<RevocationMark, StoreError> {
 pub fn db_error(error: tokio_postgres::Error) -> StoreError {
     let Some(db) = error.as_db_error() else {
         // No answer from the server: the connection failed, closed or
-        // timed out.
-        return StoreError::Unavailable(error.to_string());
+        // timed out. The causes say which (refused, timed out, ...).
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        return StoreError::Unavailable(message);
     };
     let message = format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
     if *db.code() == SqlState::UNIQUE_VIOLATION {
         return StoreError::Duplicate(db.constraint().unwrap_or("a row with this key").to_string());
     }
     match &db.code().code()[..2] {
-        // Connection exception, insufficient resources, operator
-        // intervention (shutdown, cannot connect now), transaction rollback
-        // (serialization failure, deadlock): try again later.
-        "08" | "53" | "57" | "40" => StoreError::Unavailable(message),
+        // Connection exception, refused authorization (a wrong password, a
+        // role not allowed in), no such database, insufficient resources,
+        // operator intervention (shutdown, cannot connect now), transaction
+        // rollback (serialization failure, deadlock): the database cannot
+        // be used now; nothing a request did wrong.
+        "08" | "28" | "3D" | "53" | "57" | "40" => StoreError::Unavailable(message),
         // Data exceptions on read-back (a value this server never writes).
         _ => StoreError::Internal(message),
     }

@@ -78,6 +78,7 @@ async fn without_postgresql_its_trials_are_ignored_never_passed() {
             .args(["store::", "--test-threads", "1"])
             .env_remove(DATABASE_URL_VARIABLE)
             .env_remove(PROBE_VARIABLE)
+            .env_remove(postgres::REQUIRE_VARIABLE)
             .env("PATH", "")
             .env(postgres::LIB_DIR_VARIABLE, "/nonexistent/postgresql")
             .stdin(Stdio::null())

@@ -372,6 +372,12 @@ async fn config_opens_postgres_urls() {
         config::key_source(None, &url).is_err(),
         "replicas must be given the shared key file"
     );
+    // This build speaks no TLS to PostgreSQL: a URL requiring it is
+    // refused, not silently downgraded.
+    let separator = if database.url.contains('?') { '&' } else { '?' };
+    let tls = format!("{}{separator}sslmode=require", database.url);
+    let error = PostgresStore::open(&tls, 1).await.unwrap_err();
+    assert!(error.to_string().contains("TLS"), "{error}");
 }
 
 async fn one_process_at_a_time_holds_the_janitor_lease() {
