@@ -1,7 +1,7 @@
 //! The store conformance suite: what every [`Store`] implementation must
 //! do, written once against `Arc<dyn Store>` and run unchanged by each of
-//! them (the SQLite store in its unit tests, the PostgreSQL store from its
-//! own crate).
+//! them (the SQLite store in its unit tests, the PostgreSQL store from the
+//! tests crate's `postgres` test binary, through [`cases`]).
 //!
 //! Each case is a public async function taking a fresh, empty store and
 //! panicking on a violation. [`store_conformance_tests!`](crate::store_conformance_tests)
@@ -21,6 +21,11 @@
 //! The crate invoking the macro needs `tokio` (with the `macros` and
 //! `rt-multi-thread` features) among its (dev-)dependencies. Invoke it in a
 //! module of its own: it defines one function per case, named after it.
+//!
+//! A runner that is not libtest's takes the same list as functions from
+//! [`cases`]; both come from the one list in the macro, so they cannot
+//! drift apart. A new case is a `pub async fn` here plus its name in that
+//! list.
 //!
 //! Expected results are computed with the domain's own rules
 //! ([`Session::effective_status`], [`Session::is_live`], [`Session::revoke`])
