@@ -24,6 +24,9 @@ use crate::domain::credential::{Credential, Role};
 use crate::enrich::Enricher;
 use crate::enrich::geoip::GeoIp;
 use crate::http::{self, ApiContext};
+use crate::janitor::{
+    DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
+};
 use crate::secrets::ServerKey;
 use crate::service::SessionSettings;
 use crate::service::credentials::{
@@ -31,6 +34,7 @@ use crate::service::credentials::{
     TEMPORARY_DEFAULT_TTL_SECONDS,
 };
 use crate::store::SharedStore;
+use crate::store::postgres::DEFAULT_POOL_SIZE;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,9 +70,19 @@ struct StoreArgs {
     #[arg(long, env = "LOGIN_SESSIONS_DATABASE", default_value = DEFAULT_DATABASE)]
     database: String,
     /// The server key file (64 hex characters). Default with SQLite:
-    /// `<database file>.key`, created on first use.
+    /// `<database file>.key`, created on first use. Required with
+    /// PostgreSQL, where every replica must use the same key.
     #[arg(long, env = "LOGIN_SESSIONS_KEY_FILE")]
     key_file: Option<PathBuf>,
+    /// The most connections to PostgreSQL this process keeps open (unused
+    /// with SQLite).
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_DATABASE_POOL_SIZE",
+        default_value_t = DEFAULT_POOL_SIZE,
+        value_parser = clap::value_parser!(u16).range(1..=1000),
+    )]
+    database_pool_size: u16,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +110,31 @@ struct ServeArgs {
     /// Log level: trace, debug, info, warn, error, critical.
     #[arg(long, env = "LOGIN_SESSIONS_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
+    /// How many days an ended (logged out, revoked) or expired session
+    /// stays readable before the janitor deletes it.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_RETENTION_DAYS",
+        default_value_t = DEFAULT_RETENTION_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=36_500),
+    )]
+    retention_days: u32,
+    /// Seconds between janitor rounds; 0 turns the janitor off in this
+    /// process. With several replicas, one runs each round.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_JANITOR_INTERVAL_SECONDS",
+        default_value_t = DEFAULT_INTERVAL_SECONDS
+    )]
+    janitor_interval_seconds: u64,
+    /// The most sessions the janitor deletes in one statement.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_JANITOR_BATCH_SIZE",
+        default_value_t = DEFAULT_BATCH_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..=100_000),
+    )]
+    janitor_batch_size: u32,
     /// Seed demo data (users, two identity stores, browser and API
     /// sessions, some expired, some revoked) and print an admin credential
     /// with examples.
@@ -293,22 +332,24 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 /// The store and server key the arguments name, opened.
-fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String> {
+async fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String> {
     let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
     let key_source =
         config::key_source(args.key_file.as_deref(), &database).map_err(|e| e.to_string())?;
-    let store = config::open_store(&database).map_err(|e| e.to_string())?;
+    let store = config::open_store(&database, usize::from(args.database_pool_size))
+        .await
+        .map_err(|e| e.to_string())?;
     let key = config::load_key(&key_source).map_err(|e| e.to_string())?;
     Ok((store, Arc::new(key)))
 }
 
-fn credential_service(args: &StoreArgs) -> Result<CredentialService, String> {
-    let (store, key) = open(args)?;
+async fn credential_service(args: &StoreArgs) -> Result<CredentialService, String> {
+    let (store, key) = open(args).await?;
     Ok(CredentialService::new(store, Arc::new(SystemClock), key))
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let (store, key) = open(&args.store)?;
+    let (store, key) = open(&args.store).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let settings = SessionSettings {
         default_ttl: TimeDelta::seconds(i64::from(args.default_session_ttl)),
@@ -352,6 +393,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let log = logger(args.log_level)?;
     reload_geoip_on_sighup(enricher, log.clone())?;
+    if args.janitor_interval_seconds > 0 {
+        let settings = JanitorSettings {
+            retention: TimeDelta::days(i64::from(args.retention_days)),
+            interval: std::time::Duration::from_secs(args.janitor_interval_seconds),
+            batch_size: args.janitor_batch_size,
+        };
+        // Runs for as long as the process does.
+        Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
+    }
     let server = http::start(context, args.bind, log)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
@@ -380,7 +430,7 @@ fn logger(level: LogLevel) -> Result<slog::Logger, String> {
 async fn credentials(command: CredentialsCommand) -> Result<(), String> {
     match command {
         CredentialsCommand::Create(args) => {
-            let service = credential_service(&args.store)?;
+            let service = credential_service(&args.store).await?;
             let role = match args.role {
                 RoleArg::Admin => Role::Admin,
                 RoleArg::StoreAdmin => Role::StoreAdmin,
@@ -409,7 +459,8 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
             ttl_seconds,
             json,
         } => {
-            let issued = credential_service(&store)?
+            let issued = credential_service(&store)
+                .await?
                 .issue_temporary_huawei(&id, Some(ttl_seconds))
                 .await
                 .map_err(|e| e.to_string())?;
@@ -421,7 +472,8 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
             Ok(())
         }
         CredentialsCommand::List { store, json } => {
-            let credentials = credential_service(&store)?
+            let credentials = credential_service(&store)
+                .await?
                 .list()
                 .await
                 .map_err(|e| e.to_string())?;
@@ -436,7 +488,8 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
             Ok(())
         }
         CredentialsCommand::Revoke { store, id } => {
-            let revoked = credential_service(&store)?
+            let revoked = credential_service(&store)
+                .await?
                 .revoke(&id)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -23,10 +23,12 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to.
+/// A clock that only moves when told to (and, if set to, by a fixed step
+/// at every reading).
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<Timestamp>,
+    step: Mutex<TimeDelta>,
 }
 
 impl ManualClock {
@@ -34,7 +36,18 @@ impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> ManualClock {
         ManualClock {
             now: Mutex::new(crate::domain::truncate_to_millis(start)),
+            step: Mutex::new(TimeDelta::zero()),
         }
+    }
+
+    /// Makes every reading move the clock forward by `step` after it (zero,
+    /// the default, stops it): time passes between any two readings, as
+    /// with a real clock, yet stays predictable.
+    pub fn set_step(&self, step: TimeDelta) {
+        *self
+            .step
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = step;
     }
 
     /// Moves the clock forward (or back, with a negative delta).
@@ -58,9 +71,35 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self
+        let step = *self
+            .step
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
             .now
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let reading = *now;
+        *now += step;
+        reading
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stepping_clock_moves_at_every_reading() {
+        let start = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap_or_default();
+        let clock = ManualClock::new(start);
+        assert_eq!((clock.now(), clock.now()), (start, start));
+        clock.set_step(TimeDelta::milliseconds(1));
+        let first = clock.now();
+        assert_eq!(first, start);
+        assert_eq!(clock.now(), start + TimeDelta::milliseconds(1));
+        clock.set_step(TimeDelta::zero());
+        assert_eq!(clock.now(), start + TimeDelta::milliseconds(2));
+        assert_eq!(clock.now(), start + TimeDelta::milliseconds(2));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::secrets::ServerKey;
 use crate::store::SharedStore;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 
 /// The default SQLite database file.
@@ -27,12 +28,16 @@ pub enum ConfigError {
         "unsupported database URL {0:?}: use sqlite:PATH (for example sqlite:login-sessions.db) or postgres://USER@HOST/DB"
     )]
     UnsupportedDatabase(String),
-    #[error("PostgreSQL is not supported by this build yet; use sqlite:PATH")]
-    PostgresUnsupported,
     #[error("the server key: {0}")]
     Key(#[from] crate::secrets::SecretError),
     #[error("the database: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("the database {database}: {error}")]
+    Database {
+        /// The URL without its password.
+        database: String,
+        error: crate::store::StoreError,
+    },
 }
 
 impl DatabaseUrl {
@@ -64,20 +69,52 @@ fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
+    // The authority ends at the path or the query; a password may hold an
+    // unencoded '@', so the user information ends at the last one.
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
+    // `?password=...` is a password too.
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let parameters: Vec<String> = query
+                .split('&')
+                .map(|parameter| match parameter.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => parameter.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", parameters.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
-/// Opens the store, applying migrations.
-pub fn open_store(database: &DatabaseUrl) -> Result<SharedStore, ConfigError> {
+/// Opens the store, applying migrations. `pool_size` is the most
+/// connections a PostgreSQL store keeps (SQLite has its own fixed set).
+pub async fn open_store(
+    database: &DatabaseUrl,
+    pool_size: usize,
+) -> Result<SharedStore, ConfigError> {
     match database {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        DatabaseUrl::Postgres(_) => Err(ConfigError::PostgresUnsupported),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(
+            PostgresStore::open(url, pool_size)
+                .await
+                .map_err(|error| ConfigError::Database {
+                    database: database.redacted(),
+                    error,
+                })?,
+        )),
     }
 }
 
@@ -151,6 +188,29 @@ mod tests {
             DatabaseUrl::Postgres("postgres://u:secret@h/db".into()).redacted(),
             "postgres://u:***@h/db"
         );
+        for (url, redacted) in [
+            ("postgres://u:p@ss@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            (
+                "postgres://h/db?sslmode=disable",
+                "postgres://h/db?sslmode=disable",
+            ),
+            (
+                "postgres://u@h/db?password=secret&application_name=x",
+                "postgres://u@h/db?password=***&application_name=x",
+            ),
+            (
+                "postgres://u:secret@h?dbname=x",
+                "postgres://u:***@h?dbname=x",
+            ),
+        ] {
+            let shown = DatabaseUrl::Postgres(url.into()).redacted();
+            assert_eq!(shown, redacted);
+            assert!(
+                !shown.contains("secret") && !shown.contains("ss@"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

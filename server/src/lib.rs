@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod enrich;
 pub mod http;
+pub mod janitor;
 pub mod pfid;
 pub mod secrets;
 pub mod service;

@@ -1,18 +1,48 @@
 //! Contract-test harness: the real server on 127.0.0.1:0 over a real
-//! SQLite file, a clock the test moves, and a recording proxy in front of
-//! it that validates every response any client receives against the
-//! published spec.
+//! store — a SQLite file or a PostgreSQL database — a clock the test moves,
+//! and a recording proxy in front of it that validates every response any
+//! client receives against the published spec.
 //!
 //! Tests talk to [`TestServer::url`] (the proxy) through the generated
 //! client or a vendor SDK; at the end [`TestServer::finish`] asserts that
 //! every response was valid for its operation and status.
+//!
+//! # Running every contract test on every store
+//!
+//! A contract test is a plain `async fn name(kind: StoreKind)` that starts
+//! its server with [`TestServer::start_with`]`(kind)`. A test file lists
+//! its tests once, in [`contract_tests!`], which writes the file's `main`:
+//!
+//! ```ignore
+//! async fn create_and_view(kind: StoreKind) {
+//!     let server = TestServer::start_with(kind).await;
+//!     // ...
+//!     server.finish().await;
+//! }
+//!
+//! login_sessions_tests::contract_tests![create_and_view, /* ... */];
+//! ```
+//!
+//! and its `[[test]]` entry in `tests/Cargo.toml` says `harness = false`.
+//! The runner ([`runner`], on libtest-mimic) runs each test twice, as
+//! `sqlite::NAME` and `postgres::NAME`, with the usual libtest command line
+//! (`cargo test --test native -- postgres::`, `--list`, `--exact`, ...).
+//!
+//! PostgreSQL comes from [`postgres`]: `LOGIN_SESSIONS_TEST_DATABASE_URL`,
+//! or a throwaway cluster the harness starts (and always stops). When there
+//! is no PostgreSQL at all, the `postgres::` trials are reported
+//! **ignored** — never passed — under a banner saying how to enable them;
+//! when PostgreSQL is there but unusable, they fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod postgres;
 pub mod proxy;
 pub mod python;
+pub mod runner;
 pub mod spec;
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,14 +53,17 @@ use login_sessions_server::clock::ManualClock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::enrich::Enricher;
 use login_sessions_server::http::{self, ApiContext};
+use login_sessions_server::janitor::{Janitor, JanitorSettings};
 use login_sessions_server::secrets::ServerKey;
 use login_sessions_server::service::SessionSettings;
 use login_sessions_server::service::credentials::{
     CredentialRequest, IssuedCredential, IssuedTemporaryHuaweiKey,
 };
 use login_sessions_server::store::SharedStore;
+use login_sessions_server::store::postgres::PostgresStore;
 use login_sessions_server::store::sqlite::SqliteStore;
 use tempfile::TempDir;
+use tokio::task::JoinHandle;
 
 use proxy::RecordingProxy;
 use spec::SpecValidator;
@@ -38,8 +71,7 @@ use spec::SpecValidator;
 /// Paths the server answers that the spec deliberately does not publish.
 pub const UNPUBLISHED_PATHS: &[&str] = &["/healthz"];
 
-/// The public URL every test server is configured with (links in
-/// responses are built from it; nothing listens there).
+/// The public URL test servers are configured with (links in responses).
 pub const PUBLIC_URL: &str = "http://login-sessions.test";
 
 /// When every test's clock starts: a fixed, unremarkable moment.
@@ -49,87 +81,186 @@ pub fn test_epoch() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Which store a server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    /// A fresh SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL server ([`postgres`]).
+    Postgres,
+}
+
+impl StoreKind {
+    /// Every store, in the order the runner runs them.
+    pub const ALL: [StoreKind; 2] = [StoreKind::Sqlite, StoreKind::Postgres];
+
+    /// `sqlite` or `postgres`: the prefix of the runner's trial names.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// The connections each PostgreSQL test store keeps at most (small: many
+/// tests, and replicas, share one test server).
+pub const TEST_POOL_SIZE: usize = 8;
+
+/// What besides the defaults a test server runs with.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Run the janitor in the server, with these settings.
+    pub janitor: Option<JanitorSettings>,
+    /// Enrich sessions with this enricher instead of the default one (user
+    /// agents parsed, no GeoIP database).
+    pub enricher: Option<Arc<Enricher>>,
+    /// Link error documentation here instead of under the public URL.
+    pub docs_url: Option<String>,
+}
+
 /// A running server with everything a contract test needs.
 pub struct TestServer {
-    /// The server's clock; move it to test expiry.
+    /// The server's clock; move it to test expiry. Replicas share one.
     pub clock: Arc<ManualClock>,
     /// The store under the server, for assertions about what was written.
     pub store: SharedStore,
     /// An `admin` credential.
     pub admin: IssuedCredential,
+    /// The store the server runs on.
+    pub kind: StoreKind,
+    /// The PostgreSQL database's URL, for a PostgreSQL server.
+    pub database_url: Option<String>,
+    /// The server key (replicas share one).
+    pub key: Arc<ServerKey>,
     proxy: RecordingProxy,
     server: HttpServer<ApiContext>,
-    _dir: TempDir,
+    /// The janitor task, if the options asked for one.
+    _janitor: Option<AbortOnDrop>,
+    /// Whatever must outlive the server: its temporary directory or its
+    /// database.
+    _guard: Arc<dyn Any + Send + Sync>,
+}
+
+/// A task stopped when this is dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A fresh store of `kind`, its URL (PostgreSQL) and what keeps it alive.
+pub async fn fresh_store(
+    kind: StoreKind,
+) -> (SharedStore, Option<String>, Arc<dyn Any + Send + Sync>) {
+    match kind {
+        StoreKind::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let store: SharedStore = Arc::new(
+                SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
+            );
+            (store, None, Arc::new(dir))
+        }
+        StoreKind::Postgres => {
+            let database = postgres::TestDatabase::create().await;
+            let store: SharedStore = Arc::new(
+                PostgresStore::open(&database.url, TEST_POOL_SIZE)
+                    .await
+                    .expect("open PostgreSQL store"),
+            );
+            (store, Some(database.url.clone()), Arc::new(database))
+        }
+    }
 }
 
 impl TestServer {
     /// Starts a server over a fresh SQLite file.
     pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let store: SharedStore = Arc::new(
-            SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
-        );
-        TestServer::start_on(store, dir).await
+        TestServer::start_with(StoreKind::Sqlite).await
     }
 
-    /// Starts a server over a fresh SQLite file that enriches sessions with
-    /// `enricher` (for example with GeoIP databases built by the test).
+    /// Starts a server over a fresh store of `kind`.
+    pub async fn start_with(kind: StoreKind) -> TestServer {
+        TestServer::start_with_options(kind, ServerOptions::default()).await
+    }
+
+    /// Starts a server over a fresh store of `kind`, with `options`.
+    pub async fn start_with_options(kind: StoreKind, options: ServerOptions) -> TestServer {
+        let (store, database_url, guard) = fresh_store(kind).await;
+        let clock = Arc::new(ManualClock::new(test_epoch()));
+        let key = Arc::new(ServerKey::generate());
+        launch(Replica {
+            kind,
+            store,
+            database_url,
+            guard,
+            clock,
+            key,
+            admin: None,
+            options,
+        })
+        .await
+    }
+
+    /// Starts a server over a fresh SQLite file enriching sessions with
+    /// `enricher`.
     pub async fn start_with_enricher(enricher: Arc<Enricher>) -> TestServer {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let store: SharedStore = Arc::new(
-            SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
-        );
-        TestServer::start_configured(store, dir, |context| context.with_enricher(enricher)).await
+        let options = ServerOptions {
+            enricher: Some(enricher),
+            ..ServerOptions::default()
+        };
+        TestServer::start_with_options(StoreKind::Sqlite, options).await
     }
 
     /// Starts a server over `store`; `dir` lives as long as the server.
     pub async fn start_on(store: SharedStore, dir: TempDir) -> TestServer {
-        TestServer::start_configured(store, dir, |context| context).await
+        launch(Replica {
+            kind: StoreKind::Sqlite,
+            store,
+            database_url: None,
+            guard: Arc::new(dir),
+            clock: Arc::new(ManualClock::new(test_epoch())),
+            key: Arc::new(ServerKey::generate()),
+            admin: None,
+            options: ServerOptions::default(),
+        })
+        .await
     }
 
-    /// Starts a server over a fresh SQLite file with a context changed by
-    /// `configure` (another documentation URL, say).
-    pub async fn start_with(configure: impl FnOnce(ApiContext) -> ApiContext) -> TestServer {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let store: SharedStore = Arc::new(
-            SqliteStore::open(&dir.path().join("sessions.db")).expect("open SQLite store"),
-        );
-        TestServer::start_configured(store, dir, configure).await
-    }
-
-    async fn start_configured(
-        store: SharedStore,
-        dir: TempDir,
-        configure: impl FnOnce(ApiContext) -> ApiContext,
-    ) -> TestServer {
+    /// Starts `count` replicas over one fresh PostgreSQL database, as a
+    /// deployment runs them: each its own process-like server with its own
+    /// connection pool, sharing only the database, the server key, the
+    /// admin credential and (standing for synchronised clocks) one clock.
+    pub async fn start_replicas(count: usize, options: ServerOptions) -> Vec<TestServer> {
+        assert!(count > 0, "at least one replica");
+        let database = Arc::new(postgres::TestDatabase::create().await);
         let clock = Arc::new(ManualClock::new(test_epoch()));
         let key = Arc::new(ServerKey::generate());
-        let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let context = configure(ApiContext::new(
-            store.clone(),
-            clock.clone(),
-            key,
-            SessionSettings::default(),
-            PUBLIC_URL.into(),
-        ));
-        let log = ConfigLogging::StderrTerminal {
-            level: ConfigLoggingLevel::Warn,
+        let mut replicas: Vec<TestServer> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let store: SharedStore = Arc::new(
+                PostgresStore::open(&database.url, TEST_POOL_SIZE)
+                    .await
+                    .expect("open PostgreSQL store"),
+            );
+            let admin = replicas.first().map(|first| first.admin.clone());
+            replicas.push(
+                launch(Replica {
+                    kind: StoreKind::Postgres,
+                    store,
+                    database_url: Some(database.url.clone()),
+                    guard: database.clone(),
+                    clock: clock.clone(),
+                    key: key.clone(),
+                    admin,
+                    options: options.clone(),
+                })
+                .await,
+            );
         }
-        .to_logger("login-sessions-test")
-        .expect("logger");
-        let server = http::start(context, bind, log).expect("start server");
-        let validator = Arc::new(SpecValidator::load());
-        let proxy = RecordingProxy::start(server.local_addr(), validator).await;
-        proxy.allow_unmatched(UNPUBLISHED_PATHS);
-        let admin = issue(&server, Role::Admin, None, None).await;
-        TestServer {
-            clock,
-            store,
-            admin,
-            proxy,
-            server,
-            _dir: dir,
-        }
+        replicas
     }
 
     /// The URL clients use: the validating proxy.
@@ -169,9 +300,7 @@ impl TestServer {
         issue(&self.server, role, identity_store_id, user_id).await
     }
 
-    /// Issues temporary Huawei credentials (AK/SK + security token) for
-    /// `parent`, valid for `ttl_seconds` (default one hour) from the
-    /// server's clock.
+    /// Issues temporary Huawei credentials of `parent`.
     pub async fn issue_temporary_huawei(
         &self,
         parent: &IssuedCredential,
@@ -214,7 +343,81 @@ impl TestServer {
             checked > 0,
             "the test sent no request through the validating proxy"
         );
+        drop(self._janitor);
         self.server.close().await.expect("server closes cleanly");
+    }
+
+    /// The server's application context (its services).
+    pub fn context(&self) -> &ApiContext {
+        self.server.app_private()
+    }
+}
+
+/// What one server of a test is made of.
+struct Replica {
+    kind: StoreKind,
+    store: SharedStore,
+    database_url: Option<String>,
+    guard: Arc<dyn Any + Send + Sync>,
+    clock: Arc<ManualClock>,
+    key: Arc<ServerKey>,
+    /// The admin credential to share; issued anew if `None`.
+    admin: Option<IssuedCredential>,
+    options: ServerOptions,
+}
+
+async fn launch(replica: Replica) -> TestServer {
+    let Replica {
+        kind,
+        store,
+        database_url,
+        guard,
+        clock,
+        key,
+        admin,
+        options,
+    } = replica;
+    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut context = ApiContext::new(
+        store.clone(),
+        clock.clone(),
+        key.clone(),
+        SessionSettings::default(),
+        PUBLIC_URL.into(),
+    );
+    if let Some(enricher) = options.enricher.clone() {
+        context = context.with_enricher(enricher);
+    }
+    if let Some(docs_url) = &options.docs_url {
+        context = context.with_docs_url(docs_url);
+    }
+    let log = ConfigLogging::StderrTerminal {
+        level: ConfigLoggingLevel::Warn,
+    }
+    .to_logger("login-sessions-test")
+    .expect("logger");
+    let janitor = options.janitor.map(|settings| {
+        AbortOnDrop(Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn())
+    });
+    let server = http::start(context, bind, log).expect("start server");
+    let validator = Arc::new(SpecValidator::load());
+    let proxy = RecordingProxy::start(server.local_addr(), validator).await;
+    proxy.allow_unmatched(UNPUBLISHED_PATHS);
+    let admin = match admin {
+        Some(admin) => admin,
+        None => issue(&server, Role::Admin, None, None).await,
+    };
+    TestServer {
+        clock,
+        store,
+        admin,
+        kind,
+        database_url,
+        key,
+        proxy,
+        server,
+        _janitor: janitor,
+        _guard: guard,
     }
 }
 

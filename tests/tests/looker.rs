@@ -1423,9 +1423,14 @@ async fn the_default_documentation_url_is_served() {
 
 #[tokio::test]
 async fn documentation_urls_follow_the_configured_base() {
-    let server =
-        TestServer::start_with(|context| context.with_docs_url("https://help.example.test/ls"))
-            .await;
+    let server = TestServer::start_with_options(
+        login_sessions_tests::StoreKind::Sqlite,
+        login_sessions_tests::ServerOptions {
+            docs_url: Some("https://help.example.test/ls".to_string()),
+            ..Default::default()
+        },
+    )
+    .await;
     let (status, body) = send(raw(
         &server,
         reqwest::Method::GET,

@@ -1,6 +1,9 @@
 //! Contract tests of the native API, through the generated client against
 //! the real server; every response is validated against the spec by the
 //! harness's proxy.
+//!
+//! Every test runs on both stores (`sqlite::NAME`, `postgres::NAME`): see
+//! the harness's documentation (`tests/src/lib.rs`) for the scheme.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +14,7 @@ use login_sessions_client::types::{
 };
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
-use login_sessions_tests::{TestServer, error_response, test_epoch};
+use login_sessions_tests::{StoreKind, TestServer, error_response, test_epoch};
 use serde_json::json;
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -46,9 +49,8 @@ async fn list_all(client: &Client, user: Option<&str>, store: Option<&str>) -> V
     request.send().await.expect("list").into_inner().items
 }
 
-#[tokio::test]
-async fn create_and_view_an_authenticated_session() {
-    let server = TestServer::start().await;
+async fn create_and_view_an_authenticated_session(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
 
     let created = client
@@ -96,9 +98,8 @@ async fn create_and_view_an_authenticated_session() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn sessions_without_interaction_or_user() {
-    let server = TestServer::start().await;
+async fn sessions_without_interaction_or_user(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
 
     let fresh = client
@@ -132,9 +133,8 @@ async fn sessions_without_interaction_or_user() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_clear_400_and_writes_nothing() {
-    let server = TestServer::start().await;
+async fn bad_input_gets_a_clear_400_and_writes_nothing(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let http = server.http();
     let url = format!("{}/native/v1/sessions", server.url());
     let token = &server.admin.native_token;
@@ -244,9 +244,8 @@ async fn bad_input_gets_a_clear_400_and_writes_nothing() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn unauthenticated_requests_are_refused() {
-    let server = TestServer::start().await;
+async fn unauthenticated_requests_are_refused(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let url = format!("{}/native/v1/sessions", server.url());
     let http = server.http();
 
@@ -290,9 +289,8 @@ async fn unauthenticated_requests_are_refused() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn session_ids_are_checked_before_the_store() {
-    let server = TestServer::start().await;
+async fn session_ids_are_checked_before_the_store(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
 
     for bad in [
@@ -327,9 +325,8 @@ async fn session_ids_are_checked_before_the_store() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn interactions_move_last_seen() {
-    let server = TestServer::start().await;
+async fn interactions_move_last_seen(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
     let session = client
         .session_create()
@@ -387,9 +384,8 @@ async fn interactions_move_last_seen() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn extend_and_expiry() {
-    let server = TestServer::start().await;
+async fn extend_and_expiry(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
     let session = create(&client, "acme", Some("7")).await;
 
@@ -447,9 +443,8 @@ async fn extend_and_expiry() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn authenticate_logout_and_revoke_follow_the_status_machine() {
-    let server = TestServer::start().await;
+async fn authenticate_logout_and_revoke_follow_the_status_machine(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
     let session = client
         .session_create()
@@ -543,9 +538,8 @@ async fn authenticate_logout_and_revoke_follow_the_status_machine() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn revoke_all_of_a_users_sessions() {
-    let server = TestServer::start().await;
+async fn revoke_all_of_a_users_sessions(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
     let keep = create(&client, "acme", Some("42")).await;
     let a = create(&client, "acme", Some("42")).await;
@@ -606,9 +600,8 @@ async fn revoke_all_of_a_users_sessions() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn listing_filters_and_keyset_pagination() {
-    let server = TestServer::start().await;
+async fn listing_filters_and_keyset_pagination(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -719,9 +712,8 @@ async fn listing_filters_and_keyset_pagination() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn credentials_see_only_their_scope() {
-    let server = TestServer::start().await;
+async fn credentials_see_only_their_scope(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let acme_42 = create(&admin, "acme", Some("42")).await;
     let acme_43 = create(&admin, "acme", Some("43")).await;
@@ -828,9 +820,8 @@ async fn credentials_see_only_their_scope() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn rate_limited_credentials_get_429() {
-    let server = TestServer::start().await;
+async fn rate_limited_credentials_get_429(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let limited = server
         .issue_with(
             login_sessions_server::service::credentials::CredentialRequest {
@@ -865,9 +856,8 @@ async fn rate_limited_credentials_get_429() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn healthz_answers_once_the_store_is_ready() {
-    let server = TestServer::start().await;
+async fn healthz_answers_once_the_store_is_ready(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let response = server
         .http()
         .get(format!("{}/healthz", server.url()))
@@ -878,3 +868,19 @@ async fn healthz_answers_once_the_store_is_ready() {
     server.admin_client().session_list().send().await.unwrap();
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![
+    create_and_view_an_authenticated_session,
+    sessions_without_interaction_or_user,
+    bad_input_gets_a_clear_400_and_writes_nothing,
+    unauthenticated_requests_are_refused,
+    session_ids_are_checked_before_the_store,
+    interactions_move_last_seen,
+    extend_and_expiry,
+    authenticate_logout_and_revoke_follow_the_status_machine,
+    revoke_all_of_a_users_sessions,
+    listing_filters_and_keyset_pagination,
+    credentials_see_only_their_scope,
+    rate_limited_credentials_get_429,
+    healthz_answers_once_the_store_is_ready,
+];

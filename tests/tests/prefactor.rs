@@ -2,6 +2,9 @@
 //! Fetch session, the list and revoke extensions, PFIDs, Unix-second
 //! timestamps, and every error code the dialect emits. Every response is
 //! validated against the spec by the harness's proxy.
+//!
+//! Every test runs on both stores (`sqlite::NAME`, `postgres::NAME`): see
+//! the harness's documentation (`tests/src/lib.rs`) for the scheme.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +16,7 @@ use login_sessions_client::types::{
 };
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
-use login_sessions_tests::{TestServer, error_response, test_epoch};
+use login_sessions_tests::{StoreKind, TestServer, error_response, test_epoch};
 
 async fn create(admin: &Client, store: &str, user: Option<&str>, ip: Option<&str>) -> Session {
     admin
@@ -30,9 +33,8 @@ async fn create(admin: &Client, store: &str, user: Option<&str>, ip: Option<&str
         .into_inner()
 }
 
-#[tokio::test]
-async fn fetch_a_new_session_never_seen() {
-    let server = TestServer::start().await;
+async fn fetch_a_new_session_never_seen(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
     let created = create(&admin, "pool-a", None, None).await;
@@ -88,9 +90,8 @@ async fn raw_fetch(server: &TestServer, id: &str) -> serde_json::Value {
         .unwrap()
 }
 
-#[tokio::test]
-async fn fetch_an_authenticated_session_with_interactions_in_unix_seconds() {
-    let server = TestServer::start().await;
+async fn fetch_an_authenticated_session_with_interactions_in_unix_seconds(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let created = admin
         .session_create()
@@ -167,9 +168,8 @@ async fn fetch_an_authenticated_session_with_interactions_in_unix_seconds() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn revoked_logged_out_and_expired_sessions_stay_fetchable() {
-    let server = TestServer::start().await;
+async fn revoked_logged_out_and_expired_sessions_stay_fetchable(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
     let revoked = create(&admin, "pool-a", Some("u1"), Some("10.0.0.1")).await;
@@ -260,9 +260,8 @@ async fn revoked_logged_out_and_expired_sessions_stay_fetchable() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn every_error_code_the_dialect_emits() {
-    let server = TestServer::start().await;
+async fn every_error_code_the_dialect_emits(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let session = create(&admin, "pool-a", Some("u1"), Some("10.0.0.1")).await;
     let url = |path: &str| format!("{}{path}", server.url());
@@ -456,9 +455,8 @@ async fn assert_error(response: reqwest::Response, status: u16, code: &str) {
     );
 }
 
-#[tokio::test]
-async fn scoped_credentials_are_not_permitted_outside_their_scope() {
-    let server = TestServer::start().await;
+async fn scoped_credentials_are_not_permitted_outside_their_scope(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let in_a = create(&admin, "pool-a", Some("u1"), None).await;
     let in_b = create(&admin, "pool-b", Some("u1"), None).await;
@@ -555,9 +553,8 @@ async fn scoped_credentials_are_not_permitted_outside_their_scope() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn list_pages_by_offset_with_computed_pagination() {
-    let server = TestServer::start().await;
+async fn list_pages_by_offset_with_computed_pagination(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -654,3 +651,12 @@ async fn list_pages_by_offset_with_computed_pagination() {
     assert_eq!(empty.pagination.unwrap().item_count, 0);
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![
+    fetch_a_new_session_never_seen,
+    fetch_an_authenticated_session_with_interactions_in_unix_seconds,
+    revoked_logged_out_and_expired_sessions_stay_fetchable,
+    every_error_code_the_dialect_emits,
+    scoped_credentials_are_not_permitted_outside_their_scope,
+    list_pages_by_offset_with_computed_pagination,
+];

@@ -55,8 +55,15 @@ impl Default for SessionSettings {
 /// The shortest lifetime a session may be given.
 pub const MIN_TTL: TimeDelta = TimeDelta::seconds(1);
 
-/// How often an optimistic write is retried before the service gives up.
-const MAX_WRITE_ATTEMPTS: usize = 32;
+/// How often an optimistic write is tried before the service gives up.
+/// Each round of writers racing on one session has one winner; the
+/// jittered pause between attempts ([`retry_pause`]) spreads the losers
+/// out, so even dozens of writers on one session (several replicas
+/// extending it at once) all get through well within this bound.
+const MAX_WRITE_ATTEMPTS: u32 = 200;
+
+/// The longest pause between two attempts of an optimistic write.
+const MAX_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Why an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -346,7 +353,9 @@ impl SessionService {
         .await
     }
 
-    /// A new expiry.
+    /// A new expiry. A lifetime (`Expiry::Ttl`) counts from when the
+    /// extension is written: an attempt that lost a race to another writer
+    /// computes it again from the later time.
     pub async fn extend(
         &self,
         caller: &Credential,
@@ -354,9 +363,16 @@ impl SessionService {
         expiry: Expiry,
     ) -> Result<Session, ServiceError> {
         require_administrator(caller)?;
-        let expires_at = self.expiry_time(Some(expiry), self.now())?;
-        self.modify(caller, id, |session, now| session.extend(expires_at, now))
-            .await
+        // Checks the lifetime's bounds before anything is read.
+        let fixed = self.expiry_time(Some(expiry), self.now())?;
+        self.modify(caller, id, |session, now| {
+            let expires_at = match expiry {
+                Expiry::Ttl(seconds) => now + TimeDelta::seconds(i64::from(seconds)),
+                Expiry::At(_) => fixed,
+            };
+            session.extend(expires_at, now)
+        })
+        .await
     }
 
     /// A user logged in.
@@ -564,15 +580,20 @@ impl SessionService {
     }
 
     /// Reads the session, applies `change` to it, and writes it over the
-    /// version it was read at; when another writer got there first, starts
-    /// over from the new version.
+    /// version it was read at; when another writer got there first, pauses
+    /// a random moment ([`retry_pause`]) and starts over from the new
+    /// version. Every successful write is exactly one application of
+    /// `change` to the version it replaced: no update is lost.
     async fn modify(
         &self,
         caller: &Credential,
         id: &Pfid,
         change: impl Fn(&mut Session, Timestamp) -> Result<(), TransitionError>,
     ) -> Result<Session, ServiceError> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(retry_pause(attempt)).await;
+            }
             let mut session = self.view(caller, id).await?;
             let read_version = session.version;
             change(&mut session, self.now())?;
@@ -622,6 +643,19 @@ fn require_acting_for_user(caller: &Credential, user_id: &str) -> Result<(), Ser
             "a user credential may only see its own user's sessions".into(),
         ))
     }
+}
+
+/// The pause before attempt `attempt` (1-based retries) of an optimistic
+/// write: uniformly random up to a ceiling that doubles from 1 ms per
+/// attempt to [`MAX_RETRY_PAUSE`] ("full jitter"), so writers that
+/// collided do not collide again in lockstep.
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    use rand::Rng;
+    let ceiling = std::time::Duration::from_millis(1)
+        .saturating_mul(1 << attempt.min(16))
+        .min(MAX_RETRY_PAUSE);
+    let micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
+    std::time::Duration::from_micros(rand::rng().random_range(0..=micros))
 }
 
 fn require_administrator(caller: &Credential) -> Result<(), ServiceError> {
@@ -717,6 +751,18 @@ fn scoped_user(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_pauses_are_jittered_and_bounded() {
+        for attempt in 1..300 {
+            let pause = retry_pause(attempt);
+            assert!(pause <= MAX_RETRY_PAUSE, "{attempt}: {pause:?}");
+            let ceiling = std::time::Duration::from_millis(1 << attempt.min(16));
+            assert!(pause <= ceiling, "{attempt}: {pause:?}");
+        }
+        let pauses: std::collections::BTreeSet<_> = (0..50).map(|_| retry_pause(10)).collect();
+        assert!(pauses.len() > 10, "random, not fixed: {pauses:?}");
+    }
 
     #[test]
     fn initial_status_rules() {

@@ -1,7 +1,7 @@
 //! The store conformance suite: what every [`Store`] implementation must
 //! do, written once against `Arc<dyn Store>` and run unchanged by each of
-//! them (the SQLite store in its unit tests, the PostgreSQL store from its
-//! own crate).
+//! them (the SQLite store in its unit tests, the PostgreSQL store from the
+//! tests crate's `postgres` test binary, through [`cases`]).
 //!
 //! Each case is a public async function taking a fresh, empty store and
 //! panicking on a violation. [`store_conformance_tests!`](crate::store_conformance_tests)
@@ -22,6 +22,11 @@
 //! `rt-multi-thread` features) among its (dev-)dependencies. Invoke it in a
 //! module of its own: it defines one function per case, named after it.
 //!
+//! A runner that is not libtest's takes the same list as functions from
+//! [`cases`]; both come from the one list in the macro, so they cannot
+//! drift apart. A new case is a `pub async fn` here plus its name in that
+//! list.
+//!
 //! Expected results are computed with the domain's own rules
 //! ([`Session::effective_status`], [`Session::is_live`], [`Session::revoke`])
 //! wherever possible, so the suite checks the store against the domain,
@@ -30,7 +35,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::DateTime;
@@ -43,8 +50,8 @@ use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Stat
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::SecretHash;
 use crate::store::{
-    BearerKind, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore,
-    StoreError,
+    BearerKind, RevocationMark, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery,
+    SharedStore, StoreError, apply_revocation_marks,
 };
 
 #[cfg(doc)]
@@ -72,10 +79,17 @@ impl<G> StoreFixture for (SharedStore, G) {
 /// store from `$make_store` (an expression evaluating to a future whose
 /// output implements [`StoreFixture`]). See the [module
 /// documentation](crate::store::conformance).
+///
+/// The list of cases is written once, here; [`cases`] returns the same
+/// list as functions, for runners that are not libtest (the PostgreSQL
+/// suite in the tests crate).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make_store:expr $(,)?) => {
-        $crate::store_conformance_tests!(@cases $make_store;
+        $crate::store_conformance_tests!(@list [@cases $make_store;]);
+    };
+    (@list [$($head:tt)*]) => {
+        $crate::store_conformance_tests! {$($head)*
             session_round_trip_full,
             session_round_trip_minimal,
             missing_session_is_none,
@@ -104,6 +118,12 @@ macro_rules! store_conformance_tests {
             access_tokens_of_revoked_credentials_are_not_found,
             expired_access_tokens_are_deleted,
             revoke_sessions_and_replace_racing_lose_nothing,
+            inserts_after_a_revocation_of_sessions_created_before_it_land_revoked,
+            revocation_marks_follow_the_store_scope_and_keep_the_latest,
+            bulk_inserts_after_a_revocation_land_revoked,
+            inserts_racing_a_revocation_leave_nothing_live_from_before_it,
+            delete_ended_sessions_in_bounded_batches,
+            janitor_lease_is_granted_on_an_idle_store,
             credential_round_trip_and_list,
             credential_revoke,
             credential_lookups,
@@ -112,7 +132,7 @@ macro_rules! store_conformance_tests {
             temporary_huawei_keys_round_trip,
             temporary_huawei_keys_die_with_their_credential,
             ping_answers,
-        );
+        }
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {
         $(
@@ -126,6 +146,27 @@ macro_rules! store_conformance_tests {
             }
         )*
     };
+    (@functions; $($case:ident),* $(,)?) => {
+        vec![
+            $(
+                (
+                    stringify!($case),
+                    (|store| ::std::boxed::Box::pin($crate::store::conformance::$case(store)))
+                        as $crate::store::conformance::CaseFn,
+                ),
+            )*
+        ]
+    };
+}
+
+/// A conformance case as a function: takes a fresh, empty store.
+pub type CaseFn = fn(SharedStore) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Every conformance case, by name, in the order
+/// [`store_conformance_tests!`](crate::store_conformance_tests) runs them.
+/// Call [`assert_empty`] on the store before each (as the macro does).
+pub fn cases() -> Vec<(&'static str, CaseFn)> {
+    crate::store_conformance_tests!(@list [@functions;])
 }
 
 // ---------------------------------------------------------------------------
@@ -1483,6 +1524,355 @@ pub async fn revoke_sessions_and_replace_racing_lose_nothing(store: SharedStore)
             "round {round}: replaced = {replaced}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Revocation marks: sessions created before a revocation that land after it.
+
+/// A live session of `user` in `identity_store_id` created `created_ms`
+/// after the suite's now.
+fn live_created(identity_store_id: &str, user: &str, created_ms: i64) -> Session {
+    session(
+        identity_store_id,
+        Some(user),
+        Status::Authenticated,
+        created_ms,
+        HOUR,
+    )
+}
+
+/// `session` as a revocation at `revoked_at` leaves it.
+fn revoked_at(session: &Session, revoked_at: Timestamp) -> Session {
+    let mut revoked = session.clone();
+    revoked.revoke(revoked_at).expect("live at the revocation");
+    revoked
+}
+
+pub async fn inserts_after_a_revocation_of_sessions_created_before_it_land_revoked(
+    store: SharedStore,
+) {
+    let revoked = store
+        .revoke_user_sessions(&revoke_request("u1", None, None))
+        .await
+        .expect("revoke with nothing to revoke");
+    assert_eq!(revoked, Vec::new());
+
+    // Created before the revocation, inserted after it: stored as the
+    // revocation would have left it.
+    let late = live_created("s1", "u1", -MINUTE);
+    store.insert_session(&late).await.expect("insert");
+    assert_eq!(stored(&store, &late.id).await, revoked_at(&late, now()));
+    assert!(!stored(&store, &late.id).await.is_live(now()));
+
+    // An unauthenticated session created before it (no user yet) and a
+    // session created at or after it are untouched, as are other users'.
+    let mut anonymous = session("s1", None, Status::Unauthenticated, -MINUTE, HOUR);
+    anonymous.id = new_id("s1", at(-MINUTE + 1));
+    let at_the_revocation = live_created("s1", "u1", 0);
+    let after = live_created("s1", "u1", SECOND);
+    let other_user = live_created("s1", "u2", -MINUTE + 2);
+    // Expired before the revocation: the revocation would not have
+    // touched it either.
+    let expired = session("s1", Some("u1"), Status::Authenticated, -HOUR, -MINUTE);
+    // Ended before: stays as it ended.
+    let logged_out = session("s1", Some("u1"), Status::Complete, -HOUR + 5, HOUR);
+    for untouched in [
+        &anonymous,
+        &at_the_revocation,
+        &after,
+        &other_user,
+        &expired,
+        &logged_out,
+    ] {
+        store.insert_session(untouched).await.expect("insert");
+        assert_eq!(stored(&store, &untouched.id).await, *untouched);
+    }
+
+    // The anonymous session authenticated as the user after the
+    // revocation is a login after it: it stays live.
+    let mut authenticated = anonymous.clone();
+    authenticated
+        .authenticate("u1".to_string(), None, at(2 * SECOND))
+        .expect("authenticate");
+    assert!(
+        store
+            .replace_session(anonymous.version, &authenticated)
+            .await
+            .expect("replace")
+    );
+    assert_eq!(stored(&store, &anonymous.id).await, authenticated);
+
+    // A later revocation revokes what is live now, and marks again.
+    let revoked = store
+        .revoke_user_sessions(&RevokeUserSessions {
+            now: at(10 * SECOND),
+            ..revoke_request("u1", None, None)
+        })
+        .await
+        .expect("revoke");
+    assert_eq!(
+        revoked,
+        sorted(vec![anonymous.id, at_the_revocation.id, after.id])
+    );
+    let between = live_created("s1", "u1", 5 * SECOND);
+    store.insert_session(&between).await.expect("insert");
+    assert_eq!(
+        stored(&store, &between.id).await,
+        revoked_at(&between, at(10 * SECOND))
+    );
+    assert_eq!(stored(&store, &other_user.id).await, other_user);
+}
+
+pub async fn revocation_marks_follow_the_store_scope_and_keep_the_latest(store: SharedStore) {
+    // A revocation in store s1 only.
+    store
+        .revoke_user_sessions(&RevokeUserSessions {
+            now: at(-10 * SECOND),
+            ..revoke_request("u1", Some("s1"), None)
+        })
+        .await
+        .expect("revoke in s1");
+    let in_s1 = live_created("s1", "u1", -MINUTE);
+    let in_s2 = live_created("s2", "u1", -MINUTE + 1);
+    store.insert_session(&in_s1).await.expect("insert");
+    store.insert_session(&in_s2).await.expect("insert");
+    assert_eq!(
+        stored(&store, &in_s1.id).await,
+        revoked_at(&in_s1, at(-10 * SECOND))
+    );
+    assert_eq!(stored(&store, &in_s2.id).await, in_s2, "another store");
+
+    // A revocation in every store, then an earlier one (a replica with a
+    // slower clock): the later mark holds.
+    store
+        .revoke_user_sessions(&RevokeUserSessions {
+            now: at(20 * SECOND),
+            ..revoke_request("u1", None, None)
+        })
+        .await
+        .expect("revoke everywhere");
+    store
+        .revoke_user_sessions(&RevokeUserSessions {
+            now: at(5 * SECOND),
+            ..revoke_request("u1", None, None)
+        })
+        .await
+        .expect("revoke everywhere, earlier");
+    let in_s2_late = live_created("s2", "u1", 10 * SECOND);
+    store.insert_session(&in_s2_late).await.expect("insert");
+    assert_eq!(
+        stored(&store, &in_s2_late.id).await,
+        revoked_at(&in_s2_late, at(20 * SECOND))
+    );
+    // Both marks cover s1: the earliest that would have found the session
+    // live revokes it.
+    let in_s1_early = live_created("s1", "u1", -MINUTE + 2);
+    store.insert_session(&in_s1_early).await.expect("insert");
+    assert_eq!(
+        stored(&store, &in_s1_early.id).await,
+        revoked_at(&in_s1_early, at(-10 * SECOND))
+    );
+    let in_s1_between = live_created("s1", "u1", 0);
+    store.insert_session(&in_s1_between).await.expect("insert");
+    assert_eq!(
+        stored(&store, &in_s1_between.id).await,
+        revoked_at(&in_s1_between, at(20 * SECOND))
+    );
+    let after_all = live_created("s1", "u1", 20 * SECOND);
+    store.insert_session(&after_all).await.expect("insert");
+    assert_eq!(stored(&store, &after_all.id).await, after_all);
+
+    // The rule the stores apply is the domain's helper.
+    let marks = [
+        RevocationMark {
+            identity_store_id: Some("s1".to_string()),
+            revoked_at: at(-10 * SECOND),
+        },
+        RevocationMark {
+            identity_store_id: None,
+            revoked_at: at(20 * SECOND),
+        },
+    ];
+    for session in [
+        &in_s1,
+        &in_s2,
+        &in_s2_late,
+        &in_s1_early,
+        &in_s1_between,
+        &after_all,
+    ] {
+        let expected = apply_revocation_marks(session, &marks).unwrap_or_else(|| session.clone());
+        assert_eq!(stored(&store, &session.id).await, expected);
+    }
+}
+
+pub async fn bulk_inserts_after_a_revocation_land_revoked(store: SharedStore) {
+    store
+        .revoke_user_sessions(&revoke_request("u1", Some("s1"), None))
+        .await
+        .expect("revoke");
+    let sessions: Vec<Session> = (0..60)
+        .map(|index| {
+            let user = format!("u{}", index % 3);
+            let identity_store = format!("s{}", index % 2);
+            live_created(&identity_store, &user, -MINUTE + index * 2 * SECOND)
+        })
+        .collect();
+    store.insert_sessions(&sessions).await.expect("bulk insert");
+    let mut revoked = 0;
+    for session in &sessions {
+        let hit = session.user_id.as_deref() == Some("u1")
+            && session.identity_store_id == "s1"
+            && session.created_at < now();
+        let expected = if hit {
+            revoked += 1;
+            revoked_at(session, now())
+        } else {
+            session.clone()
+        };
+        assert_eq!(stored(&store, &session.id).await, expected);
+    }
+    assert!(revoked > 0, "the fixture has sessions the mark covers");
+}
+
+pub async fn inserts_racing_a_revocation_leave_nothing_live_from_before_it(store: SharedStore) {
+    for round in 0..8 {
+        let user = format!("racer{round}");
+        let barrier = Arc::new(Barrier::new(9));
+        let inserts: Vec<_> = (0..8)
+            .map(|index| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                let session = live_created("s1", &user, -MINUTE + index);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.insert_session(&session).await.expect("insert");
+                    session
+                })
+            })
+            .collect();
+        let revoke = {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let request = revoke_request(&user, None, None);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.revoke_user_sessions(&request).await.expect("revoke")
+            })
+        };
+        let mut sessions = Vec::new();
+        for insert in inserts {
+            sessions.push(insert.await.expect("task"));
+        }
+        let revoked: BTreeSet<Pfid> = revoke.await.expect("task").into_iter().collect();
+        for session in &sessions {
+            let now_stored = stored(&store, &session.id).await;
+            assert_eq!(
+                now_stored,
+                revoked_at(session, now()),
+                "round {round}: created before the revocation, revoked whenever it landed \
+                 (found by the revocation: {})",
+                revoked.contains(&session.id)
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Retention.
+
+pub async fn delete_ended_sessions_in_bounded_batches(store: SharedStore) {
+    let cutoff = at(-HOUR);
+    // Past retention: ended (logged out, revoked) or expired before the
+    // cutoff.
+    let mut doomed = Vec::new();
+    for index in 0..7 {
+        let status = [Status::Complete, Status::Revoked][index % 2];
+        let mut ended = session("s1", Some("u1"), status, -3 * HOUR + index as i64, HOUR);
+        ended.ended_at = Some(at(-2 * HOUR + index as i64));
+        doomed.push(ended);
+    }
+    for index in 0..6 {
+        doomed.push(session(
+            "s2",
+            Some("u2"),
+            Status::Authenticated,
+            -5 * HOUR + index,
+            -HOUR - 1 - index,
+        ));
+    }
+    // Kept: live, expired or ended after the cutoff, or exactly at it.
+    let mut kept = vec![
+        live_session("s1", "u1"),
+        session("s1", None, Status::New, -3 * HOUR, -HOUR),
+        session(
+            "s1",
+            Some("u3"),
+            Status::Authenticated,
+            -3 * HOUR + 1,
+            -HOUR + 1,
+        ),
+    ];
+    let mut ended_at_cutoff = session("s1", Some("u1"), Status::Revoked, -4 * HOUR, HOUR);
+    ended_at_cutoff.ended_at = Some(cutoff);
+    let mut ended_after = session("s2", Some("u1"), Status::Complete, -4 * HOUR + 1, HOUR);
+    ended_after.ended_at = Some(at(-HOUR + 1));
+    kept.extend([ended_at_cutoff, ended_after]);
+    let mut all = doomed.clone();
+    all.extend(kept.iter().cloned());
+    store.insert_sessions(&all).await.expect("insert");
+
+    // Batches of 5: full, full, short.
+    assert_eq!(
+        store.delete_ended_sessions(cutoff, 5).await.expect("batch"),
+        5
+    );
+    assert_eq!(
+        store.delete_ended_sessions(cutoff, 5).await.expect("batch"),
+        5
+    );
+    assert_eq!(
+        store.delete_ended_sessions(cutoff, 5).await.expect("batch"),
+        3
+    );
+    assert_eq!(
+        store.delete_ended_sessions(cutoff, 5).await.expect("batch"),
+        0
+    );
+    for session in &doomed {
+        assert_eq!(
+            store.session(&session.id).await.expect("get"),
+            None,
+            "{:?} ended at {:?}, expired at {}",
+            session.status,
+            session.ended_at,
+            session.expires_at
+        );
+    }
+    for session in &kept {
+        assert_eq!(stored(&store, &session.id).await, *session);
+    }
+    let mut remaining = list_ids(&store, &query_all(100)).await;
+    remaining.sort_unstable();
+    assert_eq!(remaining, sorted(ids(&kept)));
+    assert_eq!(
+        store
+            .delete_ended_sessions(at(100 * HOUR), 0)
+            .await
+            .expect("an empty batch"),
+        0
+    );
+}
+
+pub async fn janitor_lease_is_granted_on_an_idle_store(store: SharedStore) {
+    let lease = store
+        .janitor_lease()
+        .await
+        .expect("lease")
+        .expect("nobody else holds the lease");
+    drop(lease);
+    let again = store.janitor_lease().await.expect("lease");
+    assert!(again.is_some(), "a dropped lease is free again");
 }
 
 // ---------------------------------------------------------------------------

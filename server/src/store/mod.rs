@@ -5,9 +5,23 @@
 //! domain decides every transition, the store persists it. Every
 //! implementation must pass the one conformance suite in [`conformance`],
 //! which the SQLite store (the embedded default) runs in its unit tests and
-//! which any other store runs unchanged.
+//! which the PostgreSQL store runs unchanged from the tests crate.
+//!
+//! # Revoking all of a user's sessions
+//!
+//! [`SessionStore::revoke_user_sessions`] does not only end the sessions it
+//! finds: it records a *revocation mark* (user, identity store or every
+//! store, time). A session of that user created before the mark, whose
+//! insert lands after the revocation ran (its request raced the revocation
+//! and lost), is stored revoked at the mark's time, exactly as the
+//! revocation would have left it had the insert come first
+//! ([`apply_revocation_marks`]). Each store makes the check and the insert
+//! one atomic step against revocations. A session created *without* a user
+//! and authenticated as the user after the revocation is a login after
+//! the revocation and stays live.
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -92,14 +106,73 @@ pub struct RevokeSessions {
     pub now: Timestamp,
 }
 
+/// A revocation mark: `revoke_user_sessions` ran for a user at
+/// `revoked_at`, in one identity store or (`None`) in every store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationMark {
+    pub identity_store_id: Option<String>,
+    pub revoked_at: Timestamp,
+}
+
+/// What `session`, about to be inserted, must be stored as given its
+/// user's revocation marks: `None` if no mark touches it, else the session
+/// revoked as the earliest mark that would have found it live (open, in
+/// the mark's store, created before the mark and expiring after it) left
+/// it: `revoked`, ended at the mark's time, its version bumped. Both stores
+/// apply this inside the transaction that inserts the session.
+pub fn apply_revocation_marks(session: &Session, marks: &[RevocationMark]) -> Option<Session> {
+    if session.user_id.is_none() || !session.status.is_open() {
+        return None;
+    }
+    let revoked_at = marks
+        .iter()
+        .filter(|mark| {
+            mark.identity_store_id
+                .as_ref()
+                .is_none_or(|store| *store == session.identity_store_id)
+                && session.created_at < mark.revoked_at
+                && session.expires_at > mark.revoked_at
+        })
+        .map(|mark| mark.revoked_at)
+        .min()?;
+    let mut revoked = session.clone();
+    revoked.status = Status::Revoked;
+    revoked.ended_at = Some(revoked_at);
+    revoked.version = revoked.version.saturating_add(1);
+    Some(revoked)
+}
+
+/// The right to run one janitor round, held by at most one process among
+/// all that share the database; given up when dropped.
+pub struct JanitorLease {
+    _held: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl JanitorLease {
+    /// A lease kept as long as `held` (a connection holding a lock, say).
+    pub fn new(held: impl std::any::Any + Send + Sync) -> JanitorLease {
+        JanitorLease {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl std::fmt::Debug for JanitorLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JanitorLease")
+    }
+}
+
 /// Where sessions live.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Stores a new session. `Duplicate` if the id exists.
+    /// Stores a new session. `Duplicate` if the id exists. A session its
+    /// user's revocation marks would have revoked is stored revoked (see
+    /// [`apply_revocation_marks`]).
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
 
     /// Stores many new sessions in one transaction (seeding, bulk loads):
-    /// all or none.
+    /// all or none, revocation marks applied as by `insert_session`.
     async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError>;
 
     /// The session with this id, in whatever state.
@@ -127,7 +200,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// at `now` (optionally in one store, optionally but one), and returns
     /// the ids revoked. A session changed concurrently through
     /// `replace_session` is either revoked here or was changed before;
-    /// never both lost.
+    /// never both lost. Records a revocation mark at `now` for the user
+    /// and store (kept if a later one exists), so that sessions of the
+    /// user created before `now` and inserted after are stored revoked;
+    /// those are not in the returned ids.
     async fn revoke_user_sessions(
         &self,
         request: &RevokeUserSessions,
@@ -138,6 +214,17 @@ pub trait SessionStore: Send + Sync + 'static {
     /// returns the ids revoked, sorted. Like [`Self::revoke_user_sessions`],
     /// a concurrent `replace_session` either happened before or fails.
     async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError>;
+
+    /// Deletes, in one bounded batch, at most `limit` sessions that ended
+    /// before `cutoff` (ended by a logout or revocation: `ended_at`; or
+    /// expired: `expires_at`), and returns how many it deleted. Never waits
+    /// for rows other writers hold: those are left for a later batch.
+    async fn delete_ended_sessions(&self, cutoff: Timestamp, limit: u32)
+    -> Result<u64, StoreError>;
+
+    /// The right to run a janitor round now, or `None` if another process
+    /// sharing the database holds it (skip the round). Never waits.
+    async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError>;
 
     /// Whether the store answers (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;

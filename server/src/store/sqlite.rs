@@ -49,8 +49,8 @@ use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::{
-    BearerKind, CredentialStore, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery,
-    SessionStore, StoreError,
+    BearerKind, CredentialStore, JanitorLease, RevocationMark, RevokeSessions, RevokeUserSessions,
+    SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks,
 };
 
 /// The migrations, in order: migration `n` (1-based) brings the schema from
@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/migrations/0001_initial.sql"),
     include_str!("sqlite/migrations/0002_huawei_temporary_credentials.sql"),
     include_str!("sqlite/migrations/0003_looker_access_tokens.sql"),
+    include_str!("sqlite/migrations/0004_revocation_marks_and_retention.sql"),
 ];
 
 /// The schema version this binary writes and understands.
@@ -212,13 +213,37 @@ impl SqliteStore {
                 .prepare_cached(INSERT_SESSION)
                 .map_err(db_error)?;
             for session in sessions {
-                let values = session_values(session)?;
+                // The marks are read inside the write transaction, so no
+                // revocation can slip between the check and the insert.
+                let marked = match &session.user_id {
+                    Some(user) if session.status.is_open() => {
+                        let marks = revocation_marks(&transaction, user)?;
+                        apply_revocation_marks(session, &marks)
+                    }
+                    _ => None,
+                };
+                let values = session_values(marked.as_ref().unwrap_or(session))?;
                 statement
                     .execute(params_from_iter(values))
                     .map_err(|error| duplicate_session(error, &session.id))?;
             }
         }
         transaction.commit().map_err(db_error)
+    }
+
+    fn delete_ended_sessions_now(&self, cutoff: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        let cutoff = to_unix_millis(cutoff);
+        let writer = self.writer();
+        let mut statement = writer
+            .prepare_cached(
+                "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+                 WHERE ended_at < ?1 OR expires_at < ?1 LIMIT ?2)",
+            )
+            .map_err(db_error)?;
+        let deleted = statement
+            .execute(rusqlite::params![cutoff, i64::from(limit)])
+            .map_err(db_error)?;
+        Ok(deleted as u64)
     }
 
     fn session_now(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
@@ -303,6 +328,19 @@ impl SqliteStore {
         let mut writer = self.writer();
         let transaction = writer
             .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        transaction
+            .prepare_cached(
+                "INSERT INTO revocation_marks (user_id, identity_store_id, revoked_at) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (user_id, identity_store_id) \
+                 DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
+            )
+            .map_err(db_error)?
+            .execute(rusqlite::params![
+                request.user_id,
+                request.identity_store_id.as_deref().unwrap_or(EVERY_STORE),
+                to_unix_millis(request.now),
+            ])
             .map_err(db_error)?;
         let mut revoked = Vec::new();
         {
@@ -638,9 +676,54 @@ impl SessionStore for SqliteStore {
         self.revoke_sessions_now(request)
     }
 
+    async fn delete_ended_sessions(
+        &self,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        self.delete_ended_sessions_now(cutoff, limit)
+    }
+
+    /// One file has one server: the lease is always free (the writer lock
+    /// serialises the janitor's batches with everything else anyway).
+    async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError> {
+        Ok(Some(JanitorLease::new(())))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.ping_now()
     }
+}
+
+/// The `identity_store_id` of a revocation mark covering every store.
+const EVERY_STORE: &str = "";
+
+/// Every revocation mark of `user`.
+fn revocation_marks(
+    connection: &Connection,
+    user: &str,
+) -> Result<Vec<RevocationMark>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT identity_store_id, revoked_at FROM revocation_marks WHERE user_id = ?1",
+        )
+        .map_err(db_error)?;
+    let mut rows = statement.query([user]).map_err(db_error)?;
+    let mut marks = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        let record = format!("revocation mark of {user:?}");
+        let store: String = column(row, 0, &record, "identity_store_id")?;
+        let revoked_at = parse_time(
+            column(row, 1, &record, "revoked_at")?,
+            &record,
+            "revoked_at",
+        )?;
+        marks.push(RevocationMark {
+            identity_store_id: (store != EVERY_STORE).then_some(store),
+            revoked_at,
+        });
+    }
+    Ok(marks)
 }
 
 #[async_trait]

@@ -1,0 +1,580 @@
+//! Several replicas over one PostgreSQL database, as a deployment behind a
+//! load balancer runs them: each test starts two or three real servers on
+//! 127.0.0.1:0 (their own connection pools, sharing only the database, the
+//! server key and a clock) and checks that they behave as one service.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use login_sessions_client::Client;
+use login_sessions_client::types::{PrefactorSessionStatus, Session, SessionStatus};
+use login_sessions_server::clock::SystemClock;
+use login_sessions_server::domain::credential::Role;
+use login_sessions_server::domain::session::Status;
+use login_sessions_server::janitor::JanitorSettings;
+use login_sessions_server::pfid::Pfid;
+use login_sessions_server::service::credentials::CredentialService;
+use login_sessions_server::store::conformance;
+use login_sessions_server::store::postgres::PostgresStore;
+use login_sessions_tests::runner::Test;
+use login_sessions_tests::{ServerOptions, TestServer, error_response, test_epoch};
+use serde_json::json;
+use tokio::sync::Barrier;
+
+pub fn trials() -> Vec<Test> {
+    vec![
+        Test::postgres(
+            "replicas::a_session_changed_through_one_replica_reads_the_same_through_all",
+            a_session_changed_through_one_replica_reads_the_same_through_all,
+        ),
+        Test::postgres(
+            "replicas::credentials_issued_or_revoked_anywhere_hold_everywhere_at_once",
+            credentials_issued_or_revoked_anywhere_hold_everywhere_at_once,
+        ),
+        Test::postgres(
+            "replicas::concurrent_extensions_and_interactions_from_every_replica_all_count",
+            concurrent_extensions_and_interactions_from_every_replica_all_count,
+        ),
+        Test::postgres(
+            "replicas::revoke_all_racing_new_logins_leaves_nothing_from_before_it_live",
+            revoke_all_racing_new_logins_leaves_nothing_from_before_it_live,
+        ),
+        Test::postgres(
+            "replicas::the_janitor_deletes_sessions_past_retention_and_nothing_else",
+            the_janitor_deletes_sessions_past_retention_and_nothing_else,
+        ),
+    ]
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+fn pfid(id: &str) -> Pfid {
+    Pfid::parse(id).unwrap()
+}
+
+async fn create(client: &Client, user: &str, ttl_seconds: u32) -> Session {
+    client
+        .session_create()
+        .body_map(|b| {
+            b.identity_store_id("acme")
+                .user_id(user.to_string())
+                .ip_address(Some("203.0.113.9".parse().unwrap()))
+                .user_agent(Some("curl/8.5.0".to_string()))
+                .ttl_seconds(Some(ttl_seconds))
+        })
+        .send()
+        .await
+        .expect("create session")
+        .into_inner()
+}
+
+async fn view(client: &Client, id: &str) -> Session {
+    client
+        .session_view()
+        .session_id(id)
+        .send()
+        .await
+        .expect("view")
+        .into_inner()
+}
+
+async fn finish(replicas: Vec<TestServer>) {
+    for replica in replicas {
+        replica.finish().await;
+    }
+}
+
+async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
+    let replicas = TestServer::start_replicas(3, ServerOptions::default()).await;
+    let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
+    let clock = &replicas[0].clock;
+
+    let created = create(&clients[0], "42", 600).await;
+    for client in &clients {
+        assert_eq!(to_json(&view(client, &created.id).await), to_json(&created));
+    }
+
+    clock.advance(TimeDelta::seconds(10));
+    let touched = clients[1]
+        .session_interaction_create()
+        .session_id(&created.id)
+        .body_map(|b| b.ip_address(Some("198.51.100.7".parse().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        touched.last_seen.as_ref().unwrap().at,
+        test_epoch() + TimeDelta::seconds(10)
+    );
+    for client in &clients {
+        assert_eq!(to_json(&view(client, &created.id).await), to_json(&touched));
+    }
+
+    clock.advance(TimeDelta::seconds(10));
+    let extended = clients[2]
+        .session_extend()
+        .session_id(&created.id)
+        .body_map(|b| b.ttl_seconds(Some(3600)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(extended.extended_count, 1);
+    for client in &clients {
+        assert_eq!(
+            to_json(&view(client, &created.id).await),
+            to_json(&extended)
+        );
+    }
+
+    let revoked = clients[0]
+        .session_revoke()
+        .session_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(revoked.status, SessionStatus::Revoked);
+    for (index, client) in clients.iter().enumerate() {
+        let seen = view(client, &created.id).await;
+        assert_eq!(to_json(&seen), to_json(&revoked), "replica {index}");
+        assert!(!seen.live);
+        let live = client
+            .session_list()
+            .user_id("42".to_string())
+            .live(true)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .items;
+        assert!(
+            live.is_empty(),
+            "replica {index} lists it as live: {live:?}"
+        );
+        let (status, _) = error_response(
+            client
+                .session_extend()
+                .session_id(&created.id)
+                .body_map(|b| b.ttl_seconds(Some(7200)))
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(status, 409, "replica {index} refuses to extend it");
+    }
+    let fetched = replicas[1]
+        .prefactor_client(&replicas[1].admin.prefactor_api_token)
+        .fetch_session()
+        .session_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched.summary.status, PrefactorSessionStatus::Revoked);
+    finish(replicas).await;
+}
+
+async fn credentials_issued_or_revoked_anywhere_hold_everywhere_at_once() {
+    let replicas = TestServer::start_replicas(2, ServerOptions::default()).await;
+    let (first, second) = (&replicas[0], &replicas[1]);
+    let session = create(&first.admin_client(), "7", 600).await;
+
+    // Issued through one replica, it works on the other the moment it is
+    // issued.
+    let issued = first.issue(Role::Admin, None, None).await;
+    second
+        .native_client(&issued.native_token)
+        .session_view()
+        .session_id(&session.id)
+        .send()
+        .await
+        .expect("a credential issued on another replica");
+    second
+        .prefactor_client(&issued.prefactor_api_token)
+        .fetch_session()
+        .session_id(&session.id)
+        .send()
+        .await
+        .expect("its Prefactor token too");
+
+    // Revoked through that other replica: refused by the first at once.
+    second
+        .context()
+        .credentials
+        .revoke(issued.credential.id.as_str())
+        .await
+        .unwrap();
+    let (status, _) = error_response(
+        first
+            .native_client(&issued.native_token)
+            .session_view()
+            .session_id(&session.id)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 401);
+    let (status, _) = error_response(
+        first
+            .prefactor_client(&issued.prefactor_api_token)
+            .fetch_session()
+            .session_id(&session.id)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 401);
+
+    // Revoked by a command line process (its own store, the shared key):
+    // refused by every replica at once.
+    let user = first.issue(Role::User, None, Some("7")).await;
+    for replica in &replicas {
+        replica
+            .native_client(&user.native_token)
+            .session_view()
+            .session_id(&session.id)
+            .send()
+            .await
+            .expect("the user's own session");
+    }
+    let cli_store = PostgresStore::open(first.database_url.as_deref().unwrap(), 1)
+        .await
+        .unwrap();
+    CredentialService::new(
+        Arc::new(cli_store),
+        Arc::new(SystemClock),
+        first.key.clone(),
+    )
+    .revoke(user.credential.id.as_str())
+    .await
+    .unwrap();
+    for replica in &replicas {
+        let (status, _) = error_response(
+            replica
+                .native_client(&user.native_token)
+                .session_view()
+                .session_id(&session.id)
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(status, 401);
+    }
+    finish(replicas).await;
+}
+
+async fn concurrent_extensions_and_interactions_from_every_replica_all_count() {
+    const EXTENSIONS: usize = 36;
+    const INTERACTIONS: usize = 36;
+    let replicas = TestServer::start_replicas(3, ServerOptions::default()).await;
+    let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
+    let session = create(&clients[0], "42", 600).await;
+    // Time passes between any two readings of the clock, as it does on
+    // real, synchronised clocks: "an hour from now" is later each time.
+    replicas[0].clock.set_step(TimeDelta::milliseconds(1));
+
+    let barrier = Arc::new(Barrier::new(EXTENSIONS + INTERACTIONS));
+    let mut tasks = Vec::new();
+    for index in 0..EXTENSIONS + INTERACTIONS {
+        let client = clients[index % clients.len()].clone();
+        let barrier = barrier.clone();
+        let id = session.id.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            if index < EXTENSIONS {
+                client
+                    .session_extend()
+                    .session_id(&id)
+                    .body_map(|b| b.ttl_seconds(Some(3600)))
+                    .send()
+                    .await
+                    .map(|response| response.into_inner())
+            } else {
+                let ip = format!("198.51.100.{}", index % 250);
+                client
+                    .session_interaction_create()
+                    .session_id(&id)
+                    .body_map(|b| b.ip_address(Some(ip.parse().unwrap())))
+                    .send()
+                    .await
+                    .map(|response| response.into_inner())
+            }
+        }));
+    }
+    for (index, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        assert!(result.is_ok(), "request {index} failed: {result:?}");
+    }
+    replicas[0].clock.set_step(TimeDelta::zero());
+
+    let stored = replicas[1]
+        .store
+        .session(&pfid(&session.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.extended_count as usize, EXTENSIONS,
+        "every extension counted exactly once"
+    );
+    assert_eq!(
+        stored.version as usize,
+        1 + EXTENSIONS + INTERACTIONS,
+        "every write applied over the one before it: none lost"
+    );
+    let extended_at = stored.extended_at.unwrap();
+    assert_eq!(
+        stored.expires_at,
+        extended_at + TimeDelta::seconds(3600),
+        "the last extension written counts an hour from when it was written"
+    );
+    for client in &clients {
+        let seen = view(client, &session.id).await;
+        assert_eq!(seen.extended_count as usize, EXTENSIONS);
+        assert!(seen.live);
+    }
+    finish(replicas).await;
+}
+
+async fn revoke_all_racing_new_logins_leaves_nothing_from_before_it_live() {
+    const ROUNDS: usize = 6;
+    const LOGINS: usize = 24;
+    let replicas = TestServer::start_replicas(3, ServerOptions::default()).await;
+    let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
+    replicas[0].clock.set_step(TimeDelta::milliseconds(1));
+    let mut landed_after_the_revocation = 0;
+    for round in 0..ROUNDS {
+        let user = format!("racer-{round}");
+        // A session from well before, so the revocation has something to
+        // revoke and its time can be read back from it.
+        let sentinel = create(&clients[round % 3], &user, 3600).await;
+
+        let barrier = Arc::new(Barrier::new(LOGINS + 1));
+        let logins: Vec<_> = (0..LOGINS)
+            .map(|index| {
+                let client = clients[index % 3].clone();
+                let barrier = barrier.clone();
+                let user = user.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    // Stagger a little, so some logins start before the
+                    // revocation and some after.
+                    tokio::time::sleep(Duration::from_micros(100 * index as u64)).await;
+                    create(&client, &user, 3600).await
+                })
+            })
+            .collect();
+        let revoke = {
+            let client = clients[(round + 1) % 3].clone();
+            let barrier = barrier.clone();
+            let user = user.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tokio::time::sleep(Duration::from_micros(100 * (LOGINS as u64 / 2))).await;
+                client
+                    .user_sessions_revoke()
+                    .user_id(user)
+                    .body_map(|b| b)
+                    .send()
+                    .await
+                    .expect("revoke all")
+                    .into_inner()
+            })
+        };
+        let mut created = Vec::new();
+        for login in logins {
+            created.push(login.await.unwrap());
+        }
+        let revoked: BTreeSet<String> = revoke
+            .await
+            .unwrap()
+            .revoked_session_ids
+            .into_iter()
+            .collect();
+        assert!(revoked.contains(&sentinel.id), "round {round}");
+
+        let store = &replicas[round % 3].store;
+        let revoked_at = store
+            .session(&pfid(&sentinel.id))
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .expect("the sentinel was revoked");
+        for session in &created {
+            assert!(session.live, "round {round}: answered as a live login");
+            let stored = store.session(&pfid(&session.id)).await.unwrap().unwrap();
+            if stored.created_at < revoked_at {
+                assert_eq!(
+                    (stored.status, stored.ended_at),
+                    (Status::Revoked, Some(revoked_at)),
+                    "round {round}: {} was created before the revocation ({} < {revoked_at}) \
+                     and must not stay live (listed by the revocation: {})",
+                    session.id,
+                    stored.created_at,
+                    revoked.contains(&session.id)
+                );
+                if !revoked.contains(&session.id) {
+                    landed_after_the_revocation += 1;
+                }
+            } else if !revoked.contains(&session.id) {
+                // Created (by the clock) at or after the revocation's time:
+                // live, unless its insert committed before the revocation
+                // ran, which then found and revoked it (and said so).
+                assert_eq!(
+                    stored.status,
+                    Status::Authenticated,
+                    "round {round}: a login after the revocation stays live"
+                );
+            }
+        }
+        // Every replica agrees.
+        for (index, client) in clients.iter().enumerate() {
+            let live = client
+                .session_list()
+                .user_id(user.clone())
+                .live(true)
+                .limit(std::num::NonZeroU32::new(1000).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .items;
+            for session in live {
+                let stored = store.session(&pfid(&session.id)).await.unwrap().unwrap();
+                assert!(
+                    stored.created_at >= revoked_at,
+                    "replica {index} lists {} as live",
+                    session.id
+                );
+            }
+        }
+    }
+    replicas[0].clock.set_step(TimeDelta::zero());
+    eprintln!(
+        "revoke-all race: {landed_after_the_revocation} login(s) created before a revocation \
+         landed after it and were stored revoked"
+    );
+    finish(replicas).await;
+}
+
+async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
+    let options = ServerOptions {
+        janitor: Some(JanitorSettings {
+            retention: TimeDelta::days(1),
+            interval: Duration::from_millis(25),
+            batch_size: 4,
+        }),
+        ..ServerOptions::default()
+    };
+    let replicas = TestServer::start_replicas(3, options).await;
+    let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
+    let prefactor = replicas[1].prefactor_client(&replicas[1].admin.prefactor_api_token);
+    let clock = &replicas[0].clock;
+
+    let revoked = create(&clients[0], "1", 600).await;
+    clients[0]
+        .session_revoke()
+        .session_id(&revoked.id)
+        .send()
+        .await
+        .unwrap();
+    let logged_out = create(&clients[1], "1", 600).await;
+    clients[1]
+        .session_logout()
+        .session_id(&logged_out.id)
+        .send()
+        .await
+        .unwrap();
+    let expiring = create(&clients[2], "2", 60).await;
+    let long_lived = create(&clients[2], "3", 10 * 86_400).await;
+    // Plenty of expired sessions, for several batches.
+    let old: Vec<_> = (0..22)
+        .map(|index| {
+            let mut session =
+                conformance::session("acme", Some("bulk"), Status::Authenticated, 0, 60_000);
+            session.created_at =
+                test_epoch() - TimeDelta::hours(2) + TimeDelta::milliseconds(index);
+            session.expires_at = test_epoch() - TimeDelta::hours(1);
+            session.id = conformance::new_id("acme", session.created_at);
+            session
+        })
+        .collect();
+    replicas[2].store.insert_sessions(&old).await.unwrap();
+
+    // Within retention, ended sessions stay fetchable, whatever the
+    // janitors do meanwhile.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in [&revoked.id, &logged_out.id, &expiring.id] {
+        prefactor
+            .fetch_session()
+            .session_id(id)
+            .send()
+            .await
+            .expect("still retained");
+    }
+    assert!(
+        replicas[0]
+            .store
+            .session(&old[0].id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    clock.advance(TimeDelta::days(1) + TimeDelta::hours(1));
+    let recently_revoked = create(&clients[0], "4", 600).await;
+    clients[0]
+        .session_revoke()
+        .session_id(&recently_revoked.id)
+        .send()
+        .await
+        .unwrap();
+
+    let doomed: Vec<Pfid> = [&revoked.id, &logged_out.id, &expiring.id]
+        .into_iter()
+        .map(|id| pfid(id))
+        .chain(old.iter().map(|session| session.id))
+        .collect();
+    let mut gone = false;
+    for _ in 0..400 {
+        let mut remaining = 0;
+        for id in &doomed {
+            if replicas[0].store.session(id).await.unwrap().is_some() {
+                remaining += 1;
+            }
+        }
+        if remaining == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(gone, "the janitors deleted every session past retention");
+    let (status, _) = error_response(
+        prefactor
+            .fetch_session()
+            .session_id(&revoked.id)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 404, "past retention, a session is gone");
+    for id in [&long_lived.id, &recently_revoked.id] {
+        let kept = prefactor
+            .fetch_session()
+            .session_id(id)
+            .send()
+            .await
+            .expect("kept")
+            .into_inner();
+        assert_eq!(to_json(&kept.summary.id), json!(id));
+    }
+    finish(replicas).await;
+}

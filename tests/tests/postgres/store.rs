@@ -1,0 +1,453 @@
+//! The store conformance suite, unchanged, on PostgreSQL; and what only the
+//! PostgreSQL store has to prove: migrations under concurrent starts, a
+//! newer schema refused, errors mapped (never a panic, never the password),
+//! the pool bound, and the janitor's lease and batches among replicas.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use login_sessions_server::config::{self, DatabaseUrl};
+use login_sessions_server::domain::session::Status;
+use login_sessions_server::pfid::Pfid;
+use login_sessions_server::store::conformance::{self, at, now, session};
+use login_sessions_server::store::postgres::{PostgresStore, SCHEMA_VERSION};
+use login_sessions_server::store::{CredentialStore, SessionStore, SharedStore, StoreError};
+use login_sessions_tests::StoreKind;
+use login_sessions_tests::postgres::{TestDatabase, connect};
+use login_sessions_tests::runner::Test;
+use tokio::sync::Barrier;
+
+const HOUR: i64 = 3_600_000;
+
+/// Every conformance case on a fresh PostgreSQL database, named
+/// `conformance::<case>`.
+pub fn conformance_trials() -> Vec<Test> {
+    conformance::cases()
+        .into_iter()
+        .map(|(name, case)| {
+            Test::postgres(format!("conformance::{name}"), move || async move {
+                let (store, _url, guard) =
+                    login_sessions_tests::fresh_store(StoreKind::Postgres).await;
+                conformance::assert_empty(&store).await;
+                case(store).await;
+                drop(guard);
+            })
+        })
+        .collect()
+}
+
+pub fn trials() -> Vec<Test> {
+    vec![
+        Test::postgres(
+            "store::concurrent_opens_of_a_fresh_database_all_succeed",
+            concurrent_opens_of_a_fresh_database_all_succeed,
+        ),
+        Test::postgres(
+            "store::reopening_keeps_data_and_does_not_migrate_again",
+            reopening_keeps_data_and_does_not_migrate_again,
+        ),
+        Test::postgres(
+            "store::a_newer_schema_is_refused",
+            a_newer_schema_is_refused,
+        ),
+        Test::postgres(
+            "store::undecodable_rows_are_corrupt_not_panics",
+            undecodable_rows_are_corrupt_not_panics,
+        ),
+        Test::postgres(
+            "store::an_unreachable_server_is_unavailable_and_the_password_never_shows",
+            an_unreachable_server_is_unavailable_and_the_password_never_shows,
+        ),
+        Test::postgres(
+            "store::dropped_connections_are_unavailable_then_replaced",
+            dropped_connections_are_unavailable_then_replaced,
+        ),
+        Test::postgres(
+            "store::the_pool_size_bounds_the_connections",
+            the_pool_size_bounds_the_connections,
+        ),
+        Test::postgres(
+            "store::config_opens_postgres_urls",
+            config_opens_postgres_urls,
+        ),
+        Test::postgres(
+            "store::one_process_at_a_time_holds_the_janitor_lease",
+            one_process_at_a_time_holds_the_janitor_lease,
+        ),
+        Test::postgres(
+            "store::janitor_batches_skip_rows_a_request_holds",
+            janitor_batches_skip_rows_a_request_holds,
+        ),
+    ]
+}
+
+async fn open(url: &str) -> PostgresStore {
+    PostgresStore::open(url, 4).await.expect("open")
+}
+
+async fn schema_rows(url: &str) -> Vec<(i32, String)> {
+    let client = connect(url).await.unwrap();
+    client
+        .query(
+            "SELECT version, name FROM login_sessions_schema ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+async fn concurrent_opens_of_a_fresh_database_all_succeed() {
+    for round in 0..4 {
+        let database = TestDatabase::create().await;
+        let barrier = Arc::new(Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = barrier.clone();
+                let url = database.url.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    PostgresStore::open(&url, 2).await
+                })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for opener in openers {
+            let store = opener
+                .await
+                .unwrap()
+                .unwrap_or_else(|error| panic!("round {round}: open failed: {error}"));
+            stores.push(store);
+        }
+        let rows = schema_rows(&database.url).await;
+        assert_eq!(
+            rows.len(),
+            SCHEMA_VERSION as usize,
+            "round {round}: each migration applied once: {rows:?}"
+        );
+        // Every opener sees and writes the same database.
+        let mut sessions = Vec::new();
+        for (index, store) in stores.iter().enumerate() {
+            let mut session = conformance::full_session();
+            session.id = Pfid::generate(index as u32, 1_700_000_000_000).unwrap();
+            store.insert_session(&session).await.unwrap();
+            sessions.push(session);
+        }
+        for store in &stores {
+            store.ping().await.unwrap();
+            for session in &sessions {
+                assert_eq!(
+                    store.session(&session.id).await.unwrap().as_ref(),
+                    Some(session)
+                );
+            }
+        }
+    }
+}
+
+async fn reopening_keeps_data_and_does_not_migrate_again() {
+    let database = TestDatabase::create().await;
+    let session = conformance::full_session();
+    {
+        let store = open(&database.url).await;
+        store.insert_session(&session).await.unwrap();
+    }
+    let before = schema_rows(&database.url).await;
+    assert_eq!(
+        before
+            .iter()
+            .map(|(version, _)| *version)
+            .collect::<Vec<_>>(),
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
+    for _ in 0..2 {
+        let store = open(&database.url).await;
+        assert_eq!(
+            store.session(&session.id).await.unwrap(),
+            Some(session.clone())
+        );
+        store.ping().await.unwrap();
+    }
+    assert_eq!(schema_rows(&database.url).await, before);
+}
+
+async fn a_newer_schema_is_refused() {
+    let database = TestDatabase::create().await;
+    let store = open(&database.url).await;
+    let newer = SCHEMA_VERSION + 1;
+    connect(&database.url)
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO login_sessions_schema (version, name, applied_at) \
+             VALUES ($1, 'from the future', 0)",
+            &[&newer],
+        )
+        .await
+        .unwrap();
+    let error = PostgresStore::open(&database.url, 2).await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::Internal(_)), "{error:?}");
+    assert!(
+        message.contains(&format!("schema version {newer}")),
+        "{message}"
+    );
+    assert!(message.contains("newer"), "{message}");
+    // A running server notices too: readiness fails.
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    // Nothing was changed.
+    assert_eq!(schema_rows(&database.url).await.len(), newer as usize);
+}
+
+async fn undecodable_rows_are_corrupt_not_panics() {
+    let database = TestDatabase::create().await;
+    let store = open(&database.url).await;
+    let raw = connect(&database.url).await.unwrap();
+    let session = conformance::full_session();
+    store.insert_session(&session).await.unwrap();
+    let query = conformance::query_all(10);
+    let corruptions = [
+        "UPDATE sessions SET status = 'bogus'",
+        "UPDATE sessions SET session_type = 'carrier-pigeon'",
+        "UPDATE sessions SET first_seen_ip = 'not an address'",
+        "UPDATE sessions SET version = -1",
+        "UPDATE sessions SET extended_count = 1::bigint << 40",
+        "UPDATE sessions SET expires_at = 9223372036854775807",
+        "UPDATE sessions SET account_id = 'NOT-A-PFID'",
+    ];
+    for corruption in corruptions {
+        raw.batch_execute(corruption)
+            .await
+            .unwrap_or_else(|error| panic!("{corruption}: {error}"));
+        let error = store.session(&session.id).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Corrupt(_)),
+            "{corruption}: {error:?}"
+        );
+        let error = store.list_sessions(&query).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Corrupt(_)),
+            "{corruption}: {error:?}"
+        );
+        // Put the good row back for the next corruption.
+        raw.batch_execute("DELETE FROM sessions").await.unwrap();
+        store.insert_session(&session).await.unwrap();
+        assert_eq!(
+            store.session(&session.id).await.unwrap().as_ref(),
+            Some(&session)
+        );
+    }
+
+    let (credential, secrets) = conformance::credential_with_secrets("corrupt");
+    store
+        .insert_credential(&credential, &secrets)
+        .await
+        .unwrap();
+    raw.batch_execute("UPDATE credentials SET role = 'emperor'")
+        .await
+        .unwrap();
+    let error = store.credential(&credential.id).await.unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+    raw.batch_execute("UPDATE credentials SET role = 'admin', rate_limit = -5")
+        .await
+        .unwrap();
+    let error = store
+        .credential_by_huawei_access_key(&secrets.huawei_access_key)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+}
+
+/// A TCP port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn an_unreachable_server_is_unavailable_and_the_password_never_shows() {
+    let url = format!(
+        "postgres://someone:hunter2-secret@127.0.0.1:{}/db?connect_timeout=2",
+        closed_port()
+    );
+    let error = PostgresStore::open(&url, 2).await.unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+
+    let database = DatabaseUrl::parse(&url).unwrap();
+    let error = config::open_store(&database, 2)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(!error.contains("hunter2"), "{error}");
+    assert!(
+        error.contains("someone:***@127.0.0.1"),
+        "the redacted URL: {error}"
+    );
+
+    let error = PostgresStore::open("postgres://u:hunter2@127.0.0.1:notaport/db", 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Internal(_)), "{error:?}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+async fn dropped_connections_are_unavailable_then_replaced() {
+    let database = TestDatabase::create().await;
+    let store = open(&database.url).await;
+    let session = conformance::full_session();
+    store.insert_session(&session).await.unwrap();
+    let raw = connect(&database.url).await.unwrap();
+    for round in 0..3 {
+        // The server (an administrator, a failover) drops every connection
+        // the store has.
+        raw.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+        let mut answered = false;
+        for _ in 0..20 {
+            match store.session(&session.id).await {
+                Ok(found) => {
+                    assert_eq!(found.as_ref(), Some(&session));
+                    answered = true;
+                    break;
+                }
+                Err(StoreError::Unavailable(_)) => {}
+                Err(other) => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert!(answered, "round {round}: the pool replaced its connections");
+    }
+}
+
+async fn the_pool_size_bounds_the_connections() {
+    let database = TestDatabase::create().await;
+    let store: SharedStore = Arc::new(PostgresStore::open(&database.url, 3).await.unwrap());
+    let session = conformance::full_session();
+    store.insert_session(&session).await.unwrap();
+    let raw = connect(&database.url).await.unwrap();
+    let readers: Vec<_> = (0..40)
+        .map(|_| {
+            let store = store.clone();
+            let id = session.id;
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    store.session(&id).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut most = 0;
+    for reader in readers {
+        let count: i64 = raw
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'login-sessions'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        most = most.max(count);
+        reader.await.unwrap();
+    }
+    assert!(most <= 3, "at most the pool's size: {most}");
+}
+
+async fn config_opens_postgres_urls() {
+    let database = TestDatabase::create().await;
+    let url = DatabaseUrl::parse(&database.url).unwrap();
+    let store = config::open_store(&url, 2).await.unwrap();
+    store.ping().await.unwrap();
+    assert!(
+        config::key_source(None, &url).is_err(),
+        "replicas must be given the shared key file"
+    );
+    // This build speaks no TLS to PostgreSQL: a URL requiring it is
+    // refused, not silently downgraded.
+    let separator = if database.url.contains('?') { '&' } else { '?' };
+    let tls = format!("{}{separator}sslmode=require", database.url);
+    let error = PostgresStore::open(&tls, 1).await.unwrap_err();
+    assert!(error.to_string().contains("TLS"), "{error}");
+}
+
+async fn one_process_at_a_time_holds_the_janitor_lease() {
+    let database = TestDatabase::create().await;
+    let first = open(&database.url).await;
+    let second = open(&database.url).await;
+    let lease = first.janitor_lease().await.unwrap().expect("free at first");
+    for _ in 0..3 {
+        assert!(
+            second.janitor_lease().await.unwrap().is_none(),
+            "held by the first process: the second skips its round"
+        );
+        assert!(
+            first.janitor_lease().await.unwrap().is_none(),
+            "not reentrant"
+        );
+    }
+    drop(lease);
+    // The lock goes when the lease's connection closes: promptly, not at
+    // once.
+    let mut taken = None;
+    for _ in 0..100 {
+        taken = second.janitor_lease().await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(taken.is_some(), "released with the first lease");
+}
+
+async fn janitor_batches_skip_rows_a_request_holds() {
+    let database = TestDatabase::create().await;
+    let store = open(&database.url).await;
+    let ended: Vec<_> = (0..5)
+        .map(|index| {
+            session(
+                "s1",
+                Some("u1"),
+                Status::Authenticated,
+                -5 * HOUR + index,
+                -2 * HOUR,
+            )
+        })
+        .collect();
+    store.insert_sessions(&ended).await.unwrap();
+    // A request holds one of them (as an UPDATE in flight would).
+    let mut holder = connect(&database.url).await.unwrap();
+    let transaction = holder.transaction().await.unwrap();
+    transaction
+        .execute(
+            "SELECT id FROM sessions WHERE id = $1 FOR UPDATE",
+            &[&ended[0].id.as_str()],
+        )
+        .await
+        .unwrap();
+    let deleted = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.delete_ended_sessions(at(-HOUR), 100),
+    )
+    .await
+    .expect("the batch does not wait for the held row")
+    .unwrap();
+    assert_eq!(deleted, 4);
+    assert!(store.session(&ended[0].id).await.unwrap().is_some());
+    transaction.rollback().await.unwrap();
+    assert_eq!(
+        store.delete_ended_sessions(at(-HOUR), 100).await.unwrap(),
+        1
+    );
+    assert_eq!(store.session(&ended[0].id).await.unwrap(), None);
+    assert_eq!(store.delete_ended_sessions(now(), 100).await.unwrap(), 0);
+}
