@@ -14,5 +14,6 @@ pub mod domain;
 pub mod http;
 pub mod pfid;
 pub mod secrets;
+pub mod seed;
 pub mod service;
 pub mod store;

@@ -7,11 +7,17 @@
 //!   `client/src/generated.rs`, generated with progenitor from the
 //!   checked-in OpenAPI document.
 //!
+//! * `cargo xtask bench` — the benchmark: seeds a database, starts the
+//!   release server on 127.0.0.1, drives it with a closed-loop load
+//!   generator and reports throughput, latency, memory and size (see
+//!   [`bench`]).
+//!
 //! `generate` writes the file; `check` regenerates it in memory and fails,
 //! with a unified diff and the command that fixes it, when the checked-in
 //! file differs. The same checks run as `#[test]`s, so `cargo test` catches
 //! drift too.
 
+mod bench;
 mod client;
 mod golden;
 mod openapi;
@@ -45,6 +51,9 @@ enum Command {
         #[command(subcommand)]
         action: Action,
     },
+    /// Benchmark the release server: throughput and latency per operation
+    /// against a baseline endpoint, memory, database size, seeding rate.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, Debug, Subcommand)]
@@ -71,6 +80,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (golden, action) = match cli.command {
         Command::Openapi { action } => (openapi::golden(), action),
         Command::Client { action } => (client::golden(), action),
+        Command::Bench(args) => {
+            return Ok(if bench::run(args, &root)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
     };
     match action {
         Action::Generate => generate(&golden, &root),

@@ -6,6 +6,7 @@
 //! `client/` is generated from that document, and the server implements the
 //! trait. It holds no behaviour.
 
+pub mod bench;
 pub mod checked;
 pub mod native;
 pub mod prefactor;
@@ -15,6 +16,7 @@ use dropshot::{
     ResultsPage, TypedBody,
 };
 
+use bench::BenchBaseline;
 use checked::{Checked, CheckedBody};
 use native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
@@ -82,6 +84,20 @@ pub trait LoginSessionsApi {
     async fn healthz(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<()>, NativeError>;
+
+    /// The benchmark's baseline: a constant body the size of a Looker
+    /// `Session`, through the same routing and serialization as every
+    /// operation but with no authentication and no store. Answers 404
+    /// unless the server runs with `--bench-endpoints`.
+    #[endpoint {
+        method = GET,
+        path = "/bench/baseline",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn bench_baseline(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<BenchBaseline>, NativeError>;
 
     /// Record a session.
     ///

@@ -6,6 +6,7 @@
 //! domain to that dialect's wire types. Adding a dialect adds a module and
 //! one line per operation here.
 
+pub mod bench;
 pub mod native;
 pub mod prefactor;
 
@@ -16,6 +17,7 @@ use dropshot::{
     ConfigDropshot, HandlerTaskMode, HttpResponseCreated, HttpResponseOk, HttpServer,
     PaginationParams, Path, Query, RequestContext, ResultsPage, ServerBuilder, TypedBody,
 };
+use login_sessions_api::bench::BenchBaseline;
 use login_sessions_api::checked::{Checked, CheckedBody};
 use login_sessions_api::native::{
     InteractionCreate, NativeError, Session, SessionAuthenticate, SessionCreate, SessionExtend,
@@ -42,6 +44,9 @@ pub struct ApiContext {
     pub auth: Authenticator,
     /// The URL clients reach this server at, for links in responses.
     pub public_url: String,
+    /// Whether the benchmark's endpoints (`/bench/...`) answer; off
+    /// unless `serve --bench-endpoints`.
+    pub bench_endpoints: bool,
 }
 
 impl ApiContext {
@@ -58,7 +63,14 @@ impl ApiContext {
             sessions: SessionService::new(store.clone(), clock.clone(), settings),
             credentials: CredentialService::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
+            bench_endpoints: false,
         }
+    }
+
+    /// The same context with the benchmark's endpoints on or off.
+    pub fn with_bench_endpoints(mut self, enabled: bool) -> ApiContext {
+        self.bench_endpoints = enabled;
+        self
     }
 }
 
@@ -100,6 +112,12 @@ impl LoginSessionsApi for LoginSessionsImpl {
 
     async fn healthz(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseOk<()>, NativeError> {
         native::healthz(rqctx).await
+    }
+
+    async fn bench_baseline(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<BenchBaseline>, NativeError> {
+        bench::bench_baseline(rqctx).await
     }
 
     async fn session_create(
