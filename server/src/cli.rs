@@ -114,8 +114,10 @@ struct SeedArgs {
     /// How many identity stores the users are spread over.
     #[arg(long, default_value_t = 8)]
     stores: u32,
-    /// Sessions written per transaction.
-    #[arg(long, default_value_t = 10_000)]
+    /// Sessions written per transaction. Large batches amortise the
+    /// index pages every batch rewrites (with SQLite, 100,000 seeded about
+    /// twice as fast as 10,000).
+    #[arg(long, default_value_t = 100_000)]
     batch: usize,
     /// Write a uniform sample of the added sessions (id, identity store,
     /// user, whether live) and the designated user as JSON to this file,
@@ -343,6 +345,7 @@ async fn seed(args: SeedArgs) -> Result<(), String> {
                 "inserted": report.inserted,
                 "seconds": report.seconds,
                 "sessions_per_second": report.sessions_per_second,
+                "cpu_seconds": report.cpu_seconds,
             })
         );
     } else {

@@ -91,6 +91,9 @@ pub struct SeedReport {
     pub seconds: f64,
     /// `inserted / seconds`.
     pub sessions_per_second: f64,
+    /// CPU time (user + system, every thread) of this process while it
+    /// seeded, where the system tells it (Linux).
+    pub cpu_seconds: Option<f64>,
     /// The designated user: its id and identity store.
     pub designated_user: SampledSession,
     /// A uniform sample of the sessions added (not the designated user's).
@@ -106,18 +109,17 @@ pub struct Progress {
 }
 
 /// Seeds `plan.sessions` sessions, calling `progress` after every batch.
+///
+/// Sessions are generated on a thread of their own while the previous
+/// batch is written, so generation and the store's work overlap.
 pub async fn seed(
     service: &SessionService,
     plan: &SeedPlan,
     mut progress: impl FnMut(Progress),
 ) -> Result<SeedReport, ServiceError> {
     let started = Instant::now();
+    let cpu_at_start = process_cpu_seconds();
     let seeder = seeding_credential();
-    let now = service.now();
-    let mut rng = rand::rng();
-    let users = plan.users.max(1);
-    let stores = u64::from(plan.stores.max(1));
-    let batch_size = plan.batch.max(1);
 
     let designated = designated_sessions(service, &seeder).await?;
     let mut inserted = designated.len() as u64;
@@ -125,20 +127,84 @@ pub async fn seed(
         service.store().insert_sessions(&designated).await?;
     }
 
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+    let generator = {
+        let service = service.clone();
+        let plan = plan.clone();
+        std::thread::spawn(move || generate(&service, &plan, &sender))
+    };
+    let mut added = 0u64;
+    while let Some(batch) = receiver.recv().await {
+        let batch: Vec<Session> = batch?;
+        service.store().insert_sessions(&batch).await?;
+        added += batch.len() as u64;
+        inserted += batch.len() as u64;
+        progress(Progress {
+            done: added,
+            total: plan.sessions,
+            elapsed: started.elapsed(),
+        });
+    }
+    let sample = generator
+        .join()
+        .map_err(|_| ServiceError::Invalid("the session generator panicked".into()))?;
+
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(SeedReport {
+        inserted,
+        seconds,
+        sessions_per_second: if seconds > 0.0 {
+            inserted as f64 / seconds
+        } else {
+            0.0
+        },
+        cpu_seconds: process_cpu_seconds()
+            .zip(cpu_at_start)
+            .map(|(end, start)| end - start),
+        designated_user: SampledSession {
+            id: String::new(),
+            identity_store_id: store_name(0),
+            user_id: Some(DESIGNATED_USER.to_string()),
+            live: true,
+        },
+        sample,
+    })
+}
+
+/// Generates the plan's sessions in batches, sending each to `batches`,
+/// and returns a uniform sample of them. Stops early when the receiver is
+/// gone or a session cannot be built (the error is sent).
+fn generate(
+    service: &SessionService,
+    plan: &SeedPlan,
+    batches: &tokio::sync::mpsc::Sender<Result<Vec<Session>, ServiceError>>,
+) -> Vec<SampledSession> {
+    let seeder = seeding_credential();
+    let now = service.now();
+    let mut rng = rand::rng();
+    let users = plan.users.max(1);
+    let stores = u64::from(plan.stores.max(1));
+    let batch_size = plan.batch.max(1);
     let span = TimeDelta::days(SPAN_DAYS);
     let mut sample: Vec<SampledSession> = Vec::with_capacity(plan.sample_size);
-    let mut batch: Vec<Session> = Vec::with_capacity(batch_size);
     let mut added = 0u64;
     while added < plan.sessions {
-        batch.clear();
         let in_batch = (plan.sessions - added).min(batch_size as u64);
+        let mut batch: Vec<Session> = Vec::with_capacity(in_batch as usize);
         for _ in 0..in_batch {
             // Oldest first: the creation time grows with the index.
             let position = (added as f64 + rng.random::<f64>()) / plan.sessions as f64;
             let age = span - scale(span, position);
             let user = rng.random_range(0..users);
             let store = store_name(user % stores);
-            let session = realistic_session(service, &seeder, &mut rng, now, age, store, user)?;
+            let session = match realistic_session(service, &seeder, &mut rng, now, age, store, user)
+            {
+                Ok(session) => session,
+                Err(error) => {
+                    let _ = batches.blocking_send(Err(error));
+                    return sample;
+                }
+            };
             // Reservoir sampling (algorithm R).
             if sample.len() < plan.sample_size {
                 sample.push(sampled(&session, now));
@@ -153,32 +219,22 @@ pub async fn seed(
             batch.push(session);
             added += 1;
         }
-        service.store().insert_sessions(&batch).await?;
-        inserted += batch.len() as u64;
-        progress(Progress {
-            done: added,
-            total: plan.sessions,
-            elapsed: started.elapsed(),
-        });
+        if batches.blocking_send(Ok(batch)).is_err() {
+            break;
+        }
     }
+    sample
+}
 
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(SeedReport {
-        inserted,
-        seconds,
-        sessions_per_second: if seconds > 0.0 {
-            inserted as f64 / seconds
-        } else {
-            0.0
-        },
-        designated_user: SampledSession {
-            id: String::new(),
-            identity_store_id: store_name(0),
-            user_id: Some(DESIGNATED_USER.to_string()),
-            live: true,
-        },
-        sample,
-    })
+/// This process's CPU time so far (utime + stime of `/proc/self/stat`, in
+/// ticks of 1/100 s), or `None` where there is no such file.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name start at field 3.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 fn sampled(session: &Session, now: Timestamp) -> SampledSession {

@@ -73,6 +73,17 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// file to WAL while another process does the same).
 const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 
+/// A batch of at least this many sessions is a bulk load: the writer's page
+/// cache is enlarged to [`BULK_CACHE_KIB`] while it is written.
+const BULK_ROWS: usize = 1_000;
+
+/// The writer's page cache during a bulk load, in KiB. A batch inserts
+/// into every index at random places (by user, by store); with SQLite's
+/// default 2 MiB cache the pages it touches are evicted and read back again
+/// and again, which made seeding slow down as the data grew. The cache is
+/// released when the batch is written.
+const BULK_CACHE_KIB: i64 = 256 * 1024;
+
 /// Prepared statements kept per connection (the listing has a few dozen
 /// filter shapes).
 const STATEMENT_CACHE: usize = 64;
@@ -194,23 +205,43 @@ impl SqliteStore {
 
     fn insert_sessions_now(&self, sessions: &[Session]) -> Result<(), StoreError> {
         let mut writer = self.writer();
-        let transaction = writer
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_error)?;
-        {
-            let mut statement = transaction
-                .prepare_cached(INSERT_SESSION)
-                .map_err(db_error)?;
-            for session in sessions {
-                let values = session_values(session)?;
-                statement
-                    .execute(params_from_iter(values))
-                    .map_err(|error| duplicate_session(error, &session.id))?;
-            }
+        if sessions.len() < BULK_ROWS {
+            return insert_sessions_in(&mut writer, sessions);
         }
-        transaction.commit().map_err(db_error)
+        let default_cache: i64 = writer
+            .pragma_query_value(None, "cache_size", |row| row.get(0))
+            .map_err(db_error)?;
+        writer
+            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
+            .map_err(db_error)?;
+        let inserted = insert_sessions_in(&mut writer, sessions);
+        let restored = writer
+            .pragma_update(None, "cache_size", default_cache)
+            .map_err(db_error);
+        inserted.and(restored)
     }
+}
 
+/// Inserts the sessions in one transaction, with one prepared statement.
+fn insert_sessions_in(writer: &mut Connection, sessions: &[Session]) -> Result<(), StoreError> {
+    let transaction = writer
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    {
+        let mut statement = transaction
+            .prepare_cached(INSERT_SESSION)
+            .map_err(db_error)?;
+        for session in sessions {
+            let values = session_values(session)?;
+            statement
+                .execute(params_from_iter(values))
+                .map_err(|error| duplicate_session(error, &session.id))?;
+        }
+    }
+    transaction.commit().map_err(db_error)
+}
+
+impl SqliteStore {
     fn session_now(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
         let reader = self.reader();
         let mut statement = reader
@@ -1296,6 +1327,33 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 0, "the interrupted transaction was rolled back");
+    }
+
+    #[tokio::test]
+    async fn a_bulk_insert_restores_the_page_cache() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("s.db")).unwrap();
+        let cache_size = |store: &SqliteStore| -> i64 {
+            store
+                .writer()
+                .pragma_query_value(None, "cache_size", |row| row.get(0))
+                .unwrap()
+        };
+        let before = cache_size(&store);
+        let sessions: Vec<Session> = (0..BULK_ROWS as u64)
+            .map(|n| {
+                let mut session = conformance::full_session();
+                session.id = Pfid::generate(1, 1_700_000_000_000 + n).unwrap();
+                session
+            })
+            .collect();
+        store.insert_sessions(&sessions).await.unwrap();
+        assert_eq!(cache_size(&store), before);
+        let count: i64 = store
+            .reader()
+            .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(count, BULK_ROWS as i64);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct LoadConfig {
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// The server's process, to measure the CPU time it spends.
+    pub server_pid: Option<u32>,
 }
 
 /// What one run of an operation measured.
@@ -57,6 +59,8 @@ pub struct RunResult {
     pub exhausted: bool,
     /// One unexpected response body, for the report.
     pub sample_error: Option<String>,
+    /// CPU time (user + system) the server spent in the measured window.
+    pub server_cpu: Option<Duration>,
 }
 
 impl RunResult {
@@ -69,6 +73,7 @@ impl RunResult {
             elapsed: Duration::ZERO,
             exhausted: false,
             sample_error: None,
+            server_cpu: None,
         })
     }
 
@@ -167,11 +172,56 @@ pub async fn run(
             deadline,
         )));
     }
+    // The server's CPU time at the start and the end of the measured window.
+    let cpu_at_start = config.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            process_cpu_time(pid)
+        })
+    });
     let mut total = RunResult::empty()?;
     for task in tasks {
         total.merge(task.await??)?;
     }
+    if let (Some(pid), Some(start)) = (config.server_pid, cpu_at_start)
+        && let (Some(start), Some(end)) = (start.await?, process_cpu_time(pid))
+    {
+        total.server_cpu = end.checked_sub(start);
+    }
     Ok(total)
+}
+
+/// Clock ticks per second in `/proc/<pid>/stat` (`USER_HZ`, 100 on Linux).
+const USER_HZ: u64 = 100;
+
+/// The CPU time (user + system) a process has used, from `/proc/<pid>/stat`.
+pub fn process_cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_ticks(&stat).map(|ticks| Duration::from_millis(ticks * 1000 / USER_HZ))
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The
+/// command name (field 2) is in parentheses and may hold spaces, so fields
+/// are counted after its closing parenthesis.
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after_name starts at field 3 (state): utime is field 14, stime 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_from_proc_stat() {
+        let stat = "4242 (login sessions) S 1 4242 4242 0 -1 4194304 1203 0 0 0 250 37 0 0 20 0 3 0 1234 0 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(287));
+        assert_eq!(parse_cpu_ticks("garbage"), None);
+    }
 }
 
 async fn connection_loop(

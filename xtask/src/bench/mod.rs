@@ -307,6 +307,7 @@ async fn bench_store(
             connections: args.connections,
             warmup: Duration::from_secs_f64(args.warmup),
             duration: Duration::from_secs_f64(args.duration),
+            server_pid: Some(server.pid()),
         };
         let mut operations = Vec::new();
         let mut baseline = None;
@@ -318,8 +319,12 @@ async fn bench_store(
             }
             if let Some(stats) = &op_report.stats {
                 eprintln!(
-                    "  {:<36} {:>8.0} req/s  p50 {:.3} ms  p99 {:.3} ms",
-                    op.name, stats.requests_per_second, stats.p50_ms, stats.p99_ms
+                    "  {:<36} {:>8.0} req/s  p50 {:.3} ms  p99 {:.3} ms  server CPU {:.0} us/request",
+                    op.name,
+                    stats.requests_per_second,
+                    stats.p50_ms,
+                    stats.p99_ms,
+                    stats.server_cpu_us_per_request.unwrap_or(f64::NAN)
                 );
             } else {
                 eprintln!(

@@ -18,6 +18,10 @@ pub struct Stats {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// Server CPU time (user + system) per successful request, in
+    /// microseconds: unlike throughput, barely moved by other work on the
+    /// machine.
+    pub server_cpu_us_per_request: Option<f64>,
 }
 
 /// The figures of a run (latencies from the histogram, in microseconds).
@@ -45,6 +49,10 @@ pub fn stats(result: &RunResult) -> Stats {
         p99_ms: quantile(0.99),
         p999_ms: quantile(0.999),
         max_ms: if empty { 0.0 } else { ms(histogram.max()) },
+        server_cpu_us_per_request: result
+            .server_cpu
+            .filter(|_| result.ok > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / result.ok as f64),
     }
 }
 
@@ -95,6 +103,8 @@ pub struct SeedFigures {
     pub inserted: u64,
     pub seconds: f64,
     pub sessions_per_second: f64,
+    /// CPU time (user + system, all threads) the seeding process used.
+    pub cpu_seconds: Option<f64>,
 }
 
 /// The database's size on disk.
@@ -273,9 +283,15 @@ pub fn table(report: &BenchReport) -> String {
     );
     for store in &report.stores {
         for phase in &store.phases {
+            let cpu = phase.seeding.cpu_seconds.map_or(String::new(), |cpu| {
+                format!(
+                    ", {:.0}% of one CPU",
+                    cpu * 100.0 / phase.seeding.seconds.max(1e-9)
+                )
+            });
             let _ = writeln!(
                 out,
-                "\n{} with {} sessions (seeded {} at {} sessions/s)",
+                "\n{} with {} sessions (seeded {} at {} sessions/s{cpu})",
                 store.store,
                 thousands(phase.sessions as f64),
                 thousands(phase.seeding.inserted as f64),
@@ -283,7 +299,7 @@ pub fn table(report: &BenchReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<36} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>7}",
+                "{:<36} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>7}",
                 "operation",
                 "req/s",
                 "p50 ms",
@@ -291,6 +307,7 @@ pub fn table(report: &BenchReport) -> String {
                 "p99.9 ms",
                 "tput/base",
                 "p50/base",
+                "srv CPU us",
                 "errors"
             );
             for op in &phase.operations {
@@ -300,9 +317,12 @@ pub fn table(report: &BenchReport) -> String {
                             || ("-".to_string(), "-".to_string()),
                             |r| (format!("{:.2}", r.throughput), format!("{:.2}", r.p50)),
                         );
+                        let cpu = stats
+                            .server_cpu_us_per_request
+                            .map_or("-".to_string(), |us| format!("{us:.0}"));
                         let _ = writeln!(
                             out,
-                            "{:<36} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>7}{}",
+                            "{:<36} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>7}{}",
                             op.name,
                             thousands(stats.requests_per_second),
                             stats.p50_ms,
@@ -310,6 +330,7 @@ pub fn table(report: &BenchReport) -> String {
                             stats.p999_ms,
                             tput,
                             p50,
+                            cpu,
                             stats.errors,
                             if op.exhausted {
                                 "  (ran out of ids)"
@@ -403,6 +424,7 @@ mod tests {
             elapsed: Duration::from_secs(seconds),
             exhausted: false,
             sample_error: None,
+            server_cpu: Some(Duration::from_millis(500)),
         }
     }
 
@@ -417,6 +439,7 @@ mod tests {
         assert!((s.p99_ms - 0.99).abs() < 0.001, "{}", s.p99_ms);
         assert!((s.p999_ms - 0.999).abs() < 0.001, "{}", s.p999_ms);
         assert!((s.max_ms - 1.0).abs() < 0.001, "{}", s.max_ms);
+        assert_eq!(s.server_cpu_us_per_request, Some(500.0));
         let empty = stats(&result(&[], 0));
         assert_eq!((empty.requests_per_second, empty.p50_ms), (0.0, 0.0));
     }
@@ -430,6 +453,7 @@ mod tests {
             p99_ms: p50,
             p999_ms: p50,
             max_ms: p50,
+            server_cpu_us_per_request: Some(50.0),
         }
     }
 
@@ -448,6 +472,7 @@ mod tests {
                 inserted: sessions,
                 seconds: 1.0,
                 sessions_per_second: sessions as f64,
+                cpu_seconds: None,
             },
             operations: vec![
                 OperationReport {

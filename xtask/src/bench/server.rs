@@ -136,7 +136,8 @@ impl Binary {
     }
 
     /// Seeds `sessions` more sessions and writes a sample of them to
-    /// `sample`.
+    /// `sample`. The rate and CPU time are what the seed command measured
+    /// itself and printed as JSON.
     pub fn seed(
         &self,
         database: &Database,
@@ -165,6 +166,7 @@ impl Binary {
             inserted: value["inserted"].as_u64().unwrap_or(0),
             seconds: value["seconds"].as_f64().unwrap_or(0.0),
             sessions_per_second: value["sessions_per_second"].as_f64().unwrap_or(0.0),
+            cpu_seconds: value["cpu_seconds"].as_f64(),
         })
     }
 
