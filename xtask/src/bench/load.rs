@@ -61,6 +61,8 @@ pub struct RunResult {
     pub sample_error: Option<String>,
     /// CPU time (user + system) the server spent in the measured window.
     pub server_cpu: Option<Duration>,
+    /// CPU time the load generator (this process) spent in the window.
+    pub client_cpu: Option<Duration>,
 }
 
 impl RunResult {
@@ -74,6 +76,7 @@ impl RunResult {
             exhausted: false,
             sample_error: None,
             server_cpu: None,
+            client_cpu: None,
         })
     }
 
@@ -173,21 +176,30 @@ pub async fn run(
         )));
     }
     // The server's CPU time at the start and the end of the measured window.
-    let cpu_at_start = config.server_pid.map(|pid| {
-        tokio::spawn(async move {
-            tokio::time::sleep_until(measure_from.into()).await;
-            process_cpu_time(pid)
-        })
+    // The CPU time of the server and of this process at the start and the
+    // end of the measured window.
+    let client_pid = std::process::id();
+    let server_pid = config.server_pid;
+    let cpu_at_start = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        (
+            server_pid.and_then(process_cpu_time),
+            process_cpu_time(client_pid),
+        )
     });
     let mut total = RunResult::empty()?;
     for task in tasks {
         total.merge(task.await??)?;
     }
-    if let (Some(pid), Some(start)) = (config.server_pid, cpu_at_start)
-        && let (Some(start), Some(end)) = (start.await?, process_cpu_time(pid))
-    {
-        total.server_cpu = end.checked_sub(start);
-    }
+    let (server_start, client_start) = cpu_at_start.await?;
+    let server_end = server_pid.and_then(process_cpu_time);
+    let client_end = process_cpu_time(client_pid);
+    total.server_cpu = server_end
+        .zip(server_start)
+        .and_then(|(end, start)| end.checked_sub(start));
+    total.client_cpu = client_end
+        .zip(client_start)
+        .and_then(|(end, start)| end.checked_sub(start));
     Ok(total)
 }
 
@@ -210,18 +222,6 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(utime + stime)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_ticks_from_proc_stat() {
-        let stat = "4242 (login sessions) S 1 4242 4242 0 -1 4194304 1203 0 0 0 250 37 0 0 20 0 3 0 1234 0 0";
-        assert_eq!(parse_cpu_ticks(stat), Some(287));
-        assert_eq!(parse_cpu_ticks("garbage"), None);
-    }
 }
 
 async fn connection_loop(
@@ -301,4 +301,16 @@ pub async fn once(addr: SocketAddr, request: &Request) -> anyhow::Result<(u16, B
     tokio::time::timeout(REQUEST_TIMEOUT, connection.send(request))
         .await
         .context("no answer in time")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_from_proc_stat() {
+        let stat = "4242 (login sessions) S 1 4242 4242 0 -1 4194304 1203 0 0 0 250 37 0 0 20 0 3 0 1234 0 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(287));
+        assert_eq!(parse_cpu_ticks("garbage"), None);
+    }
 }

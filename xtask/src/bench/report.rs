@@ -22,6 +22,9 @@ pub struct Stats {
     /// microseconds: unlike throughput, barely moved by other work on the
     /// machine.
     pub server_cpu_us_per_request: Option<f64>,
+    /// The load generator's CPU time per successful request, in
+    /// microseconds (it shares the machine with the server).
+    pub client_cpu_us_per_request: Option<f64>,
 }
 
 /// The figures of a run (latencies from the histogram, in microseconds).
@@ -51,6 +54,10 @@ pub fn stats(result: &RunResult) -> Stats {
         max_ms: if empty { 0.0 } else { ms(histogram.max()) },
         server_cpu_us_per_request: result
             .server_cpu
+            .filter(|_| result.ok > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / result.ok as f64),
+        client_cpu_us_per_request: result
+            .client_cpu
             .filter(|_| result.ok > 0)
             .map(|cpu| cpu.as_secs_f64() * 1e6 / result.ok as f64),
     }
@@ -299,7 +306,7 @@ pub fn table(report: &BenchReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<36} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>7}",
+                "{:<36} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
                 "operation",
                 "req/s",
                 "p50 ms",
@@ -308,6 +315,7 @@ pub fn table(report: &BenchReport) -> String {
                 "tput/base",
                 "p50/base",
                 "srv CPU us",
+                "gen CPU us",
                 "errors"
             );
             for op in &phase.operations {
@@ -320,9 +328,12 @@ pub fn table(report: &BenchReport) -> String {
                         let cpu = stats
                             .server_cpu_us_per_request
                             .map_or("-".to_string(), |us| format!("{us:.0}"));
+                        let client_cpu = stats
+                            .client_cpu_us_per_request
+                            .map_or("-".to_string(), |us| format!("{us:.0}"));
                         let _ = writeln!(
                             out,
-                            "{:<36} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>7}{}",
+                            "{:<36} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
                             op.name,
                             thousands(stats.requests_per_second),
                             stats.p50_ms,
@@ -331,6 +342,7 @@ pub fn table(report: &BenchReport) -> String {
                             tput,
                             p50,
                             cpu,
+                            client_cpu,
                             stats.errors,
                             if op.exhausted {
                                 "  (ran out of ids)"
@@ -425,6 +437,7 @@ mod tests {
             exhausted: false,
             sample_error: None,
             server_cpu: Some(Duration::from_millis(500)),
+            client_cpu: None,
         }
     }
 
@@ -440,6 +453,7 @@ mod tests {
         assert!((s.p999_ms - 0.999).abs() < 0.001, "{}", s.p999_ms);
         assert!((s.max_ms - 1.0).abs() < 0.001, "{}", s.max_ms);
         assert_eq!(s.server_cpu_us_per_request, Some(500.0));
+        assert_eq!(s.client_cpu_us_per_request, None);
         let empty = stats(&result(&[], 0));
         assert_eq!((empty.requests_per_second, empty.p50_ms), (0.0, 0.0));
     }
@@ -454,6 +468,7 @@ mod tests {
             p999_ms: p50,
             max_ms: p50,
             server_cpu_us_per_request: Some(50.0),
+            client_cpu_us_per_request: Some(20.0),
         }
     }
 
