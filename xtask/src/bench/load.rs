@@ -1,5 +1,5 @@
 //! The closed-loop load generator: `connections` tasks, each with its own
-//! keep-alive HTTP/1.1 connection (hyper's low-level client, no pool), each
+//! keep-alive HTTP/1.1 connection (a minimal client, see [`Connection`]), each
 //! sending its next request as soon as the previous answer is read. A
 //! warm-up is run and discarded, then requests are timed for a fixed
 //! duration into a latency histogram.
@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use std::io::Write as _;
+
+use anyhow::bail;
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::operations::{Fixture, Operation, Request, Rng};
@@ -108,11 +110,27 @@ pub fn new_histogram() -> anyhow::Result<Histogram<u64>> {
         .map_err(|e| anyhow::anyhow!("creating a histogram: {e:?}"))
 }
 
-/// One keep-alive connection to the server.
+/// One keep-alive HTTP/1.1 connection to the server.
+///
+/// A minimal client of its own rather than hyper's: one future per
+/// connection, no connection task to hand each request to and wake, so the
+/// generator, which shares the two cores with the server, costs as little
+/// as it can per request, the same for every operation. It writes the
+/// request in one buffer and reads the status, the headers it needs
+/// (`Content-Length`, `Transfer-Encoding: chunked`, `Connection: close`)
+/// and the body.
 pub struct Connection {
-    sender: http1::SendRequest<Full<Bytes>>,
+    stream: TcpStream,
+    addr: SocketAddr,
     host: String,
+    out: Vec<u8>,
+    input: BytesMut,
+    /// The server said `Connection: close`: reopen before the next request.
+    closed: bool,
 }
+
+/// The largest response head accepted.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 impl Connection {
     pub async fn open(addr: SocketAddr) -> anyhow::Result<Connection> {
@@ -120,36 +138,158 @@ impl Connection {
             .await
             .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            // Ends when the sender is dropped or the server closes.
-            let _ = connection.await;
-        });
         Ok(Connection {
-            sender,
+            stream,
+            addr,
             host: addr.to_string(),
+            out: Vec::with_capacity(1024),
+            input: BytesMut::with_capacity(16 * 1024),
+            closed: false,
         })
     }
 
     /// Sends one request and reads the whole answer: status and body.
     pub async fn send(&mut self, request: &Request) -> anyhow::Result<(u16, Bytes)> {
-        let mut builder = hyper::Request::builder()
-            .method(request.method.clone())
-            .uri(request.path.as_str())
-            .header(http::header::HOST, self.host.as_str());
+        if self.closed {
+            *self = Connection::open(self.addr).await?;
+        }
+        self.out.clear();
+        write!(
+            self.out,
+            "{} {} HTTP/1.1\r\nhost: {}\r\n",
+            request.method, request.path, self.host
+        )?;
         for (name, value) in &request.headers {
-            builder = builder.header(*name, value.as_str());
+            write!(self.out, "{name}: {value}\r\n")?;
         }
         if let Some(content_type) = request.content_type {
-            builder = builder.header(http::header::CONTENT_TYPE, content_type);
+            write!(self.out, "content-type: {content_type}\r\n")?;
         }
-        let http_request = builder.body(Full::new(request.body.clone()))?;
-        self.sender.ready().await?;
-        let response = self.sender.send_request(http_request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        if !request.body.is_empty() || request.method == http::Method::POST {
+            write!(self.out, "content-length: {}\r\n", request.body.len())?;
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.out.extend_from_slice(&request.body);
+        self.stream.write_all(&self.out).await?;
+
+        let head_end = loop {
+            if let Some(end) = find(&self.input, b"\r\n\r\n") {
+                break end + 4;
+            }
+            if self.input.len() > MAX_HEAD_BYTES {
+                bail!("a response head longer than {MAX_HEAD_BYTES} bytes");
+            }
+            self.fill().await?;
+        };
+        let head = parse_head(&self.input[..head_end])?;
+        self.closed = head.close;
+        let _ = self.input.split_to(head_end);
+        let body = match head.body {
+            BodyLength::Fixed(length) => {
+                while self.input.len() < length {
+                    self.fill().await?;
+                }
+                self.input.split_to(length).freeze()
+            }
+            BodyLength::Chunked => self.read_chunked().await?,
+        };
+        Ok((head.status, body))
     }
+
+    /// Reads more of the response; an error if the server closed.
+    async fn fill(&mut self) -> anyhow::Result<()> {
+        if self.input.capacity() - self.input.len() < 4096 {
+            self.input.reserve(16 * 1024);
+        }
+        if self.stream.read_buf(&mut self.input).await? == 0 {
+            self.closed = true;
+            bail!("the server closed the connection");
+        }
+        Ok(())
+    }
+
+    async fn read_chunked(&mut self) -> anyhow::Result<Bytes> {
+        let mut body = BytesMut::new();
+        loop {
+            let line_end = loop {
+                if let Some(end) = find(&self.input, b"\r\n") {
+                    break end;
+                }
+                self.fill().await?;
+            };
+            let size_text = std::str::from_utf8(&self.input[..line_end])?;
+            let size_text = size_text.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_text, 16)
+                .with_context(|| format!("a chunk size {size_text:?}"))?;
+            let _ = self.input.split_to(line_end + 2);
+            while self.input.len() < size + 2 {
+                self.fill().await?;
+            }
+            body.extend_from_slice(&self.input[..size]);
+            let _ = self.input.split_to(size + 2);
+            if size == 0 {
+                return Ok(body.freeze());
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// How the body of a response is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyLength {
+    Fixed(usize),
+    Chunked,
+}
+
+/// What the generator needs from a response head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    pub body: BodyLength,
+    pub close: bool,
+}
+
+/// Parses `HTTP/1.1 200 OK\r\nname: value\r\n...\r\n\r\n`.
+pub fn parse_head(head: &[u8]) -> anyhow::Result<Head> {
+    let text = std::str::from_utf8(head).context("a response head that is not UTF-8")?;
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or("");
+    if !version.starts_with("HTTP/1.") {
+        bail!("not an HTTP/1 response: {status_line:?}");
+    }
+    let status: u16 = parts
+        .next()
+        .unwrap_or("")
+        .parse()
+        .with_context(|| format!("a status line {status_line:?}"))?;
+    let mut body = BodyLength::Fixed(0);
+    let mut close = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            body = BodyLength::Fixed(value.parse().context("a Content-Length")?);
+        } else if name.eq_ignore_ascii_case("transfer-encoding")
+            && value.to_ascii_lowercase().contains("chunked")
+        {
+            body = BodyLength::Chunked;
+        } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close") {
+            close = true;
+        }
+    }
+    Ok(Head {
+        status,
+        body,
+        close,
+    })
 }
 
 /// Drives `operation` as configured and returns what was measured.
@@ -276,16 +416,14 @@ async fn connection_loop(
                 result.sample_error.get_or_insert_with(|| error.to_string());
                 // The connection is unusable: open a new one, unless the
                 // server is gone.
-                let addr = connection.host.parse()?;
-                connection = Connection::open(addr).await?;
+                connection = Connection::open(connection.addr).await?;
             }
             Err(_) => {
                 result.transport_errors += 1;
                 result
                     .sample_error
                     .get_or_insert_with(|| format!("no answer within {REQUEST_TIMEOUT:?}"));
-                let addr = connection.host.parse()?;
-                connection = Connection::open(addr).await?;
+                connection = Connection::open(connection.addr).await?;
             }
         }
         if measured {
@@ -304,8 +442,33 @@ pub async fn once(addr: SocketAddr, request: &Request) -> anyhow::Result<(u16, B
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_heads() {
+        let head = parse_head(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nContent-Length: 467\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            head,
+            Head {
+                status: 200,
+                body: BodyLength::Fixed(467),
+                close: false
+            }
+        );
+        let head = parse_head(
+            b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(head.status, 404);
+        assert_eq!(head.body, BodyLength::Chunked);
+        assert!(head.close);
+        assert!(parse_head(b"SSH-2.0\r\n\r\n").is_err());
+    }
 
     #[test]
     fn cpu_ticks_from_proc_stat() {
