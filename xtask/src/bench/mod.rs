@@ -61,6 +61,11 @@ pub struct BenchArgs {
     /// Warm-up seconds per operation, not measured.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
+    /// Connections of the light-load pass: the baseline and the lookups
+    /// measured again at the full size with this few connections, for
+    /// their latency without queueing (0: no such pass).
+    #[arg(long, default_value_t = 1)]
+    light_connections: usize,
     /// Worker threads of the load generator (it shares the machine with
     /// the server).
     #[arg(long, default_value_t = 2)]
@@ -186,6 +191,7 @@ pub fn run(args: BenchArgs, root: &Path) -> anyhow::Result<bool> {
             sessions: args.sessions,
             small_sessions: args.small_sessions.min(args.sessions),
             connections: args.connections,
+            light_connections: args.light_connections,
             duration_seconds: args.duration,
             warmup_seconds: args.warmup,
             client_threads: args.client_threads,
@@ -309,31 +315,52 @@ async fn bench_store(
             duration: Duration::from_secs_f64(args.duration),
             server_pid: Some(server.pid()),
         };
+        // The reads at full concurrency, the reads again at light load
+        // (latency without queueing) in the last phase, then the writes
+        // (which end sessions the reads use).
+        let reads: Vec<&'static Operation> = selected
+            .iter()
+            .copied()
+            .filter(|op| op.kind != Kind::Write)
+            .collect();
+        let writes: Vec<&'static Operation> = selected
+            .iter()
+            .copied()
+            .filter(|op| op.kind == Kind::Write)
+            .collect();
+        let mut passes = vec![(reads.clone(), config, "")];
+        let light_label = format!(" [{} conn]", args.light_connections);
+        if last && args.light_connections > 0 && args.light_connections != args.connections {
+            let light = load::LoadConfig {
+                connections: args.light_connections,
+                ..config
+            };
+            passes.push((reads, light, light_label.as_str()));
+        }
+        passes.push((writes, config, ""));
         let mut operations = Vec::new();
-        let mut baseline = None;
-        for op in selected {
-            let (op_report, ok) = measure(op, fixture.clone(), config, baseline.as_ref()).await;
-            all_ok &= ok;
-            if op.kind == Kind::Baseline {
-                baseline = op_report.stats;
-            }
-            if let Some(stats) = &op_report.stats {
-                eprintln!(
-                    "  {:<36} {:>8.0} req/s  p50 {:.3} ms  p99 {:.3} ms  server CPU {:.0} us/request",
-                    op.name,
-                    stats.requests_per_second,
-                    stats.p50_ms,
-                    stats.p99_ms,
-                    stats.server_cpu_us_per_request.unwrap_or(f64::NAN)
-                );
+        let mut full_baseline = None;
+        for (pass, pass_config, suffix) in passes {
+            let mut baseline = if suffix.is_empty() {
+                full_baseline
             } else {
-                eprintln!(
-                    "  {:<36} {}",
-                    op.name,
-                    op_report.note.as_deref().unwrap_or("")
-                );
+                None
+            };
+            for op in pass {
+                let (mut op_report, ok) =
+                    measure(op, fixture.clone(), pass_config, baseline.as_ref()).await;
+                all_ok &= ok;
+                op_report.name.push_str(suffix);
+                if op.kind == Kind::Baseline {
+                    baseline = op_report.stats;
+                }
+                log_operation(&op_report);
+                operations.push(op_report);
             }
-            operations.push(op_report);
+            // The writes are compared with the full-concurrency baseline.
+            if suffix.is_empty() && baseline.is_some() {
+                full_baseline = baseline;
+            }
         }
         let server_peak_rss_bytes = server.peak_rss();
         server.stop()?;
@@ -348,6 +375,24 @@ async fn bench_store(
         });
     }
     Ok(all_ok)
+}
+
+fn log_operation(report: &OperationReport) {
+    match &report.stats {
+        Some(stats) => eprintln!(
+            "  {:<44} {:>8.0} req/s  p50 {:.3} ms  p99 {:.3} ms  server CPU {:.0} us/request",
+            report.name,
+            stats.requests_per_second,
+            stats.p50_ms,
+            stats.p99_ms,
+            stats.server_cpu_us_per_request.unwrap_or(f64::NAN)
+        ),
+        None => eprintln!(
+            "  {:<44} {}",
+            report.name,
+            report.note.as_deref().unwrap_or("")
+        ),
+    }
 }
 
 fn selected(args: &BenchArgs, op: &Operation) -> bool {

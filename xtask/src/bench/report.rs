@@ -233,6 +233,8 @@ pub struct RunConfig {
     pub sessions: u64,
     pub small_sessions: u64,
     pub connections: usize,
+    /// Connections of the light-load pass (its rows are marked `[n conn]`).
+    pub light_connections: usize,
     pub duration_seconds: f64,
     pub warmup_seconds: f64,
     pub client_threads: usize,
@@ -306,7 +308,7 @@ pub fn table(report: &BenchReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<36} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
+                "{:<44} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
                 "operation",
                 "req/s",
                 "p50 ms",
@@ -333,7 +335,7 @@ pub fn table(report: &BenchReport) -> String {
                             .map_or("-".to_string(), |us| format!("{us:.0}"));
                         let _ = writeln!(
                             out,
-                            "{:<36} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
+                            "{:<44} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
                             op.name,
                             thousands(stats.requests_per_second),
                             stats.p50_ms,
@@ -354,7 +356,7 @@ pub fn table(report: &BenchReport) -> String {
                     None => {
                         let _ = writeln!(
                             out,
-                            "{:<36} {}",
+                            "{:<44} {}",
                             op.name,
                             op.note.as_deref().unwrap_or("not measured")
                         );
@@ -397,7 +399,7 @@ pub fn table(report: &BenchReport) -> String {
                 });
                 let _ = writeln!(
                     out,
-                    "  {:<36} {:.3} ms at {} -> {:.3} ms at {}: x{:.2}{normalized}",
+                    "  {:<44} {:.3} ms at {} -> {:.3} ms at {}: x{:.2}{normalized}",
                     s.name,
                     s.p50_small_ms,
                     thousands(s.small_sessions as f64),
@@ -554,6 +556,7 @@ mod tests {
                 sessions: 1_000_000,
                 small_sessions: 10_000,
                 connections: 32,
+                light_connections: 1,
                 duration_seconds: 10.0,
                 warmup_seconds: 2.0,
                 client_threads: 2,
