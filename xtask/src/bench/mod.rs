@@ -62,7 +62,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
     /// Connections of the light-load pass: the baseline and the lookups
-    /// measured again at the full size with this few connections, for
+    /// measured again at every size with this few connections, for
     /// their latency without queueing (0: no such pass).
     #[arg(long, default_value_t = 1)]
     light_connections: usize,
@@ -91,6 +91,13 @@ pub struct BenchArgs {
     /// Keep the run's directory (database, logs, samples) afterwards.
     #[arg(long)]
     keep_data: bool,
+    /// Run in this directory and keep it: seed it the first time, and on
+    /// later runs measure its data as it is (the full size only, no
+    /// seeding), so that changes to the server can be compared on the
+    /// same data (writes then meet sessions earlier runs revoked). SQLite
+    /// only.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -117,6 +124,9 @@ pub fn run(args: BenchArgs, root: &Path) -> anyhow::Result<bool> {
         if args.database_url.is_some() {
             stores.push(StoreKind::Postgres);
         }
+    }
+    if args.data_dir.is_some() && stores != [StoreKind::Sqlite] {
+        bail!("--data-dir works with --store sqlite only");
     }
     if stores.contains(&StoreKind::Postgres) && args.database_url.is_none() {
         bail!(
@@ -150,7 +160,10 @@ pub fn run(args: BenchArgs, root: &Path) -> anyhow::Result<bool> {
     let started = chrono::Utc::now();
     let stamp = started.format("%Y%m%dT%H%M%SZ").to_string();
     let bench_dir = server::target_dir(root).join("bench");
-    let run_dir = bench_dir.join(format!("run-{stamp}"));
+    let run_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| bench_dir.join(format!("run-{stamp}")));
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -204,7 +217,7 @@ pub fn run(args: BenchArgs, root: &Path) -> anyhow::Result<bool> {
     std::fs::write(&json_path, serde_json::to_string_pretty(&bench_report)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     println!("JSON report: {}", json_path.display());
-    if args.keep_data {
+    if args.keep_data || args.data_dir.is_some() {
         println!("data kept in {}", run_dir.display());
     } else if let Err(error) = std::fs::remove_dir_all(&run_dir) {
         eprintln!("could not remove {}: {error}", run_dir.display());
@@ -235,22 +248,32 @@ async fn bench_store(
             sqlite_file: None,
         },
     };
-    binary.generate_key(
-        database
-            .key_file
-            .as_deref()
-            .unwrap_or(Path::new("bench.key")),
-    )?;
-    let credentials = binary
-        .admin_credential(&database)
-        .with_context(|| format!("issuing a credential on {}", store.name()))?;
+    // What a reused --data-dir holds from its first run.
+    let reused_path = dir.join("reuse.json");
+    let reused: Option<Reused> = match &args.data_dir {
+        Some(_) if reused_path.is_file() => Some(
+            serde_json::from_slice(&std::fs::read(&reused_path)?)
+                .with_context(|| format!("reading {}", reused_path.display()))?,
+        ),
+        _ => None,
+    };
+    let credentials = match &reused {
+        Some(reused) => reused.credentials.clone(),
+        None => {
+            let key_file = database.key_file.clone().unwrap_or(dir.join("bench.key"));
+            binary.generate_key(&key_file)?;
+            binary
+                .admin_credential(&database)
+                .with_context(|| format!("issuing a credential on {}", store.name()))?
+        }
+    };
 
     let small = args.small_sessions.min(args.sessions);
     let mut sizes = vec![];
-    if small > 0 && small < args.sessions {
+    if reused.is_none() && small > 0 && small < args.sessions {
         sizes.push(small);
     }
-    sizes.push(args.sessions);
+    sizes.push(reused.as_ref().map_or(args.sessions, |r| r.sessions));
 
     let mut all_ok = true;
     let mut seeded = 0u64;
@@ -262,8 +285,20 @@ async fn bench_store(
         // Enough live ids for the writes in the last phase.
         let sample_size = if last { 200_000 } else { 10_000 }.min(adding as usize);
         let sample_path = dir.join(format!("sample-{size}.json"));
-        eprintln!("{}: seeding {adding} sessions (up to {size})", store.name());
-        let seeding = binary.seed(&database, adding, users, &sample_path, sample_size)?;
+        let seeding = match &reused {
+            Some(reused) => {
+                eprintln!(
+                    "{}: reusing {} with {size} sessions",
+                    store.name(),
+                    dir.display()
+                );
+                reused.seeding
+            }
+            None => {
+                eprintln!("{}: seeding {adding} sessions (up to {size})", store.name());
+                binary.seed(&database, adding, users, &sample_path, sample_size)?
+            }
+        };
         let fresh: SeedSample = serde_json::from_slice(
             &std::fs::read(&sample_path)
                 .with_context(|| format!("reading {}", sample_path.display()))?,
@@ -274,6 +309,23 @@ async fn bench_store(
         sample.extend(fresh.sample);
         seeded = size;
         let database_after_seeding = database.size(size);
+        if last && args.data_dir.is_some() && reused.is_none() {
+            // Later runs measure this data as it is now.
+            let record = Reused {
+                sessions: size,
+                seeding,
+                credentials: credentials.clone(),
+            };
+            std::fs::write(&reused_path, serde_json::to_vec(&record)?)?;
+            let merged = dir.join(format!("sample-{size}.json"));
+            std::fs::write(
+                &merged,
+                serde_json::to_vec(&serde_json::json!({
+                    "designated_user": fresh.designated_user,
+                    "sample": sample,
+                }))?,
+            )?;
+        }
 
         let load_at_start = load_average();
         let log = dir.join(format!("server-{size}.log"));
@@ -316,8 +368,8 @@ async fn bench_store(
             server_pid: Some(server.pid()),
         };
         // The reads at full concurrency, the reads again at light load
-        // (latency without queueing) in the last phase, then the writes
-        // (which end sessions the reads use).
+        // (latency without queueing), then the writes (which end sessions
+        // the reads use).
         let reads: Vec<&'static Operation> = selected
             .iter()
             .copied()
@@ -330,7 +382,7 @@ async fn bench_store(
             .collect();
         let mut passes = vec![(reads.clone(), config, "")];
         let light_label = format!(" [{} conn]", args.light_connections);
-        if last && args.light_connections > 0 && args.light_connections != args.connections {
+        if args.light_connections > 0 && args.light_connections != args.connections {
             let light = load::LoadConfig {
                 connections: args.light_connections,
                 ..config
@@ -375,6 +427,15 @@ async fn bench_store(
         });
     }
     Ok(all_ok)
+}
+
+/// What a `--data-dir` keeps from its first run: the size seeded, how
+/// fast, and the credential (a throwaway one, in the throwaway database).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Reused {
+    sessions: u64,
+    seeding: report::SeedFigures,
+    credentials: operations::Credentials,
 }
 
 fn log_operation(report: &OperationReport) {

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use http::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Which part of the run an operation belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +184,7 @@ impl Request {
 
 /// The secrets of the admin credential the benchmark calls with (the
 /// `--json` output of `login-sessions credentials create`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Credentials {
     pub native: NativeSecrets,
     pub looker: LookerSecrets,
@@ -194,23 +194,23 @@ pub struct Credentials {
     pub huawei: HuaweiSecrets,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct NativeSecrets {
     pub token: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct LookerSecrets {
     pub client_id: String,
     pub client_secret: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct PrefactorSecrets {
     pub api_token: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[allow(dead_code)]
 pub struct HuaweiSecrets {
     pub access_key: String,
@@ -218,7 +218,7 @@ pub struct HuaweiSecrets {
 }
 
 /// A seeded session (the sample `login-sessions seed --sample` writes).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct SampledSession {
     pub id: String,
     pub identity_store_id: String,

@@ -105,7 +105,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
 }
 
 /// What seeding did.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
 pub struct SeedFigures {
     pub inserted: u64,
     pub seconds: f64,
