@@ -93,20 +93,29 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// Runs a subcommand to completion and returns its stdout; stderr goes
-    /// to the terminal (seeding's progress bar).
-    fn output(&self, args: &[String]) -> anyhow::Result<String> {
+    /// Runs a subcommand to completion and returns its stdout. Its stderr
+    /// goes to the terminal when `show_stderr` (seeding's progress bar);
+    /// otherwise it is kept for the error message.
+    fn output(&self, args: &[String], show_stderr: bool) -> anyhow::Result<String> {
         let output = Command::new(&self.path)
             .args(args)
             .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(if show_stderr {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            })
             .output()
             .with_context(|| format!("running {}", self.path.display()))?;
         if !output.status.success() {
             bail!(
-                "`login-sessions {}` failed ({})",
+                "`login-sessions {}` failed ({}){}",
                 args.first().map_or("", String::as_str),
-                output.status
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .map_or(String::new(), |line| format!(": {line}"))
             );
         }
         String::from_utf8(output.stdout).context("the output is not UTF-8")
@@ -114,7 +123,7 @@ impl Binary {
 
     /// Writes a new server key to `path`.
     pub fn generate_key(&self, path: &Path) -> anyhow::Result<()> {
-        let key = self.output(&["key".into(), "generate".into()])?;
+        let key = self.output(&["key".into(), "generate".into()], false)?;
         std::fs::write(path, key.trim())
             .with_context(|| format!("writing the server key {}", path.display()))
     }
@@ -131,7 +140,7 @@ impl Binary {
             "--json".into(),
         ];
         args.extend(database.args());
-        let output = self.output(&args)?;
+        let output = self.output(&args, false)?;
         serde_json::from_str(&output).context("reading the credential `credentials create` printed")
     }
 
@@ -159,7 +168,7 @@ impl Binary {
             "--json".into(),
         ];
         args.extend(database.args());
-        let output = self.output(&args)?;
+        let output = self.output(&args, true)?;
         let value: serde_json::Value =
             serde_json::from_str(&output).context("reading what `seed --json` printed")?;
         Ok(SeedFigures {
