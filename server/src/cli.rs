@@ -1,5 +1,5 @@
-//! The command line: `serve`, `credentials create|list|revoke`, and
-//! `key generate`.
+//! The command line: `serve`, `credentials create|list|revoke`, `seed`
+//! and `key generate`.
 //!
 //! Every subcommand that touches data takes the same `--database` and
 //! `--key-file` (or `LOGIN_SESSIONS_DATABASE`, `LOGIN_SESSIONS_KEY_FILE`)
