@@ -1,5 +1,5 @@
 //! The command line: `serve`, `credentials
-//! create|create-temporary|list|revoke`, and `key generate`.
+//! create|create-temporary|list|revoke`, `seed` and `key generate`.
 //!
 //! Every subcommand that touches data takes the same `--database` and
 //! `--key-file` (or `LOGIN_SESSIONS_DATABASE`, `LOGIN_SESSIONS_KEY_FILE`)
@@ -28,11 +28,11 @@ use crate::janitor::{
     DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
 };
 use crate::secrets::ServerKey;
-use crate::service::SessionSettings;
 use crate::service::credentials::{
     CredentialRequest, CredentialService, IssuedCredential, IssuedTemporaryHuaweiKey,
     TEMPORARY_DEFAULT_TTL_SECONDS,
 };
+use crate::service::{SessionService, SessionSettings};
 use crate::store::SharedStore;
 use crate::store::postgres::DEFAULT_POOL_SIZE;
 
@@ -56,6 +56,10 @@ enum Command {
         #[command(subcommand)]
         command: CredentialsCommand,
     },
+    /// Add many realistic sessions quickly (benchmarks, capacity tests):
+    /// batches of one transaction each, progress on stderr, the rate at
+    /// the end.
+    Seed(SeedArgs),
     /// Manage the server key that encrypts stored secrets.
     Key {
         #[command(subcommand)]
@@ -148,6 +152,11 @@ struct ServeArgs {
     /// separated by ':'. Re-read on SIGHUP.
     #[arg(long = "geoip-db", value_name = "PATH")]
     geoip_db: Vec<PathBuf>,
+    /// Answer the benchmark's baseline endpoint (`GET /bench/baseline`, a
+    /// constant body, no authentication); off by default. For `cargo
+    /// xtask bench`.
+    #[arg(long, env = "LOGIN_SESSIONS_BENCH_ENDPOINTS")]
+    bench_endpoints: bool,
 }
 
 /// The environment variable naming GeoIP databases when no `--geoip-db` is
@@ -219,6 +228,37 @@ fn reload_geoip_on_sighup(enricher: Arc<Enricher>, log: slog::Logger) -> Result<
         }
     });
     Ok(())
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// How many sessions to add.
+    #[arg(long, default_value_t = 1_000_000)]
+    sessions: u64,
+    /// How many users they belong to. Default: one per ten sessions.
+    #[arg(long)]
+    users: Option<u64>,
+    /// How many identity stores the users are spread over.
+    #[arg(long, default_value_t = 8)]
+    stores: u32,
+    /// Sessions written per transaction. Large batches amortise the
+    /// index pages every batch rewrites (with SQLite, 100,000 seeded about
+    /// twice as fast as 10,000).
+    #[arg(long, default_value_t = 100_000)]
+    batch: usize,
+    /// Write a uniform sample of the added sessions (id, identity store,
+    /// user, whether live) and the designated user as JSON to this file,
+    /// for load generators.
+    #[arg(long)]
+    sample: Option<PathBuf>,
+    /// How many sessions the sample describes.
+    #[arg(long, default_value_t = 10_000)]
+    sample_size: usize,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -322,6 +362,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Credentials { command } => credentials(command).await,
+        Command::Seed(args) => seed(args).await,
         Command::Key {
             command: KeyCommand::Generate,
         } => {
@@ -368,7 +409,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         settings,
         public_url.clone(),
     )
-    .with_enricher(enricher.clone());
+    .with_enricher(enricher.clone())
+    .with_bench_endpoints(args.bench_endpoints);
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }
@@ -411,6 +453,70 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .unwrap_or_default()
     );
     server.await
+}
+
+async fn seed(args: SeedArgs) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+
+    let (store, _key) = open(&args.store).await?;
+    let sessions = SessionService::new(store, Arc::new(SystemClock), SessionSettings::default());
+    let plan = crate::seed::SeedPlan {
+        sessions: args.sessions,
+        users: args.users.unwrap_or((args.sessions / 10).max(1)),
+        stores: args.stores,
+        batch: args.batch,
+        sample_size: if args.sample.is_some() {
+            args.sample_size
+        } else {
+            0
+        },
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_line = std::time::Instant::now();
+    let mut next_decile = 1u64;
+    let report = crate::seed::seed(&sessions, &plan, |progress| {
+        let line = crate::seed::progress_line(progress);
+        if terminal {
+            if last_line.elapsed().as_millis() >= 200 || progress.done == progress.total {
+                eprint!("\r{line}");
+                let _ = std::io::stderr().flush();
+                last_line = std::time::Instant::now();
+            }
+        } else if progress.done * 10 >= next_decile * progress.total.max(1) {
+            eprintln!("{line}");
+            next_decile = progress.done * 10 / progress.total.max(1) + 1;
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if terminal {
+        eprintln!();
+    }
+    if let Some(path) = &args.sample {
+        let sample = json!({
+            "designated_user": report.designated_user,
+            "sample": report.sample,
+        });
+        std::fs::write(path, sample.to_string())
+            .map_err(|e| format!("could not write the sample to {}: {e}", path.display()))?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "inserted": report.inserted,
+                "seconds": report.seconds,
+                "sessions_per_second": report.sessions_per_second,
+                "cpu_seconds": report.cpu_seconds,
+            })
+        );
+    } else {
+        println!(
+            "seeded {} sessions in {:.1} s: {:.0} sessions/s",
+            report.inserted, report.seconds, report.sessions_per_second
+        );
+    }
+    Ok(())
 }
 
 fn logger(level: LogLevel) -> Result<slog::Logger, String> {

@@ -18,5 +18,6 @@ pub mod http;
 pub mod janitor;
 pub mod pfid;
 pub mod secrets;
+pub mod seed;
 pub mod service;
 pub mod store;

@@ -361,3 +361,111 @@ fn credentials_create_temporary_prints_json_and_refuses_bad_requests() {
     assert!(!revoked.status.success());
     assert!(String::from_utf8_lossy(&revoked.stderr).contains("is revoked"));
 }
+
+#[test]
+fn seed_adds_sessions_reports_its_rate_and_writes_a_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let sample = dir.path().join("sample.json");
+    let output = login_sessions(
+        &[
+            "seed",
+            "--sessions",
+            "500",
+            "--users",
+            "50",
+            "--stores",
+            "3",
+            "--batch",
+            "200",
+            "--sample",
+            sample.to_str().unwrap(),
+            "--sample-size",
+            "40",
+            "--json",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    // The designated user's ten sessions come on top.
+    assert_eq!(report["inserted"], 510);
+    assert!(report["sessions_per_second"].as_f64().unwrap() > 0.0);
+    let progress = String::from_utf8_lossy(&output.stderr);
+    assert!(progress.contains("500/500"), "{progress}");
+    let sample: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
+    assert_eq!(sample["sample"].as_array().unwrap().len(), 40);
+    assert_eq!(
+        sample["designated_user"]["user_id"],
+        "bench-user-ten-sessions"
+    );
+    for entry in sample["sample"].as_array().unwrap() {
+        assert_eq!(entry["id"].as_str().unwrap().len(), 32, "{entry}");
+        assert!(entry["live"].is_boolean(), "{entry}");
+    }
+}
+
+/// Starts `serve` on a free port with `extra` arguments, sends one `GET
+/// path`, stops the server and returns the raw response.
+fn serve_and_get(extra: &[&str], path: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let bind = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "serve",
+        "--bind",
+        &bind,
+        "--database",
+        &db,
+        "--log-level",
+        "warn",
+    ];
+    args.extend_from_slice(extra);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args(&args)
+        .env_remove("LOGIN_SESSIONS_BENCH_ENDPOINTS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let response = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&bind) {
+            use std::io::{Read, Write};
+            write!(
+                stream,
+                "GET {path} HTTP/1.1\r\nHost: {bind}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            break response;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    response
+}
+
+#[test]
+fn the_bench_baseline_answers_only_with_bench_endpoints() {
+    let off = serve_and_get(&[], "/bench/baseline");
+    assert!(off.starts_with("HTTP/1.1 404"), "{off}");
+    assert!(off.contains("\"error_code\":\"NotFound\""), "{off}");
+    assert!(off.contains("--bench-endpoints"), "{off}");
+
+    let on = serve_and_get(&["--bench-endpoints"], "/bench/baseline");
+    assert!(on.starts_with("HTTP/1.1 200"), "{on}");
+    let (_, body) = on.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body.len(), login_sessions_api::bench::BASELINE_BODY_BYTES);
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["can"], serde_json::json!({}));
+}

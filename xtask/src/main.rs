@@ -13,12 +13,17 @@
 //! * `cargo xtask enrich-bench` — the cost of enriching a session, against
 //!   baselines measured in the same run (runs the server crate's
 //!   `enrich_bench` example in release mode).
+//! * `cargo xtask bench` — the benchmark: seeds a database, starts the
+//!   release server on 127.0.0.1, drives it with a closed-loop load
+//!   generator and reports throughput, latency, memory and size (see
+//!   [`bench`]).
 //!
 //! `generate` writes the file; `check` regenerates it in memory and fails,
 //! with a unified diff and the command that fixes it, when the checked-in
 //! file differs. The same checks run as `#[test]`s, so `cargo test` catches
 //! drift too.
 
+mod bench;
 mod client;
 mod golden;
 mod openapi;
@@ -72,6 +77,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Benchmark the release server: throughput and latency per operation
+    /// against a baseline endpoint, memory, database size, seeding rate.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, Debug, Subcommand)]
@@ -103,6 +111,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_agreement,
         } => return ua_accuracy::run(&corpus, min_agreement),
         Command::EnrichBench { args } => return enrich_bench(&root, &args),
+        Command::Bench(args) => {
+            return Ok(if bench::run(args, &root)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
     };
     match action {
         Action::Generate => generate(&golden, &root),

@@ -6,6 +6,7 @@
 //! `client/` is generated from that document, and the server implements the
 //! trait. It holds no behaviour.
 
+pub mod bench;
 pub mod checked;
 pub mod huawei;
 pub mod looker;
@@ -18,6 +19,7 @@ use dropshot::{
     PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
 };
 
+use bench::BenchBaseline;
 use checked::{Checked, CheckedBody};
 use huawei::{
     BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
@@ -101,6 +103,20 @@ pub trait LoginSessionsApi {
     async fn healthz(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<()>, NativeError>;
+
+    /// The benchmark's baseline: a constant body the size of a Looker
+    /// `Session`, through the same routing and serialization as every
+    /// operation but with no authentication and no store. Answers 404
+    /// unless the server runs with `--bench-endpoints`.
+    #[endpoint {
+        method = GET,
+        path = "/bench/baseline",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn bench_baseline(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<BenchBaseline>, NativeError>;
 
     /// Record a session.
     ///

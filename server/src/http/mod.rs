@@ -6,6 +6,7 @@
 //! domain to that dialect's wire types. Adding a dialect adds a module and
 //! one line per operation here.
 
+pub mod bench;
 pub mod huawei;
 pub mod looker;
 pub mod native;
@@ -19,6 +20,7 @@ use dropshot::{
     HttpResponseOk, HttpServer, PaginationParams, Path, Query, RequestContext, ResultsPage,
     ServerBuilder, TypedBody,
 };
+use login_sessions_api::bench::BenchBaseline;
 use login_sessions_api::checked::{Checked, CheckedBody};
 use login_sessions_api::huawei::{
     BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
@@ -61,6 +63,9 @@ pub struct ApiContext {
     /// The base URL of this service's documentation, ending in `/`: error
     /// bodies link under it (Looker's `documentation_url`).
     pub docs_url: String,
+    /// Whether the benchmark's endpoints (`/bench/...`) answer; off
+    /// unless `serve --bench-endpoints`.
+    pub bench_endpoints: bool,
 }
 
 impl ApiContext {
@@ -80,7 +85,14 @@ impl ApiContext {
             credentials: CredentialService::new(store.clone(), clock.clone(), key.clone()),
             huawei_auth: HuaweiAuthenticator::new(store.clone(), clock.clone(), key),
             auth: Authenticator::new(store, clock),
+            bench_endpoints: false,
         }
+    }
+
+    /// The same context with the benchmark's endpoints on or off.
+    pub fn with_bench_endpoints(mut self, enabled: bool) -> ApiContext {
+        self.bench_endpoints = enabled;
+        self
     }
 
     /// The same context, enriching new sessions with `enricher` (the
@@ -145,6 +157,12 @@ impl LoginSessionsApi for LoginSessionsImpl {
 
     async fn healthz(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseOk<()>, NativeError> {
         native::healthz(rqctx).await
+    }
+
+    async fn bench_baseline(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<BenchBaseline>, NativeError> {
+        bench::bench_baseline(rqctx).await
     }
 
     async fn session_create(

@@ -1,0 +1,595 @@
+//! The benchmark's report: per-operation figures and their ratios to the
+//! baseline, as a readable table and as JSON (pure functions, tested).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::load::RunResult;
+use super::operations::Kind;
+
+/// Throughput and latency of one run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub errors: u64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// Server CPU time (user + system) per successful request, in
+    /// microseconds: unlike throughput, barely moved by other work on the
+    /// machine.
+    pub server_cpu_us_per_request: Option<f64>,
+    /// The load generator's CPU time per successful request, in
+    /// microseconds (it shares the machine with the server).
+    pub client_cpu_us_per_request: Option<f64>,
+}
+
+/// The figures of a run (latencies from the histogram, in microseconds).
+pub fn stats(result: &RunResult) -> Stats {
+    let seconds = result.elapsed.as_secs_f64();
+    let histogram = &result.histogram;
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    let empty = histogram.is_empty();
+    let quantile = |q: f64| {
+        if empty {
+            0.0
+        } else {
+            ms(histogram.value_at_quantile(q))
+        }
+    };
+    Stats {
+        requests: result.ok,
+        errors: result.errors(),
+        requests_per_second: if seconds > 0.0 {
+            result.ok as f64 / seconds
+        } else {
+            0.0
+        },
+        p50_ms: quantile(0.5),
+        p99_ms: quantile(0.99),
+        p999_ms: quantile(0.999),
+        max_ms: if empty { 0.0 } else { ms(histogram.max()) },
+        server_cpu_us_per_request: result
+            .server_cpu
+            .filter(|_| result.ok > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / result.ok as f64),
+        client_cpu_us_per_request: result
+            .client_cpu
+            .filter(|_| result.ok > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e6 / result.ok as f64),
+    }
+}
+
+/// An operation's figures relative to the baseline's in the same phase:
+/// throughput as a fraction of the baseline's (higher is better), p50 as a
+/// multiple of the baseline's (lower is better).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Ratios {
+    pub throughput: f64,
+    pub p50: f64,
+}
+
+pub fn ratios(operation: &Stats, baseline: &Stats) -> Option<Ratios> {
+    if baseline.requests_per_second <= 0.0 || baseline.p50_ms <= 0.0 {
+        return None;
+    }
+    Some(Ratios {
+        throughput: operation.requests_per_second / baseline.requests_per_second,
+        p50: operation.p50_ms / baseline.p50_ms,
+    })
+}
+
+/// One operation in one phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct OperationReport {
+    pub name: String,
+    pub kind: &'static str,
+    /// Measured figures; absent when the operation was skipped or failed.
+    pub stats: Option<Stats>,
+    pub vs_baseline: Option<Ratios>,
+    /// The operation ran out of work before the duration was up.
+    pub exhausted: bool,
+    /// Why it was skipped or failed, or an example of its errors.
+    pub note: Option<String>,
+}
+
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Baseline => "baseline",
+        Kind::Lookup => "lookup",
+        Kind::Write => "write",
+    }
+}
+
+/// What seeding did.
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize)]
+pub struct SeedFigures {
+    pub inserted: u64,
+    pub seconds: f64,
+    pub sessions_per_second: f64,
+    /// CPU time (user + system, all threads) the seeding process used.
+    pub cpu_seconds: Option<f64>,
+}
+
+/// The database's size on disk.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct DatabaseSize {
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+    pub bytes_per_session: f64,
+}
+
+/// One data size: seeding up to it, then the operations against it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseReport {
+    pub sessions: u64,
+    pub seeding: SeedFigures,
+    pub operations: Vec<OperationReport>,
+    /// The server's peak resident set (VmHWM) over this phase.
+    pub server_peak_rss_bytes: Option<u64>,
+    /// After seeding, before the server started.
+    pub database_after_seeding: Option<DatabaseSize>,
+    /// After the operations.
+    pub database_after_run: Option<DatabaseSize>,
+    /// The machine's 1-minute load average when the server started and
+    /// when it stopped (other work on a shared machine shows here).
+    pub load_average: [Option<f64>; 2],
+}
+
+/// How a lookup's p50 grew from the small to the full data size.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scaling {
+    pub name: String,
+    pub small_sessions: u64,
+    pub full_sessions: u64,
+    pub p50_small_ms: f64,
+    pub p50_full_ms: f64,
+    pub ratio: f64,
+    /// The same ratio with each p50 first divided by its phase's baseline
+    /// p50: what is left once the machine's drift between the phases (the
+    /// baseline's own ratio) is taken out.
+    pub normalized_ratio: Option<f64>,
+}
+
+/// p50 at the last phase over p50 at the first, per lookup measured in
+/// both.
+pub fn scaling(phases: &[PhaseReport]) -> Vec<Scaling> {
+    let (Some(small), Some(full)) = (phases.first(), phases.last()) else {
+        return Vec::new();
+    };
+    if phases.len() < 2 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for op in &full.operations {
+        if op.kind != "lookup" && op.kind != "baseline" {
+            continue;
+        }
+        let Some(full_stats) = op.stats else { continue };
+        let Some(small_stats) = small
+            .operations
+            .iter()
+            .find(|o| o.name == op.name)
+            .and_then(|o| o.stats)
+        else {
+            continue;
+        };
+        if small_stats.p50_ms <= 0.0 {
+            continue;
+        }
+        let baseline_p50 = |phase: &PhaseReport| {
+            phase
+                .operations
+                .iter()
+                .find(|o| o.kind == "baseline")
+                .and_then(|o| o.stats)
+                .map(|s| s.p50_ms)
+                .filter(|p50| *p50 > 0.0)
+        };
+        let normalized_ratio = match (baseline_p50(small), baseline_p50(full)) {
+            (Some(small_base), Some(full_base)) if op.kind != "baseline" => {
+                Some((full_stats.p50_ms / full_base) / (small_stats.p50_ms / small_base))
+            }
+            _ => None,
+        };
+        out.push(Scaling {
+            name: op.name.clone(),
+            small_sessions: small.sessions,
+            full_sessions: full.sessions,
+            p50_small_ms: small_stats.p50_ms,
+            p50_full_ms: full_stats.p50_ms,
+            ratio: full_stats.p50_ms / small_stats.p50_ms,
+            normalized_ratio,
+        });
+    }
+    out
+}
+
+/// Everything measured on one store.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreReport {
+    pub store: String,
+    pub phases: Vec<PhaseReport>,
+    pub scaling: Vec<Scaling>,
+    /// Why the run on this store stopped, if it did.
+    pub error: Option<String>,
+}
+
+/// The machine the figures come from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_bytes: u64,
+    pub kernel: String,
+}
+
+/// How the run was configured.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunConfig {
+    pub sessions: u64,
+    pub small_sessions: u64,
+    pub connections: usize,
+    /// Connections of the light-load pass (its rows are marked `[n conn]`).
+    pub light_connections: usize,
+    pub duration_seconds: f64,
+    pub warmup_seconds: f64,
+    pub client_threads: usize,
+    pub server_log_level: String,
+}
+
+/// The whole report, as written to the JSON file.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub started_at: String,
+    pub git_commit: Option<String>,
+    pub machine: Machine,
+    pub config: RunConfig,
+    pub stores: Vec<StoreReport>,
+}
+
+fn thousands(n: f64) -> String {
+    let rounded = n.round() as u64;
+    let digits = rounded.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The report as a readable table.
+pub fn table(report: &BenchReport) -> String {
+    let mut out = String::new();
+    let machine = &report.machine;
+    let _ = writeln!(
+        out,
+        "machine: {} CPUs ({}), {} memory, {}",
+        machine.cpus,
+        machine.cpu_model,
+        mib(machine.memory_bytes),
+        machine.kernel
+    );
+    let config = &report.config;
+    let _ = writeln!(
+        out,
+        "load: {} connections, closed loop, {:.0} s per operation after {:.0} s warm-up, {} client threads; server log level {}",
+        config.connections,
+        config.duration_seconds,
+        config.warmup_seconds,
+        config.client_threads,
+        config.server_log_level
+    );
+    for store in &report.stores {
+        for phase in &store.phases {
+            let cpu = phase.seeding.cpu_seconds.map_or(String::new(), |cpu| {
+                format!(
+                    ", {:.0}% of one CPU",
+                    cpu * 100.0 / phase.seeding.seconds.max(1e-9)
+                )
+            });
+            let _ = writeln!(
+                out,
+                "\n{} with {} sessions (seeded {} at {} sessions/s{cpu})",
+                store.store,
+                thousands(phase.sessions as f64),
+                thousands(phase.seeding.inserted as f64),
+                thousands(phase.seeding.sessions_per_second)
+            );
+            let _ = writeln!(
+                out,
+                "{:<44} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
+                "operation",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "p99.9 ms",
+                "tput/base",
+                "p50/base",
+                "srv CPU us",
+                "gen CPU us",
+                "errors"
+            );
+            for op in &phase.operations {
+                match op.stats {
+                    Some(stats) => {
+                        let (tput, p50) = op.vs_baseline.map_or_else(
+                            || ("-".to_string(), "-".to_string()),
+                            |r| (format!("{:.2}", r.throughput), format!("{:.2}", r.p50)),
+                        );
+                        let cpu = stats
+                            .server_cpu_us_per_request
+                            .map_or("-".to_string(), |us| format!("{us:.0}"));
+                        let client_cpu = stats
+                            .client_cpu_us_per_request
+                            .map_or("-".to_string(), |us| format!("{us:.0}"));
+                        let _ = writeln!(
+                            out,
+                            "{:<44} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
+                            op.name,
+                            thousands(stats.requests_per_second),
+                            stats.p50_ms,
+                            stats.p99_ms,
+                            stats.p999_ms,
+                            tput,
+                            p50,
+                            cpu,
+                            client_cpu,
+                            stats.errors,
+                            if op.exhausted {
+                                "  (ran out of ids)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "{:<44} {}",
+                            op.name,
+                            op.note.as_deref().unwrap_or("not measured")
+                        );
+                    }
+                }
+            }
+            if let [Some(before), Some(after)] = phase.load_average {
+                let _ = writeln!(
+                    out,
+                    "machine load average (1 min): {before:.2} at the start, {after:.2} at the end"
+                );
+            }
+            if let Some(rss) = phase.server_peak_rss_bytes {
+                let _ = writeln!(out, "server peak RSS (VmHWM): {}", mib(rss));
+            }
+            for (label, size) in [
+                ("after seeding", phase.database_after_seeding),
+                ("after the run", phase.database_after_run),
+            ] {
+                if let Some(size) = size {
+                    let _ = writeln!(
+                        out,
+                        "database {label}: {} file + {} WAL = {:.0} bytes/session",
+                        mib(size.file_bytes),
+                        mib(size.wal_bytes),
+                        size.bytes_per_session
+                    );
+                }
+            }
+        }
+        if !store.scaling.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{}: lookup p50 at full size / at small size",
+                store.store
+            );
+            for s in &store.scaling {
+                let normalized = s.normalized_ratio.map_or(String::new(), |r| {
+                    format!(" (x{r:.2} relative to the baseline)")
+                });
+                let _ = writeln!(
+                    out,
+                    "  {:<44} {:.3} ms at {} -> {:.3} ms at {}: x{:.2}{normalized}",
+                    s.name,
+                    s.p50_small_ms,
+                    thousands(s.small_sessions as f64),
+                    s.p50_full_ms,
+                    thousands(s.full_sessions as f64),
+                    s.ratio
+                );
+            }
+        }
+        if let Some(error) = &store.error {
+            let _ = writeln!(out, "\n{}: FAILED: {error}", store.store);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bench::load::new_histogram;
+
+    fn result(latencies_us: &[u64], seconds: u64) -> RunResult {
+        let mut histogram = new_histogram().unwrap();
+        for &l in latencies_us {
+            histogram.record(l).unwrap();
+        }
+        RunResult {
+            ok: latencies_us.len() as u64,
+            unexpected: BTreeMap::from([(409, 2)]),
+            transport_errors: 1,
+            histogram,
+            elapsed: Duration::from_secs(seconds),
+            exhausted: false,
+            sample_error: None,
+            server_cpu: Some(Duration::from_millis(500)),
+            client_cpu: None,
+        }
+    }
+
+    #[test]
+    fn stats_come_from_the_histogram() {
+        let latencies: Vec<u64> = (1..=1000).collect();
+        let s = stats(&result(&latencies, 2));
+        assert_eq!(s.requests, 1000);
+        assert_eq!(s.errors, 3);
+        assert!((s.requests_per_second - 500.0).abs() < 1e-9);
+        assert!((s.p50_ms - 0.5).abs() < 0.001, "{}", s.p50_ms);
+        assert!((s.p99_ms - 0.99).abs() < 0.001, "{}", s.p99_ms);
+        assert!((s.p999_ms - 0.999).abs() < 0.001, "{}", s.p999_ms);
+        assert!((s.max_ms - 1.0).abs() < 0.001, "{}", s.max_ms);
+        assert_eq!(s.server_cpu_us_per_request, Some(500.0));
+        assert_eq!(s.client_cpu_us_per_request, None);
+        let empty = stats(&result(&[], 0));
+        assert_eq!((empty.requests_per_second, empty.p50_ms), (0.0, 0.0));
+    }
+
+    fn figures(rps: f64, p50: f64) -> Stats {
+        Stats {
+            requests: 1,
+            errors: 0,
+            requests_per_second: rps,
+            p50_ms: p50,
+            p99_ms: p50,
+            p999_ms: p50,
+            max_ms: p50,
+            server_cpu_us_per_request: Some(50.0),
+            client_cpu_us_per_request: Some(20.0),
+        }
+    }
+
+    #[test]
+    fn ratios_to_the_baseline() {
+        let r = ratios(&figures(8_000.0, 3.0), &figures(10_000.0, 2.0)).unwrap();
+        assert!((r.throughput - 0.8).abs() < 1e-9);
+        assert!((r.p50 - 1.5).abs() < 1e-9);
+        assert_eq!(ratios(&figures(1.0, 1.0), &figures(0.0, 1.0)), None);
+    }
+
+    fn phase(sessions: u64, p50: f64) -> PhaseReport {
+        PhaseReport {
+            sessions,
+            seeding: SeedFigures {
+                inserted: sessions,
+                seconds: 1.0,
+                sessions_per_second: sessions as f64,
+                cpu_seconds: None,
+            },
+            operations: vec![
+                OperationReport {
+                    name: "baseline".into(),
+                    kind: "baseline",
+                    stats: Some(figures(2000.0, 0.5)),
+                    vs_baseline: None,
+                    exhausted: false,
+                    note: None,
+                },
+                OperationReport {
+                    name: "prefactor fetch_session".into(),
+                    kind: "lookup",
+                    stats: Some(figures(1000.0, p50)),
+                    vs_baseline: None,
+                    exhausted: false,
+                    note: None,
+                },
+                OperationReport {
+                    name: "native session_create".into(),
+                    kind: "write",
+                    stats: Some(figures(1000.0, p50)),
+                    vs_baseline: None,
+                    exhausted: false,
+                    note: None,
+                },
+            ],
+            server_peak_rss_bytes: Some(50 << 20),
+            database_after_seeding: Some(DatabaseSize {
+                file_bytes: 1 << 20,
+                wal_bytes: 0,
+                bytes_per_session: 512.0,
+            }),
+            database_after_run: None,
+            load_average: [Some(0.5), None],
+        }
+    }
+
+    #[test]
+    fn scaling_compares_lookups_only() {
+        let s = scaling(&[phase(10_000, 1.0), phase(1_000_000, 1.2)]);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].name, "baseline");
+        assert_eq!(s[0].normalized_ratio, None);
+        assert_eq!(s[1].name, "prefactor fetch_session");
+        assert!((s[1].ratio - 1.2).abs() < 1e-9);
+        assert!((s[1].normalized_ratio.unwrap() - 1.2).abs() < 1e-9);
+        assert!(scaling(&[phase(10, 1.0)]).is_empty());
+    }
+
+    #[test]
+    fn the_json_has_the_documented_shape() {
+        let phases = vec![phase(10_000, 1.0), phase(1_000_000, 1.2)];
+        let report = BenchReport {
+            started_at: "2026-01-01T00:00:00Z".into(),
+            git_commit: None,
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "test".into(),
+                memory_bytes: 1 << 30,
+                kernel: "linux".into(),
+            },
+            config: RunConfig {
+                sessions: 1_000_000,
+                small_sessions: 10_000,
+                connections: 32,
+                light_connections: 1,
+                duration_seconds: 10.0,
+                warmup_seconds: 2.0,
+                client_threads: 2,
+                server_log_level: "warn".into(),
+            },
+            stores: vec![StoreReport {
+                store: "sqlite".into(),
+                scaling: scaling(&phases),
+                phases,
+                error: None,
+            }],
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        let store = &json["stores"][0];
+        assert_eq!(store["store"], "sqlite");
+        let op = &store["phases"][1]["operations"][1];
+        for key in ["requests_per_second", "p50_ms", "p99_ms", "p999_ms"] {
+            assert!(op["stats"][key].is_number(), "{key}: {op}");
+        }
+        assert!(store["phases"][0]["server_peak_rss_bytes"].is_number());
+        assert!(store["phases"][0]["database_after_seeding"]["bytes_per_session"].is_number());
+        assert!(store["scaling"][1]["ratio"].is_number());
+        assert!(store["scaling"][1]["normalized_ratio"].is_number());
+        assert_eq!(json["config"]["connections"], 32);
+        let text = table(&report);
+        assert!(text.contains("prefactor fetch_session"), "{text}");
+        assert!(text.contains("1,000,000 sessions"), "{text}");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+    }
+}
