@@ -84,18 +84,34 @@ pub fn contract_trials(tests: &[(&str, ContractTest)]) -> Vec<Test> {
 
 /// Writes a test file's `main`: every listed `async fn name(kind:
 /// StoreKind)` runs once per store (see the [crate documentation](crate)).
+///
+/// Tests that start no server (pure checks, such as comparing the
+/// published spec with a vendor's) are listed after `once:` as plain
+/// `fn name()`; each runs a single time, named just `NAME`:
+///
+/// ```ignore
+/// login_sessions_tests::contract_tests![create_and_view; once: [spec_matches]];
+/// ```
 #[macro_export]
 macro_rules! contract_tests {
     ($($test:ident),* $(,)?) => {
+        $crate::contract_tests![$($test),*; once: []];
+    };
+    ($($test:ident),* $(,)?; once: [$($once:ident),* $(,)?]) => {
         fn main() -> ::std::process::ExitCode {
-            $crate::runner::run($crate::runner::contract_trials(&[
+            #[allow(unused_mut)]
+            let mut tests = $crate::runner::contract_trials(&[
                 $(
                     (
                         stringify!($test),
                         (|kind| ::std::boxed::Box::pin($test(kind))) as $crate::runner::ContractTest,
                     ),
                 )*
-            ]))
+            ]);
+            $(
+                tests.push($crate::runner::Test::new(stringify!($once), || async { $once() }));
+            )*
+            $crate::runner::run(tests)
         }
     };
 }

@@ -1,5 +1,8 @@
 //! One session, seen through every dialect: the views agree on the id, the
 //! user, the times (each in its own dialect's format) and liveness.
+//!
+//! Every test runs on both stores (`sqlite::NAME`, `postgres::NAME`): see
+//! the harness's documentation (`tests/src/lib.rs`) for the scheme.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +14,7 @@ use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
 use login_sessions_client::looker::looker_login;
 use login_sessions_client::types::{PrefactorSessionStatus, UserSessionDto};
 use login_sessions_server::clock::Clock;
-use login_sessions_tests::{TestServer, test_epoch};
+use login_sessions_tests::{StoreKind, TestServer, test_epoch};
 
 fn huawei(server: &TestServer) -> Client {
     let clock = server.clock.clone();
@@ -35,9 +38,8 @@ async fn huawei_list(client: &Client) -> Vec<UserSessionDto> {
         .session_list
 }
 
-#[tokio::test]
-async fn every_dialect_shows_the_same_session() {
-    let server = TestServer::start().await;
+async fn every_dialect_shows_the_same_session(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let native = server.admin_client();
     let created = native
         .session_create()
@@ -163,3 +165,5 @@ async fn every_dialect_shows_the_same_session() {
     );
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![every_dialect_shows_the_same_session,];

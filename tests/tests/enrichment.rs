@@ -3,6 +3,9 @@
 //! IP address, with small MMDB city databases built here in both supported
 //! layouts (GeoLite2-City, ip-location-db dbip-city). Enrichment follows
 //! the session's first interaction.
+//!
+//! Every test runs on both stores (`sqlite::NAME`, `postgres::NAME`): see
+//! the harness's documentation (`tests/src/lib.rs`) for the scheme.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +16,7 @@ use login_sessions_client::Client;
 use login_sessions_client::types::Session;
 use login_sessions_server::enrich::Enricher;
 use login_sessions_server::enrich::geoip::GeoIp;
-use login_sessions_tests::TestServer;
+use login_sessions_tests::{ServerOptions, StoreKind, TestServer};
 use mmdb_writer::Writer;
 use mmdb_writer::ipnet::IpNet;
 use serde::Serialize;
@@ -100,14 +103,18 @@ fn dbip_city_ipv6() -> Vec<u8> {
     writer.to_bytes().unwrap()
 }
 
-async fn server_with_databases() -> TestServer {
+async fn server_with_databases(kind: StoreKind) -> TestServer {
     let geoip = GeoIp::from_bytes(vec![
         ("dbip-city-ipv4.mmdb".into(), dbip_city_ipv4()),
         ("dbip-city-ipv6.mmdb".into(), dbip_city_ipv6()),
         ("GeoLite2-City.mmdb".into(), geolite2_city()),
     ])
     .unwrap();
-    TestServer::start_with_enricher(Arc::new(Enricher::with_geoip(geoip).unwrap())).await
+    let options = ServerOptions {
+        enricher: Some(Arc::new(Enricher::with_geoip(geoip).unwrap())),
+        ..ServerOptions::default()
+    };
+    TestServer::start_with_options(kind, options).await
 }
 
 async fn create(client: &Client, ip: Option<&str>, agent: Option<&str>) -> Session {
@@ -141,9 +148,8 @@ fn expected(values: [Option<&str>; 5]) -> Fields {
     values.map(|v| v.map(str::to_string))
 }
 
-#[tokio::test]
-async fn sessions_are_enriched_from_agent_and_address_in_both_layouts() {
-    let server = server_with_databases().await;
+async fn sessions_are_enriched_from_agent_and_address_in_both_layouts(kind: StoreKind) {
+    let server = server_with_databases(kind).await;
     let client = server.admin_client();
     let cases = [
         (
@@ -215,9 +221,8 @@ async fn sessions_are_enriched_from_agent_and_address_in_both_layouts() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn private_loopback_and_unknown_addresses_give_nulls_not_errors() {
-    let server = server_with_databases().await;
+async fn private_loopback_and_unknown_addresses_give_nulls_not_errors(kind: StoreKind) {
+    let server = server_with_databases(kind).await;
     let client = server.admin_client();
     for ip in [
         "10.0.0.7",
@@ -241,9 +246,8 @@ async fn private_loopback_and_unknown_addresses_give_nulls_not_errors() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn enrichment_follows_the_first_interaction() {
-    let server = server_with_databases().await;
+async fn enrichment_follows_the_first_interaction(kind: StoreKind) {
+    let server = server_with_databases(kind).await;
     let client = server.admin_client();
 
     // Recorded before the client was seen: nothing to derive yet.
@@ -307,9 +311,8 @@ async fn enrichment_follows_the_first_interaction() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn without_a_geoip_database_places_are_null_and_agents_still_parsed() {
-    let server = TestServer::start().await;
+async fn without_a_geoip_database_places_are_null_and_agents_still_parsed(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = server.admin_client();
     let session = create(&client, Some("81.2.69.142"), Some(CHROME_MAC)).await;
     assert_eq!(
@@ -318,3 +321,10 @@ async fn without_a_geoip_database_places_are_null_and_agents_still_parsed() {
     );
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![
+    sessions_are_enriched_from_agent_and_address_in_both_layouts,
+    private_loopback_and_unknown_addresses_give_nulls_not_errors,
+    enrichment_follows_the_first_interaction,
+    without_a_geoip_database_places_are_null_and_agents_still_parsed,
+];

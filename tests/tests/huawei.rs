@@ -5,6 +5,9 @@
 //! the spec by the harness's proxy. Requests the generated client will not
 //! send (tampered, unsigned, oversized) are signed with the same signer
 //! and sent with reqwest, through the proxy as well.
+//!
+//! Every test runs on both stores (`sqlite::NAME`, `postgres::NAME`): see
+//! the harness's documentation (`tests/src/lib.rs`) for the scheme.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,7 +20,7 @@ use login_sessions_client::{Client, Error, ResponseValue};
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::IssuedCredential;
-use login_sessions_tests::{TestServer, test_epoch};
+use login_sessions_tests::{StoreKind, TestServer, test_epoch};
 use serde_json::Value;
 
 /// The Huawei messages of authentication failures start with this.
@@ -168,9 +171,8 @@ async fn send_signed(
 const SESSIONS: &str = "/v1/identity-stores/d-1/users/u-1/sessions";
 const BATCH_DELETE: &str = "/v1/identity-stores/d-1/users/u-1/sessions/batch-delete";
 
-#[tokio::test]
-async fn list_sessions_lists_the_users_live_sessions_newest_first() {
-    let server = TestServer::start().await;
+async fn list_sessions_lists_the_users_live_sessions_newest_first(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36";
     let first = record(&server, "d-1", "u-1", Some("203.0.113.9"), Some(agent)).await;
     server.clock.advance(TimeDelta::milliseconds(1_500));
@@ -269,9 +271,8 @@ async fn list_sessions_lists_the_users_live_sessions_newest_first() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn batch_delete_revokes_only_the_users_listed_live_sessions() {
-    let server = TestServer::start().await;
+async fn batch_delete_revokes_only_the_users_listed_live_sessions(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let a = record(&server, "d-1", "u-1", None, None).await;
     let b = record(&server, "d-1", "u-1", None, None).await;
     let kept = record(&server, "d-1", "u-1", None, None).await;
@@ -330,9 +331,8 @@ async fn batch_delete_revokes_only_the_users_listed_live_sessions() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn only_an_admin_or_the_stores_store_admin_may_call() {
-    let server = TestServer::start().await;
+async fn only_an_admin_or_the_stores_store_admin_may_call(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let session = record(&server, "d-1", "u-1", None, None).await;
     let store_admin = server.issue(Role::StoreAdmin, Some("d-1"), None).await;
     let other_store_admin = server.issue(Role::StoreAdmin, Some("d-2"), None).await;
@@ -407,9 +407,8 @@ fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, Error<HuaweiError>>, a
     assert!(decoded["reason"].is_string());
 }
 
-#[tokio::test]
-async fn every_authentication_failure_is_apigw_0301() {
-    let server = TestServer::start().await;
+async fn every_authentication_failure_is_apigw_0301(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     record(&server, "d-1", "u-1", None, None).await;
     let admin = &server.admin;
 
@@ -505,9 +504,8 @@ async fn every_authentication_failure_is_apigw_0301() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn the_signing_time_must_be_within_fifteen_minutes() {
-    let server = TestServer::start().await;
+async fn the_signing_time_must_be_within_fifteen_minutes(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = &server.admin;
     for (skew, accepted) in [
         (TimeDelta::minutes(15), true),
@@ -560,9 +558,8 @@ async fn the_signing_time_must_be_within_fifteen_minutes() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn a_tampered_request_fails_the_signature() {
-    let server = TestServer::start().await;
+async fn a_tampered_request_fails_the_signature(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let session = record(&server, "d-1", "u-1", None, None).await;
     let admin = &server.admin;
     let signer = credentials(&server, &admin.huawei_access_key, &admin.huawei_secret_key);
@@ -657,9 +654,8 @@ async fn a_tampered_request_fails_the_signature() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn five_signature_failures_lock_the_access_key_for_five_minutes() {
-    let server = TestServer::start().await;
+async fn five_signature_failures_lock_the_access_key_for_five_minutes(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = &server.admin;
     let other = server.issue(Role::Admin, None, None).await;
     let good = client_for(&server, admin);
@@ -709,9 +705,8 @@ async fn five_signature_failures_lock_the_access_key_for_five_minutes() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn temporary_credentials_carry_their_parents_role_until_they_expire() {
-    let server = TestServer::start().await;
+async fn temporary_credentials_carry_their_parents_role_until_they_expire(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let session = record(&server, "d-1", "u-1", None, None).await;
     let store_admin = server.issue(Role::StoreAdmin, Some("d-1"), None).await;
     let temporary = server.issue_temporary_huawei(&store_admin, Some(900)).await;
@@ -855,9 +850,8 @@ async fn temporary_credentials_carry_their_parents_role_until_they_expire() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn path_parameters_with_odd_characters_are_signed_and_matched() {
-    let server = TestServer::start().await;
+async fn path_parameters_with_odd_characters_are_signed_and_matched(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = client_for(&server, &server.admin);
     let store = "d-1 ストア+~";
     let users = [
@@ -911,9 +905,8 @@ async fn path_parameters_with_odd_characters_are_signed_and_matched() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn malformed_input_is_iic_400_after_authentication() {
-    let server = TestServer::start().await;
+async fn malformed_input_is_iic_400_after_authentication(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = client_for(&server, &server.admin);
 
     let cases: [(Vec<String>, &str); 3] = [
@@ -1020,9 +1013,8 @@ async fn malformed_input_is_iic_400_after_authentication() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn the_rate_limit_is_a_429() {
-    let server = TestServer::start().await;
+async fn the_rate_limit_is_a_429(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let limited = server
         .issue_with(
             login_sessions_server::service::credentials::CredentialRequest {
@@ -1051,9 +1043,8 @@ async fn the_rate_limit_is_a_429() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn the_request_id_is_the_x_request_id_header() {
-    let server = TestServer::start().await;
+async fn the_request_id_is_the_x_request_id_header(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let client = client_for(&server, &server.admin);
     let response = client
         .list_sessions()
@@ -1087,3 +1078,18 @@ async fn the_request_id_is_the_x_request_id_header() {
     assert_ne!(request_id, header, "one id per request");
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![
+    list_sessions_lists_the_users_live_sessions_newest_first,
+    batch_delete_revokes_only_the_users_listed_live_sessions,
+    only_an_admin_or_the_stores_store_admin_may_call,
+    every_authentication_failure_is_apigw_0301,
+    the_signing_time_must_be_within_fifteen_minutes,
+    a_tampered_request_fails_the_signature,
+    five_signature_failures_lock_the_access_key_for_five_minutes,
+    temporary_credentials_carry_their_parents_role_until_they_expire,
+    path_parameters_with_odd_characters_are_signed_and_matched,
+    malformed_input_is_iic_400_after_authentication,
+    the_rate_limit_is_a_429,
+    the_request_id_is_the_x_request_id_header,
+];

@@ -6,6 +6,9 @@
 //!
 //! The SDK signs with the wall clock, so the server's clock is set to now.
 //! Without Python this test fails, saying what to install.
+//!
+//! Every test runs on both stores (`sqlite::NAME`, `postgres::NAME`): see
+//! the harness's documentation (`tests/src/lib.rs`) for the scheme.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,8 +17,8 @@ use std::process::Stdio;
 use chrono::Utc;
 use login_sessions_client::types::Session;
 use login_sessions_server::domain::credential::Role;
-use login_sessions_tests::TestServer;
 use login_sessions_tests::python;
+use login_sessions_tests::{StoreKind, TestServer};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
@@ -44,12 +47,11 @@ fn listed_ids(listed: &Value) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_official_python_sdk_lists_and_deletes_sessions() {
+async fn the_official_python_sdk_lists_and_deletes_sessions(kind: StoreKind) {
     let python = tokio::task::spawn_blocking(python::python)
         .await
         .expect("setting up the SDK venv");
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(kind).await;
     server.clock.set(Utc::now());
     let store = "d-1234567890";
     let user = "u-1";
@@ -223,3 +225,5 @@ async fn the_official_python_sdk_lists_and_deletes_sessions() {
     );
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![the_official_python_sdk_lists_and_deletes_sessions,];

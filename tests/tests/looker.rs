@@ -7,6 +7,11 @@
 //!
 //! Sessions are recorded through the native API (the Looker dialect only
 //! reads and ends them), as an application would.
+//!
+//! Every test that starts a server runs on both stores (`sqlite::NAME`,
+//! `postgres::NAME`): see the harness's documentation (`tests/src/lib.rs`)
+//! for the scheme. The checks that need no server (the SDK's error-doc
+//! pattern, the spec comparison) run once, named just `NAME`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +20,11 @@ mod sdk;
 #[path = "looker/spec.rs"]
 mod spec;
 
+use sdk::the_official_python_sdk_works_unmodified;
+use spec::{
+    the_comparison_notices_a_changed_field, the_published_looker_section_matches_lookers_spec,
+};
+
 use chrono::TimeDelta;
 use login_sessions_client::Client;
 use login_sessions_client::looker::{LookerLoginError, looker_client, looker_login};
@@ -22,7 +32,7 @@ use login_sessions_client::types::{LookerError, SessionStatus};
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::{CredentialRequest, IssuedCredential};
-use login_sessions_tests::{PUBLIC_URL, TestServer, error_response};
+use login_sessions_tests::{PUBLIC_URL, ServerOptions, StoreKind, TestServer, error_response};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -189,7 +199,6 @@ fn assert_client_error(
     assert_looker_error(&serde_json::to_value(&body).unwrap(), status, message);
 }
 
-#[test]
 fn the_sdk_error_doc_pattern_is_recognised() {
     assert!(sdk_would_fetch_error_docs(
         "https://cloud.google.com/looker/docs/r/err/4.0/404/get/users/:user_id/sessions/:session_id"
@@ -206,9 +215,8 @@ fn the_sdk_error_doc_pattern_is_recognised() {
 // ---------------------------------------------------------------------------
 // The flow: login, every operation, logout.
 
-#[tokio::test]
-async fn login_then_every_operation_then_logout() {
-    let server = TestServer::start().await;
+async fn login_then_every_operation_then_logout(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let first = record(&server, "acme", "42").await;
     server.clock.advance(TimeDelta::seconds(1));
     let second = record(&server, "globex", "42").await;
@@ -294,9 +302,8 @@ async fn login_then_every_operation_then_logout() {
 // ---------------------------------------------------------------------------
 // The wire.
 
-#[tokio::test]
-async fn a_session_on_the_wire_is_lookers() {
-    let server = TestServer::start().await;
+async fn a_session_on_the_wire_is_lookers(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let id = record(&server, "acme", "42").await;
     let (_, token) = login(&server, &server.admin).await;
 
@@ -402,9 +409,8 @@ async fn a_session_on_the_wire_is_lookers() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn path_ids_arrive_percent_encoded() {
-    let server = TestServer::start().await;
+async fn path_ids_arrive_percent_encoded(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let user = "a/b c+ü";
     let id = record(&server, "acme", user).await;
     let (client, token) = login(&server, &server.admin).await;
@@ -435,9 +441,8 @@ async fn path_ids_arrive_percent_encoded() {
 // ---------------------------------------------------------------------------
 // fields
 
-#[tokio::test]
-async fn fields_select_keys() {
-    let server = TestServer::start().await;
+async fn fields_select_keys(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let id = record(&server, "acme", "42").await;
     let (client, token) = login(&server, &server.admin).await;
     let get = |fields: &str| {
@@ -523,9 +528,8 @@ async fn fields_select_keys() {
 // ---------------------------------------------------------------------------
 // Login and logout.
 
-#[tokio::test]
-async fn login_takes_a_form_or_the_query_string() {
-    let server = TestServer::start().await;
+async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let admin = &server.admin;
     let login_url = format!("{}/api/4.0/login", server.url());
     let http = server.http();
@@ -646,9 +650,8 @@ async fn login_takes_a_form_or_the_query_string() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn logout_revokes_the_token_once_at_either_path() {
-    let server = TestServer::start().await;
+async fn logout_revokes_the_token_once_at_either_path(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     server.proxy().allow_unmatched(&[UNVERSIONED_LOGOUT]);
     let (_, token) = login(&server, &server.admin).await;
     let (_, other) = login(&server, &server.admin).await;
@@ -720,9 +723,8 @@ async fn logout_revokes_the_token_once_at_either_path() {
 // ---------------------------------------------------------------------------
 // Authentication failures.
 
-#[tokio::test]
-async fn requests_without_a_working_token_are_401() {
-    let server = TestServer::start().await;
+async fn requests_without_a_working_token_are_401(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let id = record(&server, "acme", "42").await;
     let path = format!("/users/42/sessions/{id}");
     let (_, token) = login(&server, &server.admin).await;
@@ -836,9 +838,8 @@ async fn requests_without_a_working_token_are_401() {
 // ---------------------------------------------------------------------------
 // Visibility.
 
-#[tokio::test]
-async fn a_user_credential_sees_only_its_own_user() {
-    let server = TestServer::start().await;
+async fn a_user_credential_sees_only_its_own_user(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let own_acme = record(&server, "acme", "42").await;
     let own_globex = record(&server, "globex", "42").await;
     let theirs = record(&server, "acme", "7").await;
@@ -935,9 +936,8 @@ async fn a_user_credential_sees_only_its_own_user() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn a_store_admin_sees_its_store_and_an_admin_every_store() {
-    let server = TestServer::start().await;
+async fn a_store_admin_sees_its_store_and_an_admin_every_store(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let in_acme = record(&server, "acme", "42").await;
     let in_globex = record(&server, "globex", "42").await;
     let store_admin = server.issue(Role::StoreAdmin, Some("acme"), None).await;
@@ -1008,9 +1008,8 @@ async fn a_store_admin_sees_its_store_and_an_admin_every_store() {
 // ---------------------------------------------------------------------------
 // Only live sessions exist.
 
-#[tokio::test]
-async fn ended_and_expired_sessions_do_not_exist() {
-    let server = TestServer::start().await;
+async fn ended_and_expired_sessions_do_not_exist(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let native = server.admin_client();
     let revoked = record(&server, "acme", "42").await;
     let logged_out = record(&server, "acme", "42").await;
@@ -1085,9 +1084,8 @@ async fn ended_and_expired_sessions_do_not_exist() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn path_ids_that_cannot_exist_are_404() {
-    let server = TestServer::start().await;
+async fn path_ids_that_cannot_exist_are_404(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let id = record(&server, "acme", "42").await;
     let (_, token) = login(&server, &server.admin).await;
     let long = "x".repeat(129);
@@ -1164,9 +1162,8 @@ async fn path_ids_that_cannot_exist_are_404() {
 // ---------------------------------------------------------------------------
 // Rate limits.
 
-#[tokio::test]
-async fn the_credentials_rate_limit_is_429_in_lookers_shape() {
-    let server = TestServer::start().await;
+async fn the_credentials_rate_limit_is_429_in_lookers_shape(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let limited = server
         .issue_with(CredentialRequest {
             role: Role::Admin,
@@ -1245,9 +1242,8 @@ async fn the_credentials_rate_limit_is_429_in_lookers_shape() {
 // ---------------------------------------------------------------------------
 // login_user
 
-#[tokio::test]
-async fn login_user_acts_as_the_user_and_records_the_sudo() {
-    let server = TestServer::start().await;
+async fn login_user_acts_as_the_user_and_records_the_sudo(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let theirs = record(&server, "globex", "42").await;
     let _other = record(&server, "acme", "7").await;
     let (admin, _) = login(&server, &server.admin).await;
@@ -1380,9 +1376,8 @@ async fn login_user_acts_as_the_user_and_records_the_sudo() {
 // ---------------------------------------------------------------------------
 // documentation_url
 
-#[tokio::test]
-async fn the_default_documentation_url_is_served() {
-    let server = TestServer::start().await;
+async fn the_default_documentation_url_is_served(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
     let page = "/docs/looker/errors";
     server.proxy().allow_unmatched(&[page]);
     let (status, body) = send(raw(
@@ -1421,11 +1416,10 @@ async fn the_default_documentation_url_is_served() {
     server.finish().await;
 }
 
-#[tokio::test]
-async fn documentation_urls_follow_the_configured_base() {
+async fn documentation_urls_follow_the_configured_base(kind: StoreKind) {
     let server = TestServer::start_with_options(
-        login_sessions_tests::StoreKind::Sqlite,
-        login_sessions_tests::ServerOptions {
+        kind,
+        ServerOptions {
             docs_url: Some("https://help.example.test/ls".to_string()),
             ..Default::default()
         },
@@ -1448,3 +1442,27 @@ async fn documentation_urls_follow_the_configured_base() {
     );
     server.finish().await;
 }
+
+login_sessions_tests::contract_tests![
+    login_then_every_operation_then_logout,
+    a_session_on_the_wire_is_lookers,
+    path_ids_arrive_percent_encoded,
+    fields_select_keys,
+    login_takes_a_form_or_the_query_string,
+    logout_revokes_the_token_once_at_either_path,
+    requests_without_a_working_token_are_401,
+    a_user_credential_sees_only_its_own_user,
+    a_store_admin_sees_its_store_and_an_admin_every_store,
+    ended_and_expired_sessions_do_not_exist,
+    path_ids_that_cannot_exist_are_404,
+    the_credentials_rate_limit_is_429_in_lookers_shape,
+    login_user_acts_as_the_user_and_records_the_sudo,
+    the_default_documentation_url_is_served,
+    documentation_urls_follow_the_configured_base,
+    the_official_python_sdk_works_unmodified;
+    once: [
+        the_sdk_error_doc_pattern_is_recognised,
+        the_published_looker_section_matches_lookers_spec,
+        the_comparison_notices_a_changed_field,
+    ]
+];

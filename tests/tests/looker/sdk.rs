@@ -15,13 +15,12 @@ use super::*;
 /// How long the script may take (it makes a few dozen local requests).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
-#[tokio::test]
-async fn the_official_python_sdk_works_unmodified() {
+pub(super) async fn the_official_python_sdk_works_unmodified(kind: StoreKind) {
     // Fails the test, with what to install, when Python is not usable.
     let python = tokio::task::spawn_blocking(python::python)
         .await
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(kind).await;
     server.proxy().allow_unmatched(&[UNVERSIONED_LOGOUT]);
     let session = record(&server, "acme", "42").await;
     let to_delete = record(&server, "globex", "42").await;

@@ -322,8 +322,7 @@ fn compare_schema(name: &str, theirs: &Value, mine: &Value, found: &mut BTreeSet
     }
 }
 
-#[test]
-fn the_published_looker_section_matches_lookers_spec() {
+pub(super) fn the_published_looker_section_matches_lookers_spec() {
     let root = workspace_root();
     let looker = load(
         &root
@@ -343,8 +342,7 @@ fn the_published_looker_section_matches_lookers_spec() {
     );
 }
 
-#[test]
-fn the_comparison_notices_a_changed_field() {
+pub(super) fn the_comparison_notices_a_changed_field() {
     let root = workspace_root();
     let looker = load(
         &root

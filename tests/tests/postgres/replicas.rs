@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use login_sessions_client::Client;
+use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
+use login_sessions_client::looker::{looker_client, looker_login};
 use login_sessions_client::types::{PrefactorSessionStatus, Session, SessionStatus};
-use login_sessions_server::clock::SystemClock;
+use login_sessions_server::clock::{Clock, SystemClock};
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::domain::session::Status;
 use login_sessions_server::janitor::JanitorSettings;
@@ -44,6 +46,14 @@ pub fn trials() -> Vec<Test> {
         Test::postgres(
             "replicas::the_janitor_deletes_sessions_past_retention_and_nothing_else",
             the_janitor_deletes_sessions_past_retention_and_nothing_else,
+        ),
+        Test::postgres(
+            "replicas::a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once",
+            a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once,
+        ),
+        Test::postgres(
+            "replicas::temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere",
+            temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere,
         ),
     ]
 }
@@ -575,6 +585,111 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
             .expect("kept")
             .into_inner();
         assert_eq!(to_json(&kept.summary.id), json!(id));
+    }
+    finish(replicas).await;
+}
+
+async fn a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once() {
+    let replicas = TestServer::start_replicas(2, ServerOptions::default()).await;
+    let (a, b) = (&replicas[0], &replicas[1]);
+    let session = create(&a.admin_client(), "42", 600).await;
+
+    // POST /api/4.0/login on A; the token works on B the moment it is
+    // issued.
+    let (on_a, token) = looker_login(
+        &a.url(),
+        &a.admin.looker_client_id,
+        &a.admin.looker_client_secret,
+    )
+    .await
+    .expect("Looker login on A");
+    let token = token.access_token.expect("an access token");
+    let on_b = looker_client(&b.url(), &token).unwrap();
+    let seen = on_b
+        .user_session()
+        .user_id("42")
+        .session_id(&session.id)
+        .send()
+        .await
+        .expect("A's token on B")
+        .into_inner();
+    assert_eq!(seen.id.as_deref(), Some(session.id.as_str()));
+    on_a.all_user_sessions()
+        .user_id("42")
+        .send()
+        .await
+        .expect("and on A");
+
+    // DELETE /api/4.0/logout on B; A refuses the token at once.
+    let logged_out = on_b.logout().send().await.expect("logout on B");
+    assert_eq!(logged_out.status().as_u16(), 204);
+    for client in [&on_a, &on_b] {
+        let (status, _) = error_response(
+            client
+                .all_user_sessions()
+                .user_id("42")
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(status, 401, "a logged-out token is refused everywhere");
+    }
+    finish(replicas).await;
+}
+
+async fn temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere() {
+    let replicas = TestServer::start_replicas(3, ServerOptions::default()).await;
+    let session = create(&replicas[0].admin_client(), "u-1", 600).await;
+    let parent = replicas[0]
+        .issue(Role::StoreAdmin, Some("acme"), None)
+        .await;
+    let temporary = replicas[0].issue_temporary_huawei(&parent, Some(900)).await;
+    // Signed with the replicas' shared (test-controlled) clock.
+    let clients: Vec<Client> = replicas
+        .iter()
+        .map(|replica| {
+            let clock = replica.clock.clone();
+            let signer = HuaweiCredentials::new(&temporary.access_key, &temporary.secret_key)
+                .with_clock(Arc::new(move || clock.now()))
+                .with_security_token(&temporary.security_token);
+            huawei_client(&replica.url(), signer).unwrap()
+        })
+        .collect();
+
+    // Accepted by a signed ListSessions on every replica at once.
+    for client in &clients {
+        let listed = client
+            .list_sessions()
+            .identity_store_id("acme")
+            .user_id("u-1")
+            .send()
+            .await
+            .expect("ListSessions with temporary credentials")
+            .into_inner()
+            .session_list;
+        let ids: Vec<&str> = listed.iter().map(|s| s.session_id.as_str()).collect();
+        assert_eq!(ids, [session.id.as_str()]);
+    }
+
+    // The parent revoked through another replica's store: every replica
+    // refuses the temporary credentials at once.
+    replicas[2]
+        .context()
+        .credentials
+        .revoke(parent.credential.id.as_str())
+        .await
+        .unwrap();
+    for client in &clients {
+        let (status, _) = error_response(
+            client
+                .list_sessions()
+                .identity_store_id("acme")
+                .user_id("u-1")
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(status, 401, "a revoked parent's temporary credentials");
     }
     finish(replicas).await;
 }
