@@ -384,9 +384,37 @@ fn probe(url: &str) -> Result<(), String> {
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| describe(&error))?;
     tokio::spawn(connection);
     Ok(client)
+}
+
+/// A PostgreSQL error with the server's own message (tokio-postgres's
+/// `Display` says only "db error").
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{error}: {} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+/// Serialises `CREATE DATABASE` within a test process: PostgreSQL refuses
+/// to copy the template database while another creation is copying it.
+static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How many times a test database is tried before the test fails: a
+/// cluster under a parallel test load refuses now and then (too many
+/// connections while others close, the template in use).
+const CREATE_ATTEMPTS: u32 = 20;
+
+/// Creates database `name` through the server at `admin_url`.
+async fn create_database(admin_url: &str, name: &str) -> Result<(), String> {
+    let _one_at_a_time = CREATING.lock().await;
+    let admin = connect(admin_url).await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|error| describe(&error))
 }
 
 /// A database of one test's own. With a server of the environment's it is
@@ -404,13 +432,16 @@ impl TestDatabase {
     pub async fn create() -> TestDatabase {
         let server = server().unwrap_or_else(|reason| panic!("{reason}"));
         let name = format!("t_{:016x}", rand::random::<u64>());
-        let admin = connect(&server.admin_url)
-            .await
-            .unwrap_or_else(|error| panic!("connecting to {}: {error}", redact(&server.admin_url)));
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap_or_else(|error| panic!("CREATE DATABASE {name}: {error}"));
+        let mut attempt = 1;
+        while let Err(error) = create_database(&server.admin_url, &name).await {
+            assert!(
+                attempt < CREATE_ATTEMPTS,
+                "creating database {name} on {}: {error}",
+                redact(&server.admin_url)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
+            attempt += 1;
+        }
         TestDatabase {
             url: with_database(&server.admin_url, &name),
             name,
