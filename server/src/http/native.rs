@@ -69,11 +69,7 @@ pub async fn session_view(
     let caller = authenticate(&rqctx).await?;
     let id = session_id(&rqctx, path)?;
     let sessions = &rqctx.context().sessions;
-    let session = sessions
-        .view(&caller, &id)
-        .await
-        .map_err(|e| service_error(&rqctx, e))?;
-    Ok(HttpResponseOk(to_wire_session(&session, sessions.now())))
+    session_answer(&rqctx, sessions.view(&caller, &id).await)
 }
 
 pub async fn session_list(
@@ -130,11 +126,12 @@ pub async fn session_interaction_create(
     let id = session_id(&rqctx, path)?;
     let body = extracted(&rqctx, body.into_result())?.into_inner();
     let sessions = &rqctx.context().sessions;
-    let session = sessions
-        .record_interaction(&caller, &id, body.ip_address, body.user_agent, body.at)
-        .await
-        .map_err(|e| service_error(&rqctx, e))?;
-    Ok(HttpResponseOk(to_wire_session(&session, sessions.now())))
+    session_answer(
+        &rqctx,
+        sessions
+            .record_interaction(&caller, &id, body.ip_address, body.user_agent, body.at)
+            .await,
+    )
 }
 
 pub async fn session_extend(
@@ -149,11 +146,7 @@ pub async fn session_extend(
         return Err(invalid(&rqctx, "give ttl_seconds or expires_at".into()));
     };
     let sessions = &rqctx.context().sessions;
-    let session = sessions
-        .extend(&caller, &id, expiry)
-        .await
-        .map_err(|e| service_error(&rqctx, e))?;
-    Ok(HttpResponseOk(to_wire_session(&session, sessions.now())))
+    session_answer(&rqctx, sessions.extend(&caller, &id, expiry).await)
 }
 
 pub async fn session_authenticate(
@@ -165,11 +158,12 @@ pub async fn session_authenticate(
     let id = session_id(&rqctx, path)?;
     let body = extracted(&rqctx, body.into_result())?.into_inner();
     let sessions = &rqctx.context().sessions;
-    let session = sessions
-        .authenticate(&caller, &id, body.user_id, body.credentials_type)
-        .await
-        .map_err(|e| service_error(&rqctx, e))?;
-    Ok(HttpResponseOk(to_wire_session(&session, sessions.now())))
+    session_answer(
+        &rqctx,
+        sessions
+            .authenticate(&caller, &id, body.user_id, body.credentials_type)
+            .await,
+    )
 }
 
 pub async fn session_logout(
@@ -179,11 +173,7 @@ pub async fn session_logout(
     let caller = authenticate(&rqctx).await?;
     let id = session_id(&rqctx, path)?;
     let sessions = &rqctx.context().sessions;
-    let session = sessions
-        .logout(&caller, &id)
-        .await
-        .map_err(|e| service_error(&rqctx, e))?;
-    Ok(HttpResponseOk(to_wire_session(&session, sessions.now())))
+    session_answer(&rqctx, sessions.logout(&caller, &id).await)
 }
 
 pub async fn session_revoke(
@@ -193,11 +183,7 @@ pub async fn session_revoke(
     let caller = authenticate(&rqctx).await?;
     let id = session_id(&rqctx, path)?;
     let sessions = &rqctx.context().sessions;
-    let session = sessions
-        .revoke(&caller, &id)
-        .await
-        .map_err(|e| service_error(&rqctx, e))?;
-    Ok(HttpResponseOk(to_wire_session(&session, sessions.now())))
+    session_answer(&rqctx, sessions.revoke(&caller, &id).await)
 }
 
 pub async fn user_sessions_revoke(
@@ -222,6 +208,19 @@ pub async fn user_sessions_revoke(
     Ok(HttpResponseOk(wire::UserSessionsRevoked {
         revoked_session_ids: revoked.iter().map(|id| id.to_string()).collect(),
     }))
+}
+
+/// The answer of an operation on one session: the session as it now reads,
+/// or the service's error in the native shape.
+fn session_answer(
+    rqctx: &Rqctx,
+    result: Result<Session, ServiceError>,
+) -> Result<HttpResponseOk<wire::Session>, NativeError> {
+    let session = result.map_err(|e| service_error(rqctx, e))?;
+    Ok(HttpResponseOk(to_wire_session(
+        &session,
+        rqctx.context().sessions.now(),
+    )))
 }
 
 // --- Authentication and parsing ------------------------------------------
