@@ -17,6 +17,9 @@
 //!   release server on 127.0.0.1, drives it with a closed-loop load
 //!   generator and reports throughput, latency, memory and size (see
 //!   [`bench`]).
+//! * `cargo xtask vendor generate|check` — the patched copy of dropshot in
+//!   `vendor/dropshot`: the published crate plus `vendor/dropshot.patch`
+//!   (see [`vendor`]); CI runs the check.
 //!
 //! `generate` writes the file; `check` regenerates it in memory and fails,
 //! with a unified diff and the command that fixes it, when the checked-in
@@ -29,6 +32,7 @@ mod golden;
 mod openapi;
 mod security;
 mod ua_accuracy;
+mod vendor;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -80,6 +84,12 @@ enum Command {
     /// Benchmark the release server: throughput and latency per operation
     /// against a baseline endpoint, memory, database size, seeding rate.
     Bench(bench::BenchArgs),
+    /// The patched copy of dropshot, vendor/dropshot (downloads the
+    /// published crate).
+    Vendor {
+        #[command(subcommand)]
+        action: Action,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Subcommand)]
@@ -111,6 +121,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_agreement,
         } => return ua_accuracy::run(&corpus, min_agreement),
         Command::EnrichBench { args } => return enrich_bench(&root, &args),
+        Command::Vendor { action } => {
+            return match action {
+                Action::Generate => vendor::generate(&root),
+                Action::Check => vendor::check(&root),
+            };
+        }
         Command::Bench(args) => {
             return Ok(if bench::run(args, &root)? {
                 ExitCode::SUCCESS
