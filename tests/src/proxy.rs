@@ -8,7 +8,9 @@
 //! and validates the response against the OpenAPI spec with
 //! [`SpecValidator`], so every response any test receives is checked without
 //! the client's cooperation; [`RecordingProxy::assert_all_valid`] then fails
-//! the test if one did not match the spec.
+//! the test if one did not match the spec. Every validated response must also
+//! carry the server's request id in `X-Request-Id`: 32 lowercase hexadecimal
+//! digits, the format Huawei's gateway uses and the server uses everywhere.
 //!
 //! Each downstream (client) connection gets its own upstream connection,
 //! reused while both stay open, so keep-alive works end to end. Bodies are
@@ -395,6 +397,8 @@ impl Shared {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<(), String> {
+        check_request_id(headers)
+            .map_err(|problem| format!("operation {operation_id}, status {status}: {problem}"))?;
         if method == Method::HEAD {
             return self.validator.validate_status(operation_id, status);
         }
@@ -410,6 +414,31 @@ impl Shared {
         self.validator
             .validate(operation_id, status, content_type, body)
     }
+}
+
+/// Checks that `headers` carry one `X-Request-Id` of the server's format.
+fn check_request_id(headers: &HeaderMap) -> Result<(), String> {
+    let mut values = headers.get_all("x-request-id").iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err("the response does not carry exactly one X-Request-Id".to_string());
+    };
+    if is_request_id(value.as_bytes()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "X-Request-Id {:?} is not 32 lowercase hexadecimal digits",
+            String::from_utf8_lossy(value.as_bytes())
+        ))
+    }
+}
+
+/// Whether `value` is a request id in the server's format, which is
+/// Huawei's: 32 lowercase hexadecimal digits.
+pub fn is_request_id(value: &[u8]) -> bool {
+    value.len() == 32
+        && value
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
 #[cfg(test)]
@@ -509,6 +538,11 @@ mod tests {
             }
         };
         let mut response = Response::builder().status(status);
+        let request_id = header("x-reply-request-id")
+            .unwrap_or_else(|| "0123456789abcdef0123456789abcdef".to_string());
+        if !request_id.is_empty() {
+            response = response.header("x-request-id", request_id);
+        }
         if let Some(content_type) = content_type {
             response = response.header(CONTENT_TYPE, content_type);
         }
@@ -659,8 +693,17 @@ mod tests {
         .await;
         send(&mut sender, "GET", "/nowhere?x=1", &reply("404"), "{}").await;
         send(&mut sender, "GET", "/healthz", &reply("200"), "{}").await;
+        let [host, status, content_type] = reply("200");
+        for (path, request_id) in [
+            ("/things/10", "01234567-89ab-cdef-0123-456789abcdef"),
+            ("/things/11", ""),
+        ] {
+            let request_id = ("x-reply-request-id", request_id);
+            let headers = [host, status, content_type, request_id];
+            send(&mut sender, "GET", path, &headers, r#"{"id":"ten"}"#).await;
+        }
 
-        assert_eq!(proxy.exchanges().len(), 5);
+        assert_eq!(proxy.exchanges().len(), 7);
         assert_eq!(
             proxy.operations_seen(),
             BTreeSet::from(["get_thing".to_string()])
@@ -669,7 +712,7 @@ mod tests {
             proxy.assert_all_valid();
         });
         for part in [
-            "3 of 5 exchanges",
+            "5 of 7 exchanges",
             "GET /things/7 -> 200",
             "operation get_thing, status 200",
             "\"/id\"",
@@ -678,6 +721,10 @@ mod tests {
             "does not declare",
             "GET /nowhere?x=1 -> 404",
             "no operation in the spec matches GET /nowhere",
+            "GET /things/10 -> 200",
+            "is not 32 lowercase hexadecimal digits",
+            "GET /things/11 -> 200",
+            "does not carry exactly one X-Request-Id",
         ] {
             assert!(message.contains(part), "{part:?} not in: {message}");
         }

@@ -20,6 +20,7 @@ use login_sessions_client::{Client, Error, ResponseValue};
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::IssuedCredential;
+use login_sessions_tests::proxy::is_request_id;
 use login_sessions_tests::{StoreKind, TestServer, test_epoch};
 use serde_json::Value;
 
@@ -112,6 +113,7 @@ fn huawei_error<T: std::fmt::Debug>(
                 .to_str()
                 .unwrap()
                 .to_string();
+            assert_huawei_request_id(&request_id);
             (status, request_id, response.into_inner())
         }
         other => panic!("expected an error response, got {other:?}"),
@@ -1053,15 +1055,12 @@ async fn the_request_id_is_the_x_request_id_header(kind: StoreKind) {
         .send()
         .await
         .unwrap();
-    // Dropshot sets X-Request-Id on every response to its own request id,
-    // a UUID (36 characters with dashes), not Huawei's 32 hexadecimal
-    // characters; error bodies carry exactly the same value.
+    // Huawei's gateway format: 32 lowercase hexadecimal digits.
     let header = response.headers()["x-request-id"]
         .to_str()
         .unwrap()
         .to_string();
-    assert_eq!(header.len(), 36);
-    assert_eq!(header.matches('-').count(), 4);
+    assert_huawei_request_id(&header);
     let (_, request_id, error) = huawei_error(
         huawei_client(
             &server.url(),
@@ -1074,9 +1073,41 @@ async fn the_request_id_is_the_x_request_id_header(kind: StoreKind) {
         .send()
         .await,
     );
+    assert_huawei_request_id(&request_id);
     assert_eq!(error.request_id, request_id);
     assert_ne!(request_id, header, "one id per request");
+
+    // Answers the server gives before any handler runs (no such route, no
+    // such method) carry one too. They are not in the spec, so they go to
+    // the server directly rather than through the validating proxy.
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        (
+            reqwest::Method::GET,
+            "/v1/identity-stores/d-1/users/u-1/nowhere",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/v1/identity-stores/d-1/users/u-1/sessions",
+        ),
+    ] {
+        let response = http
+            .request(
+                method.clone(),
+                format!("http://{}{path}", server.server_addr()),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{method} {path}");
+        assert_huawei_request_id(response.headers()["x-request-id"].to_str().unwrap());
+    }
     server.finish().await;
+}
+
+/// Asserts Huawei's request-id format: 32 lowercase hexadecimal digits.
+fn assert_huawei_request_id(request_id: &str) {
+    assert!(is_request_id(request_id.as_bytes()), "{request_id:?}");
 }
 
 login_sessions_tests::contract_tests![

@@ -17,6 +17,7 @@ use std::process::Stdio;
 use chrono::Utc;
 use login_sessions_client::types::Session;
 use login_sessions_server::domain::credential::Role;
+use login_sessions_tests::proxy::is_request_id;
 use login_sessions_tests::python;
 use login_sessions_tests::{StoreKind, TestServer};
 use serde_json::{Value, json};
@@ -177,6 +178,10 @@ async fn the_official_python_sdk_lists_and_deletes_sessions(kind: StoreKind) {
     let request_id = wrong["request_id"]
         .as_str()
         .expect("the SDK read a request id");
+    assert!(
+        is_request_id(request_id.as_bytes()),
+        "not Huawei's format: {request_id:?}"
+    );
     let exchange = server
         .proxy()
         .exchanges()

@@ -10,9 +10,9 @@
 //! authorization (403 `IIC.1000`).
 //!
 //! `request_id` in every error body is dropshot's request id, the value
-//! dropshot puts in the `X-Request-Id` header of every response (a UUID;
-//! dropshot 0.18 overwrites any `X-Request-Id` a handler sets, so the
-//! header cannot be Huawei's 32 hexadecimal characters).
+//! dropshot puts in the `X-Request-Id` header of every response: 32 lowercase
+//! hexadecimal digits, Huawei's format, through the one patch of our dropshot
+//! copy (`vendor/README.md`).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
