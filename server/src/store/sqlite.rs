@@ -2,24 +2,24 @@
 //!
 //! # Connections
 //!
-//! One writer connection behind a [`std::sync::Mutex`] (SQLite allows one
-//! writer at a time anyway; serialising in-process writers here is cheaper
-//! than having them collide on the file lock), and a small pool of reader
-//! connections, each behind its own mutex. The database runs in WAL mode,
-//! so readers never block the writer nor each other, and every read sees
-//! the last committed write.
+//! One writer connection, owned by the writer thread of [`writer`], which
+//! commits the writes waiting for it together (SQLite allows one writer at
+//! a time anyway); and a small pool of reader connections, each behind its
+//! own mutex. The database runs in WAL mode, so readers never block the
+//! writer nor each other, and every read sees the last committed write.
 //!
-//! # Why the queries run inline, without `spawn_blocking`
+//! # Why reads run inline, without `spawn_blocking`
 //!
-//! Every query is a point lookup or a short index range scan on a local
+//! Every read is a point lookup or a short index range scan on a local
 //! file that is almost always in the page cache: it takes microseconds.
 //! Handing it to tokio's blocking pool would cost a thread hand-off and two
 //! wake-ups, more than the query itself. So the async methods run the
 //! query on the calling worker thread. No lock is ever held across an
 //! `.await` (the synchronous helpers below take and release it), and a
-//! poisoned mutex is recovered rather than turned into a panic: the
-//! connection behind it is still usable (an interrupted transaction is
-//! rolled back when the writer is next taken).
+//! poisoned reader mutex is recovered rather than turned into a panic: a
+//! reader holds no transaction between queries. Writes go to the writer
+//! thread and are awaited, so a request waiting for its commit does not
+//! hold a worker thread.
 //!
 //! # Schema and migrations
 //!
@@ -41,6 +41,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rusqlite::types::{FromSql, Value};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params_from_iter};
+
+mod writer;
+
+use writer::Writer;
 
 use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
@@ -142,7 +146,7 @@ const ACCESS_TOKEN_COLUMNS: &str = "token_hash, credential_id, created_at, expir
 /// The SQLite store. Cheap to share behind an `Arc`; every method is safe
 /// to call from many tasks at once.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: Writer,
     readers: Vec<Mutex<Connection>>,
     /// Which reader to wait for when all are busy (round-robin).
     next_reader: AtomicUsize,
@@ -175,28 +179,12 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(context)?;
+        let writer = Writer::start(writer, open_connection(path).map_err(context)?)?;
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
+            writer,
             readers,
             next_reader: AtomicUsize::new(0),
         })
-    }
-
-    /// The writer connection, with any transaction a panicking holder left
-    /// open rolled back.
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        match self.writer.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => {
-                let guard = poisoned.into_inner();
-                if !guard.is_autocommit() {
-                    // Best effort: if the rollback fails, the next
-                    // statement reports the problem.
-                    let _ = guard.execute_batch("ROLLBACK");
-                }
-                guard
-            }
-        }
     }
 
     /// A free reader connection, or (all busy) the next one round-robin.
@@ -214,10 +202,9 @@ impl SqliteStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn insert_sessions_now(&self, sessions: &[Session]) -> Result<(), StoreError> {
-        let mut writer = self.writer();
+    fn insert_sessions_now(writer: &Connection, sessions: &[Session]) -> Result<(), StoreError> {
         if sessions.len() < BULK_ROWS {
-            return insert_sessions_in(&mut writer, sessions);
+            return insert_sessions_in(writer, sessions);
         }
         // A bulk load touches index pages all over the file: a larger page
         // cache for its duration keeps them from being evicted each batch.
@@ -227,16 +214,19 @@ impl SqliteStore {
         writer
             .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
             .map_err(db_error)?;
-        let inserted = insert_sessions_in(&mut writer, sessions);
+        let inserted = insert_sessions_in(writer, sessions);
         let restored = writer
             .pragma_update(None, "cache_size", default_cache)
             .map_err(db_error);
         inserted.and(restored)
     }
 
-    fn delete_ended_sessions_now(&self, cutoff: Timestamp, limit: u32) -> Result<u64, StoreError> {
+    fn delete_ended_sessions_now(
+        writer: &Connection,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
         let cutoff = to_unix_millis(cutoff);
-        let writer = self.writer();
         let mut statement = writer
             .prepare_cached(
                 "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
@@ -288,13 +278,12 @@ impl SqliteStore {
     }
 
     fn replace_session_now(
-        &self,
+        writer: &Connection,
         expected_version: u64,
         session: &Session,
     ) -> Result<bool, StoreError> {
         let mut values = session_values(session)?;
         values.push(Value::Integer(version_to_sql(expected_version)?));
-        let writer = self.writer();
         let mut statement = writer.prepare_cached(REPLACE_SESSION).map_err(db_error)?;
         let changed = statement
             .execute(params_from_iter(values))
@@ -303,7 +292,7 @@ impl SqliteStore {
     }
 
     fn revoke_user_sessions_now(
-        &self,
+        transaction: &Connection,
         request: &RevokeUserSessions,
     ) -> Result<Vec<Pfid>, StoreError> {
         let now = Value::Integer(to_unix_millis(request.now));
@@ -328,10 +317,6 @@ impl SqliteStore {
         }
         sql.push_str(" RETURNING id");
 
-        let mut writer = self.writer();
-        let transaction = writer
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_error)?;
         transaction
             .prepare_cached(
                 "INSERT INTO revocation_marks (user_id, identity_store_id, revoked_at) \
@@ -356,13 +341,14 @@ impl SqliteStore {
                 revoked.push(parse_pfid(&id, "session", "id")?);
             }
         }
-        // Dropping the transaction on an error above rolls the update back.
-        transaction.commit().map_err(db_error)?;
         revoked.sort_unstable();
         Ok(revoked)
     }
 
-    fn revoke_sessions_now(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
+    fn revoke_sessions_now(
+        transaction: &Connection,
+        request: &RevokeSessions,
+    ) -> Result<Vec<Pfid>, StoreError> {
         let mut ids: Vec<&Pfid> = request.ids.iter().collect();
         ids.sort_unstable();
         ids.dedup();
@@ -387,10 +373,6 @@ impl SqliteStore {
              WHERE identity_store_id = ? AND user_id = ? AND status IN (?, ?, ?) \
              AND expires_at > ? AND id IN ({placeholders}) RETURNING id"
         );
-        let mut writer = self.writer();
-        let transaction = writer
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_error)?;
         let mut revoked = Vec::new();
         {
             // Not cached: the statement text varies with the number of ids.
@@ -403,8 +385,6 @@ impl SqliteStore {
                 revoked.push(parse_pfid(&id, "session", "id")?);
             }
         }
-        // Dropping the transaction on an error above rolls the update back.
-        transaction.commit().map_err(db_error)?;
         revoked.sort_unstable();
         Ok(revoked)
     }
@@ -425,12 +405,11 @@ impl SqliteStore {
     }
 
     fn insert_credential_now(
-        &self,
+        writer: &Connection,
         credential: &Credential,
         secrets: &StoredSecrets,
     ) -> Result<(), StoreError> {
         let values = credential_values(credential, secrets);
-        let writer = self.writer();
         let mut statement = writer.prepare_cached(INSERT_CREDENTIAL).map_err(db_error)?;
         statement
             .execute(params_from_iter(values))
@@ -473,7 +452,10 @@ impl SqliteStore {
         }
     }
 
-    fn insert_temporary_huawei_key_now(&self, key: &TemporaryHuaweiKey) -> Result<(), StoreError> {
+    fn insert_temporary_huawei_key_now(
+        writer: &Connection,
+        key: &TemporaryHuaweiKey,
+    ) -> Result<(), StoreError> {
         let values = vec![
             Value::Text(key.access_key.clone()),
             Value::Text(key.credential_id.as_str().to_string()),
@@ -482,7 +464,6 @@ impl SqliteStore {
             time_value(key.created_at),
             time_value(key.expires_at),
         ];
-        let writer = self.writer();
         let mut statement = writer
             .prepare_cached(
                 "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
@@ -539,9 +520,8 @@ impl SqliteStore {
         })
     }
 
-    fn insert_access_token_now(&self, token: &AccessToken) -> Result<(), StoreError> {
+    fn insert_access_token_now(writer: &Connection, token: &AccessToken) -> Result<(), StoreError> {
         let values = access_token_values(token);
-        let writer = self.writer();
         let mut statement = writer
             .prepare_cached(&format!(
                 "INSERT INTO looker_access_tokens ({ACCESS_TOKEN_COLUMNS}) \
@@ -595,11 +575,10 @@ impl SqliteStore {
     }
 
     fn revoke_access_token_now(
-        &self,
+        writer: &Connection,
         hash: &SecretHash,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let writer = self.writer();
         let mut statement = writer
             .prepare_cached(
                 "UPDATE looker_access_tokens SET revoked_at = ?1 \
@@ -615,8 +594,10 @@ impl SqliteStore {
         Ok(changed == 1)
     }
 
-    fn delete_expired_access_tokens_now(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let writer = self.writer();
+    fn delete_expired_access_tokens_now(
+        writer: &Connection,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
         let mut statement = writer
             .prepare_cached("DELETE FROM looker_access_tokens WHERE expires_at <= ?1")
             .map_err(db_error)?;
@@ -624,8 +605,11 @@ impl SqliteStore {
         Ok(deleted as u64)
     }
 
-    fn revoke_credential_now(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
-        let writer = self.writer();
+    fn revoke_credential_now(
+        writer: &Connection,
+        id: &Pfid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut statement = writer
             .prepare_cached(
                 "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
@@ -641,11 +625,20 @@ impl SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.insert_sessions_now(std::slice::from_ref(session))
+        let session = session.clone();
+        self.writer
+            .write(move |writer| Self::insert_sessions_now(writer, std::slice::from_ref(&session)))
+            .await
     }
 
     async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
-        self.insert_sessions_now(sessions)
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let sessions = sessions.to_vec();
+        self.writer
+            .write(move |writer| Self::insert_sessions_now(writer, &sessions))
+            .await
     }
 
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
@@ -665,18 +658,27 @@ impl SessionStore for SqliteStore {
         expected_version: u64,
         session: &Session,
     ) -> Result<bool, StoreError> {
-        self.replace_session_now(expected_version, session)
+        let session = session.clone();
+        self.writer
+            .write(move |writer| Self::replace_session_now(writer, expected_version, &session))
+            .await
     }
 
     async fn revoke_user_sessions(
         &self,
         request: &RevokeUserSessions,
     ) -> Result<Vec<Pfid>, StoreError> {
-        self.revoke_user_sessions_now(request)
+        let request = request.clone();
+        self.writer
+            .write(move |writer| Self::revoke_user_sessions_now(writer, &request))
+            .await
     }
 
     async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
-        self.revoke_sessions_now(request)
+        let request = request.clone();
+        self.writer
+            .write(move |writer| Self::revoke_sessions_now(writer, &request))
+            .await
     }
 
     async fn delete_ended_sessions(
@@ -684,7 +686,9 @@ impl SessionStore for SqliteStore {
         cutoff: Timestamp,
         limit: u32,
     ) -> Result<u64, StoreError> {
-        self.delete_ended_sessions_now(cutoff, limit)
+        self.writer
+            .write(move |writer| Self::delete_ended_sessions_now(writer, cutoff, limit))
+            .await
     }
 
     /// One file has one server: the lease is always free (the writer lock
@@ -736,7 +740,10 @@ impl CredentialStore for SqliteStore {
         credential: &Credential,
         secrets: &StoredSecrets,
     ) -> Result<(), StoreError> {
-        self.insert_credential_now(credential, secrets)
+        let (credential, secrets) = (credential.clone(), secrets.clone());
+        self.writer
+            .write(move |writer| Self::insert_credential_now(writer, &credential, &secrets))
+            .await
     }
 
     async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
@@ -751,7 +758,10 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
-        self.revoke_credential_now(id, at)
+        let id = id.clone();
+        self.writer
+            .write(move |writer| Self::revoke_credential_now(writer, &id, at))
+            .await
     }
 
     async fn credential_by_bearer(
@@ -811,7 +821,10 @@ impl CredentialStore for SqliteStore {
         &self,
         key: &TemporaryHuaweiKey,
     ) -> Result<(), StoreError> {
-        self.insert_temporary_huawei_key_now(key)
+        let key = key.clone();
+        self.writer
+            .write(move |writer| Self::insert_temporary_huawei_key_now(writer, &key))
+            .await
     }
 
     async fn temporary_huawei_key(
@@ -822,7 +835,10 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
-        self.insert_access_token_now(token)
+        let token = token.clone();
+        self.writer
+            .write(move |writer| Self::insert_access_token_now(writer, &token))
+            .await
     }
 
     async fn access_token(
@@ -837,11 +853,16 @@ impl CredentialStore for SqliteStore {
         hash: &SecretHash,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.revoke_access_token_now(hash, at)
+        let hash = hash.clone();
+        self.writer
+            .write(move |writer| Self::revoke_access_token_now(writer, &hash, at))
+            .await
     }
 
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
-        self.delete_expired_access_tokens_now(now)
+        self.writer
+            .write(move |writer| Self::delete_expired_access_tokens_now(writer, now))
+            .await
     }
 }
 
@@ -1023,10 +1044,7 @@ fn in_context(error: StoreError, place: impl std::fmt::Display) -> StoreError {
 
 /// Inserts the sessions in one transaction, with one prepared statement,
 /// each as its user's revocation marks leave it.
-fn insert_sessions_in(writer: &mut Connection, sessions: &[Session]) -> Result<(), StoreError> {
-    let transaction = writer
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_error)?;
+fn insert_sessions_in(transaction: &Connection, sessions: &[Session]) -> Result<(), StoreError> {
     {
         let mut statement = transaction
             .prepare_cached(INSERT_SESSION)
@@ -1047,7 +1065,7 @@ fn insert_sessions_in(writer: &mut Connection, sessions: &[Session]) -> Result<(
                 .map_err(|error| duplicate_session(error, &session.id))?;
         }
     }
-    transaction.commit().map_err(db_error)
+    Ok(())
 }
 
 /// The open statuses as query parameters, for `status IN (?, ?, ?)`.
@@ -1483,7 +1501,7 @@ mod tests {
         let path = directory.path().join("sessions.db");
         let store = SqliteStore::open(&path).unwrap();
         let mode: String = store
-            .writer()
+            .reader()
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
@@ -1692,25 +1710,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_poisoned_writer_is_recovered() {
-        let (store, _directory) = {
-            let directory = tempfile::tempdir().unwrap();
-            let store = Arc::new(SqliteStore::open(&directory.path().join("s.db")).unwrap());
-            (store, directory)
-        };
-        let poisoner = Arc::clone(&store);
-        let joined = thread::spawn(move || {
-            let mut writer = poisoner.writer.lock().unwrap();
-            let transaction = writer.transaction().unwrap();
-            transaction
-                .execute_batch("CREATE TABLE half_done (x INTEGER)")
-                .unwrap();
-            std::mem::forget(transaction);
-            panic!("poison the writer");
-        })
-        .join();
-        assert!(joined.is_err());
-        assert!(store.writer.is_poisoned());
+    async fn a_panicking_write_is_rolled_back_and_the_writer_carries_on() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("s.db")).unwrap();
+        let error = store
+            .writer
+            .write(|writer| -> Result<(), StoreError> {
+                writer
+                    .execute_batch("CREATE TABLE half_done (x INTEGER)")
+                    .unwrap();
+                panic!("a bug in a write");
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Internal(_)), "{error:?}");
         let session = conformance::full_session();
         store.insert_session(&session).await.unwrap();
         assert_eq!(store.session(&session.id).await.unwrap(), Some(session));
@@ -1723,6 +1736,61 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 0, "the interrupted transaction was rolled back");
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_does_not_undo_the_writes_committed_with_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&directory.path().join("s.db")).unwrap());
+        let existing = conformance::full_session();
+        store.insert_session(&existing).await.unwrap();
+
+        // Keep the writer busy so that the writes below queue up and are
+        // committed together.
+        let busy = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .writer
+                    .write(|_| {
+                        thread::sleep(Duration::from_millis(300));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let fresh: Vec<Session> = (0..8u64)
+            .map(|n| {
+                let mut session = conformance::full_session();
+                session.id = Pfid::generate(1, 1_700_000_000_000 + n).unwrap();
+                session
+            })
+            .collect();
+        let mut writes = Vec::new();
+        for session in fresh.iter().cloned().chain([existing.clone()]) {
+            let store = Arc::clone(&store);
+            writes.push(tokio::spawn(
+                async move { store.insert_session(&session).await },
+            ));
+        }
+        busy.await.unwrap().unwrap();
+        let mut results = Vec::new();
+        for write in writes {
+            results.push(write.await.unwrap());
+        }
+        let duplicate = results.pop().unwrap();
+        assert!(
+            matches!(duplicate, Err(StoreError::Duplicate(_))),
+            "{duplicate:?}"
+        );
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        for session in &fresh {
+            assert_eq!(
+                store.session(&session.id).await.unwrap().as_ref(),
+                Some(session)
+            );
+        }
     }
 
     #[tokio::test]
@@ -1811,13 +1879,18 @@ mod tests {
     async fn a_bulk_insert_restores_the_page_cache() {
         let directory = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&directory.path().join("s.db")).unwrap();
-        let cache_size = |store: &SqliteStore| -> i64 {
+        async fn cache_size(store: &SqliteStore) -> i64 {
             store
-                .writer()
-                .pragma_query_value(None, "cache_size", |row| row.get(0))
+                .writer
+                .write(|writer| {
+                    writer
+                        .pragma_query_value(None, "cache_size", |row| row.get(0))
+                        .map_err(db_error)
+                })
+                .await
                 .unwrap()
-        };
-        let before = cache_size(&store);
+        }
+        let before = cache_size(&store).await;
         let sessions: Vec<Session> = (0..BULK_ROWS as u64)
             .map(|n| {
                 let mut session = conformance::full_session();
@@ -1826,7 +1899,7 @@ mod tests {
             })
             .collect();
         store.insert_sessions(&sessions).await.unwrap();
-        assert_eq!(cache_size(&store), before);
+        assert_eq!(cache_size(&store).await, before);
         let count: i64 = store
             .reader()
             .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))

@@ -1,0 +1,286 @@
+//! The SQLite store's one writer: a thread that owns the write connection
+//! and commits whatever writes are waiting together (group commit).
+//!
+//! # Why a thread, and why batches
+//!
+//! SQLite has one writer at a time, and the cost of a small write is
+//! mostly the commit: appending the changed pages to the write-ahead log
+//! and publishing them in its index. Writes queued while a commit runs
+//! share the next one: the thread takes every waiting write (up to
+//! [`MAX_BATCH`]), runs each inside its own `SAVEPOINT` of one
+//! `BEGIN IMMEDIATE` transaction, commits once, and only then answers
+//! each caller. A lone write is committed at once: nothing waits for a
+//! batch to fill.
+//!
+//! Each write is atomic on its own: one that fails is rolled back to its
+//! savepoint and answered with its error, and the others in the batch
+//! still commit. A write that panics is rolled back the same way and
+//! answered with an internal error; the thread carries on. No caller is
+//! told its write succeeded before the commit that holds it did: if the
+//! commit fails, every write of the batch gets the commit's error.
+//!
+//! Callers await the answer instead of blocking on a lock, so a request
+//! task waiting for the writer does not hold a runtime worker thread.
+//!
+//! # Checkpoints, off the request path
+//!
+//! The writer connection never checkpoints (`wal_autocheckpoint = 0`): a
+//! checkpoint copies the log back into the database file and syncs it,
+//! which took tens of milliseconds inside whichever commit crossed the
+//! threshold. A second thread, with its own connection, runs a `PASSIVE`
+//! checkpoint (it never blocks readers or the writer) [`CHECKPOINT_EVERY`]
+//! after a commit, covering every commit made meanwhile. The log restarts
+//! from its beginning once a checkpoint has copied all of it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::store::StoreError;
+
+use super::db_error;
+
+/// The most writes one transaction holds.
+const MAX_BATCH: usize = 256;
+
+/// How long the checkpointer lets commits gather before it checkpoints
+/// them.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// One write waiting for the thread: run inside a savepoint, then answered
+/// once the batch's commit is known.
+trait Write: Send {
+    /// Runs the write on the connection, inside an open transaction.
+    fn run(&mut self, connection: &Connection);
+    /// Answers the caller: with the write's own result if it failed, the
+    /// commit's error if the commit failed, its result otherwise.
+    fn finish(self: Box<Self>, commit: Result<(), &StoreError>);
+}
+
+struct PendingWrite<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Write for PendingWrite<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, connection: &Connection) {
+        if let Some(work) = self.work.take() {
+            self.result = Some(in_savepoint(connection, work));
+        }
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &StoreError>) {
+        let answer = match (self.result, commit) {
+            (Some(Err(error)), _) => Err(error),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)), Err(error)) | (None, Err(error)) => Err(error.clone()),
+            (None, Ok(())) => Err(StoreError::Internal(
+                "a write was committed without being run".into(),
+            )),
+        };
+        // The caller may have gone away (a cancelled request): the write
+        // stands either way.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Runs `work` inside a savepoint: kept if it succeeds, undone if it fails
+/// or panics.
+fn in_savepoint<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    connection
+        .execute_batch("SAVEPOINT write")
+        .map_err(db_error)?;
+    let result = catch_unwind(AssertUnwindSafe(|| work(connection))).unwrap_or_else(|_| {
+        Err(StoreError::Internal(
+            "a write failed unexpectedly and was rolled back".into(),
+        ))
+    });
+    let ended = match &result {
+        Ok(_) => connection.execute_batch("RELEASE write"),
+        Err(_) => connection.execute_batch("ROLLBACK TO write; RELEASE write"),
+    };
+    match (result, ended) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Err(error), _) => Err(error),
+        (Ok(_), Err(error)) => Err(db_error(error)),
+    }
+}
+
+/// The handle requests write through. Dropping the last handle stops both
+/// threads once the writes already queued are done.
+pub(super) struct Writer {
+    queue: Sender<Box<dyn Write>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `connection` and the checkpointer on
+    /// `checkpoints` (a second connection to the same file).
+    pub(super) fn start(
+        mut connection: Connection,
+        checkpoints: Connection,
+    ) -> Result<Writer, StoreError> {
+        connection
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(db_error)?;
+        let checkpointer = Checkpointer::start(checkpoints)?;
+        let (queue, writes) = mpsc::channel();
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_batches(&mut connection, &writes, &checkpointer))
+            .map_err(|error| StoreError::Internal(format!("cannot start the writer: {error}")))?;
+        Ok(Writer { queue })
+    }
+
+    /// Runs `work` as one atomic write, committed (possibly together with
+    /// other writes) before this returns.
+    pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let pending = PendingWrite {
+            work: Some(work),
+            result: None,
+            reply,
+        };
+        self.queue
+            .send(Box::new(pending))
+            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
+        answer.await.map_err(|_| {
+            StoreError::Internal("the database writer stopped before answering".into())
+        })?
+    }
+}
+
+/// The writer thread: one transaction per batch of waiting writes.
+fn write_batches(
+    connection: &mut Connection,
+    writes: &Receiver<Box<dyn Write>>,
+    checkpointer: &Checkpointer,
+) {
+    let mut batch: Vec<Box<dyn Write>> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = writes.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match writes.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        let commit = run_batch(connection, &mut batch);
+        if commit.is_ok() {
+            checkpointer.note_commit();
+        }
+        for write in batch.drain(..) {
+            write.finish(commit.as_ref().map(|_| ()));
+        }
+    }
+    checkpointer.stop();
+}
+
+/// Runs every write of the batch in one transaction and commits it.
+fn run_batch(connection: &Connection, batch: &mut [Box<dyn Write>]) -> Result<(), StoreError> {
+    connection
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(db_error)?;
+    for write in batch.iter_mut() {
+        write.run(connection);
+        if connection.is_autocommit() {
+            // SQLite rolled the whole transaction back (a full disk, an
+            // I/O error): the writes before this one are gone too.
+            return Err(StoreError::Unavailable(
+                "the database rolled back a transaction; try again".into(),
+            ));
+        }
+    }
+    connection.execute_batch("COMMIT").map_err(|error| {
+        // Best effort: if this fails too, the next BEGIN reports it.
+        let _ = connection.execute_batch("ROLLBACK");
+        db_error(error)
+    })
+}
+
+/// What the checkpointer thread is told: whether commits happened since
+/// its last checkpoint, and whether to stop.
+#[derive(Default)]
+struct CheckpointState {
+    pending: bool,
+    stopping: bool,
+}
+
+/// Runs `PASSIVE` checkpoints on its own thread and connection.
+struct Checkpointer {
+    state: Arc<(Mutex<CheckpointState>, Condvar)>,
+}
+
+impl Checkpointer {
+    fn start(connection: Connection) -> Result<Checkpointer, StoreError> {
+        let state = Arc::new((Mutex::new(CheckpointState::default()), Condvar::new()));
+        let shared = Arc::clone(&state);
+        thread::Builder::new()
+            .name("sqlite-checkpointer".into())
+            .spawn(move || checkpoint_after_commits(&connection, &shared))
+            .map_err(|error| {
+                StoreError::Internal(format!("cannot start the checkpointer: {error}"))
+            })?;
+        Ok(Checkpointer { state })
+    }
+
+    /// After a commit: wakes the checkpointer.
+    fn note_commit(&self) {
+        self.update(|state| state.pending = true);
+    }
+
+    fn stop(&self) {
+        self.update(|state| state.stopping = true);
+    }
+
+    fn update(&self, change: impl FnOnce(&mut CheckpointState)) {
+        let (lock, wake) = &*self.state;
+        change(&mut lock.lock().unwrap_or_else(PoisonError::into_inner));
+        wake.notify_one();
+    }
+}
+
+/// The checkpointer thread: waits for a commit, lets [`CHECKPOINT_EVERY`]
+/// of further commits gather, checkpoints them all, and so on.
+fn checkpoint_after_commits(connection: &Connection, state: &(Mutex<CheckpointState>, Condvar)) {
+    let (lock, wake) = state;
+    loop {
+        {
+            let mut guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            while !guard.pending && !guard.stopping {
+                guard = wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            }
+            if guard.stopping {
+                break;
+            }
+        }
+        thread::sleep(CHECKPOINT_EVERY);
+        lock.lock().unwrap_or_else(PoisonError::into_inner).pending = false;
+        checkpoint(connection);
+    }
+    // What the last commits wrote, so a clean shutdown leaves a short log.
+    checkpoint(connection);
+}
+
+/// One `PASSIVE` checkpoint. One that fails (another process keeps the
+/// database busy) is retried after the next commit; the log only grows
+/// meanwhile.
+fn checkpoint(connection: &Connection) {
+    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+}
