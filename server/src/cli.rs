@@ -111,6 +111,16 @@ struct ServeArgs {
         default_value_t = 86_400
     )]
     default_session_ttl: u32,
+    /// How precise `last_seen` is, in seconds: an interaction from a
+    /// session's last address and user agent within this time of the last
+    /// one changes nothing at this precision and is not written. 0 writes
+    /// every interaction.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_LAST_SEEN_GRANULARITY",
+        default_value_t = 60
+    )]
+    last_seen_granularity: u32,
     /// Log level: trace, debug, info, warn, error, critical.
     #[arg(long, env = "LOGIN_SESSIONS_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
@@ -394,6 +404,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let settings = SessionSettings {
         default_ttl: TimeDelta::seconds(i64::from(args.default_session_ttl)),
+        last_seen_granularity: TimeDelta::seconds(i64::from(args.last_seen_granularity)),
         ..SessionSettings::default()
     };
     let public_url = args

@@ -17,6 +17,10 @@ use login_sessions_server::domain::credential::Role;
 use login_sessions_tests::{StoreKind, TestServer, error_response, test_epoch};
 use serde_json::json;
 
+fn pfid(id: &str) -> login_sessions_server::pfid::Pfid {
+    login_sessions_server::pfid::Pfid::parse(id).unwrap()
+}
+
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap()
 }
@@ -381,6 +385,77 @@ async fn interactions_move_last_seen(kind: StoreKind) {
             .unwrap_err(),
     );
     assert_eq!(status, 400);
+    server.finish().await;
+}
+
+/// A client seen again from the same address and agent within the
+/// server's last-seen granularity (60 s by default) changes nothing at that
+/// precision: the interaction is answered with the session as stored and
+/// not written. A different address, or the granularity passing, is
+/// written; an ended session is refused as ever.
+async fn repeated_interactions_within_the_granularity_are_coalesced(kind: StoreKind) {
+    let server = TestServer::start_with(kind).await;
+    let client = server.admin_client();
+    let session = create(&client, "acme", Some("42")).await;
+    let touch = |ip: &'static str| {
+        let client = client.clone();
+        let id = session.id.clone();
+        async move {
+            client
+                .session_interaction_create()
+                .session_id(&id)
+                .body_map(|b| {
+                    b.ip_address(Some(ip.parse().unwrap()))
+                        .user_agent(Some("A".to_string()))
+                })
+                .send()
+                .await
+        }
+    };
+
+    server.clock.advance(TimeDelta::seconds(1));
+    let first = touch("198.51.100.1").await.unwrap().into_inner();
+    let first_at = test_epoch() + TimeDelta::seconds(1);
+    assert_eq!(first.last_seen.as_ref().unwrap().at, first_at);
+    let stored = server
+        .store
+        .session(&pfid(&session.id))
+        .await
+        .unwrap()
+        .unwrap();
+
+    server.clock.advance(TimeDelta::seconds(59));
+    let coalesced = touch("198.51.100.1").await.unwrap().into_inner();
+    assert_eq!(json(&coalesced), json(&first), "answered as stored");
+    let after = server
+        .store
+        .session(&pfid(&session.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.version, stored.version, "nothing was written");
+
+    let moved = touch("198.51.100.2").await.unwrap().into_inner();
+    let last = moved.last_seen.unwrap();
+    assert_eq!(last.at, test_epoch() + TimeDelta::seconds(60));
+    assert_eq!(last.ip_address, Some("198.51.100.2".parse().unwrap()));
+
+    server.clock.advance(TimeDelta::seconds(60));
+    let later = touch("198.51.100.2").await.unwrap().into_inner();
+    assert_eq!(
+        later.last_seen.unwrap().at,
+        test_epoch() + TimeDelta::seconds(120),
+        "a granularity later, the same client is written again"
+    );
+
+    client
+        .session_revoke()
+        .session_id(&session.id)
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_response(touch("198.51.100.2").await.unwrap_err());
+    assert_eq!((status, error.error_code), (409, NativeErrorCode::Conflict));
     server.finish().await;
 }
 
@@ -876,6 +951,7 @@ login_sessions_tests::contract_tests![
     unauthenticated_requests_are_refused,
     session_ids_are_checked_before_the_store,
     interactions_move_last_seen,
+    repeated_interactions_within_the_granularity_are_coalesced,
     extend_and_expiry,
     authenticate_logout_and_revoke_follow_the_status_machine,
     revoke_all_of_a_users_sessions,

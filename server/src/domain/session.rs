@@ -241,18 +241,25 @@ impl Session {
         Ok(())
     }
 
-    /// Whether recording `interaction` would change nothing a reader can
-    /// see (same address and agent, within `granularity` of the last one):
-    /// such interactions can be coalesced instead of written.
+    /// Whether recording `interaction` at `now` would change nothing a
+    /// reader can see at `granularity`: the session is live and was last
+    /// seen from the same address and agent less than `granularity` before.
+    /// Such interactions are coalesced into the last one instead of
+    /// written. One that [`Self::record_interaction`] would refuse (an
+    /// ended session, a time in the future) is never redundant, so it is
+    /// refused as usual.
     pub fn interaction_is_redundant(
         &self,
         interaction: &Interaction,
         granularity: TimeDelta,
+        now: Timestamp,
     ) -> bool {
         let Some(last) = &self.last_seen else {
             return false;
         };
         self.status != Status::New
+            && self.is_live(now)
+            && interaction.at <= now + INTERACTION_CLOCK_SKEW
             && last.ip == interaction.ip
             && last.user_agent == interaction.user_agent
             && interaction.at >= last.at
@@ -468,12 +475,24 @@ mod tests {
 
     #[test]
     fn redundant_interactions_are_recognised() {
+        let five = TimeDelta::seconds(5);
         let mut s = session(Status::Authenticated);
-        assert!(!s.interaction_is_redundant(&seen(1, "10.0.0.1"), TimeDelta::seconds(5)));
+        assert!(!s.interaction_is_redundant(&seen(1, "10.0.0.1"), five, at(1)));
         s.record_interaction(seen(1, "10.0.0.1"), at(1))
             .expect("live");
-        assert!(s.interaction_is_redundant(&seen(3, "10.0.0.1"), TimeDelta::seconds(5)));
-        assert!(!s.interaction_is_redundant(&seen(6, "10.0.0.1"), TimeDelta::seconds(5)));
-        assert!(!s.interaction_is_redundant(&seen(3, "10.0.0.9"), TimeDelta::seconds(5)));
+        assert!(s.interaction_is_redundant(&seen(3, "10.0.0.1"), five, at(3)));
+        assert!(!s.interaction_is_redundant(&seen(6, "10.0.0.1"), five, at(6)));
+        assert!(!s.interaction_is_redundant(&seen(3, "10.0.0.9"), five, at(3)));
+        // What recording would refuse is never coalesced.
+        let mut ended = s.clone();
+        ended.revoke(at(2)).expect("live");
+        assert!(!ended.interaction_is_redundant(&seen(3, "10.0.0.1"), five, at(3)));
+        let huge = TimeDelta::days(1);
+        let far = at(1) + INTERACTION_CLOCK_SKEW + TimeDelta::seconds(10);
+        let future = Interaction {
+            at: far,
+            ..seen(1, "10.0.0.1")
+        };
+        assert!(!s.interaction_is_redundant(&future, huge, at(1)));
     }
 }

@@ -33,7 +33,7 @@ use crate::store::{
     RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError,
 };
 
-/// Lifetimes the service applies.
+/// Lifetimes and precision the service applies.
 #[derive(Clone, Debug)]
 pub struct SessionSettings {
     /// The lifetime of a session created without `ttl_seconds` or
@@ -41,13 +41,21 @@ pub struct SessionSettings {
     pub default_ttl: TimeDelta,
     /// The longest lifetime a session may be given, from now.
     pub max_ttl: TimeDelta,
+    /// How precise `last_seen` is: an interaction from the session's last
+    /// address and user agent less than this after the last one is not
+    /// written (zero writes every interaction).
+    pub last_seen_granularity: TimeDelta,
 }
+
+/// The default [`SessionSettings::last_seen_granularity`].
+pub const DEFAULT_LAST_SEEN_GRANULARITY: TimeDelta = TimeDelta::seconds(60);
 
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
             default_ttl: TimeDelta::hours(24),
             max_ttl: TimeDelta::days(366),
+            last_seen_granularity: DEFAULT_LAST_SEEN_GRANULARITY,
         }
     }
 }
@@ -322,7 +330,10 @@ impl SessionService {
 
     /// The client was seen. The interaction that becomes the session's
     /// first is enriched (once, however often a concurrent write makes the
-    /// change start over).
+    /// change start over). One that changes nothing at the configured
+    /// [`SessionSettings::last_seen_granularity`] (same address and agent,
+    /// soon after the last) is coalesced: the session is answered as it
+    /// is, and nothing is written.
     pub async fn record_interaction(
         &self,
         caller: &Credential,
@@ -333,11 +344,21 @@ impl SessionService {
     ) -> Result<Session, ServiceError> {
         require_administrator(caller)?;
         let user_agent = user_agent.as_deref().and_then(normalize_user_agent);
+        let at = at.map(crate::domain::truncate_to_millis);
+        let current = self.view(caller, id).await?;
+        let now = self.now();
+        let seen = Interaction {
+            at: at.unwrap_or(now),
+            ip,
+            user_agent: user_agent.clone(),
+        };
+        if current.interaction_is_redundant(&seen, self.settings.last_seen_granularity, now) {
+            return Ok(current);
+        }
         let enrichment = OnceLock::new();
-        self.modify(caller, id, |session, now| {
-            let at = at.map(crate::domain::truncate_to_millis).unwrap_or(now);
+        self.modify_from(caller, id, Some(current), |session, now| {
             let interaction = Interaction {
-                at,
+                at: at.unwrap_or(now),
                 ip,
                 user_agent: user_agent.clone(),
             };
@@ -590,11 +611,26 @@ impl SessionService {
         id: &Pfid,
         change: impl Fn(&mut Session, Timestamp) -> Result<(), TransitionError>,
     ) -> Result<Session, ServiceError> {
+        self.modify_from(caller, id, None, change).await
+    }
+
+    /// [`Self::modify`], starting from `read` when the caller has just read
+    /// the session (through [`Self::view`]).
+    async fn modify_from(
+        &self,
+        caller: &Credential,
+        id: &Pfid,
+        mut read: Option<Session>,
+        change: impl Fn(&mut Session, Timestamp) -> Result<(), TransitionError>,
+    ) -> Result<Session, ServiceError> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(retry_pause(attempt)).await;
             }
-            let mut session = self.view(caller, id).await?;
+            let mut session = match read.take() {
+                Some(session) => session,
+                None => self.view(caller, id).await?,
+            };
             let read_version = session.version;
             change(&mut session, self.now())?;
             if self.store.replace_session(read_version, &session).await? {
