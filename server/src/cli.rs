@@ -34,6 +34,7 @@ use crate::service::credentials::{
 };
 use crate::service::{SessionService, SessionSettings};
 use crate::store::SharedStore;
+use crate::store::credential_cache::CachedCredentials;
 use crate::store::postgres::DEFAULT_POOL_SIZE;
 
 #[derive(Debug, Parser)]
@@ -121,6 +122,17 @@ struct ServeArgs {
         default_value_t = 60
     )]
     last_seen_granularity: u32,
+    /// How long, in milliseconds, a credential lookup is reused. A
+    /// credential revoked through this server is refused at once; one
+    /// revoked through another process sharing the database (a replica, the
+    /// `credentials revoke` command) within this time. 0 looks every
+    /// request's credential up.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_CREDENTIAL_CACHE_MILLIS",
+        default_value_t = 1000
+    )]
+    credential_cache_millis: u32,
     /// Log level: trace, debug, info, warn, error, critical.
     #[arg(long, env = "LOGIN_SESSIONS_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
@@ -413,15 +425,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{}", args.bind));
     let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
     let enricher = Arc::new(Enricher::with_geoip(geoip)?);
-    let mut context = ApiContext::new(
+    let cached = CachedCredentials::wrap(
         store.clone(),
         clock.clone(),
-        key,
-        settings,
-        public_url.clone(),
-    )
-    .with_enricher(enricher.clone())
-    .with_bench_endpoints(args.bench_endpoints);
+        TimeDelta::milliseconds(i64::from(args.credential_cache_millis)),
+    );
+    let mut context = ApiContext::new(cached, clock.clone(), key, settings, public_url.clone())
+        .with_enricher(enricher.clone())
+        .with_bench_endpoints(args.bench_endpoints);
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }

@@ -60,6 +60,9 @@ use login_sessions_server::service::credentials::{
     CredentialRequest, IssuedCredential, IssuedTemporaryHuaweiKey,
 };
 use login_sessions_server::store::SharedStore;
+use login_sessions_server::store::credential_cache::{
+    CachedCredentials, DEFAULT_CREDENTIAL_CACHE_TTL,
+};
 use login_sessions_server::store::postgres::PostgresStore;
 use login_sessions_server::store::sqlite::SqliteStore;
 use tempfile::TempDir;
@@ -378,8 +381,12 @@ async fn launch(replica: Replica) -> TestServer {
         options,
     } = replica;
     let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    // As `serve` runs it: credential lookups cached for the default
+    // lifetime, on the test's clock.
+    let cached =
+        CachedCredentials::wrap(store.clone(), clock.clone(), DEFAULT_CREDENTIAL_CACHE_TTL);
     let mut context = ApiContext::new(
-        store.clone(),
+        cached,
         clock.clone(),
         key.clone(),
         SessionSettings::default(),

@@ -21,6 +21,7 @@
 //! the revocation and stays live.
 
 pub mod conformance;
+pub mod credential_cache;
 pub mod postgres;
 pub mod sqlite;
 
@@ -231,7 +232,7 @@ pub trait SessionStore: Send + Sync + 'static {
 }
 
 /// Which bearer secret a credential is looked up by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BearerKind {
     Native,
     Prefactor,

@@ -19,6 +19,7 @@ use login_sessions_server::janitor::JanitorSettings;
 use login_sessions_server::pfid::Pfid;
 use login_sessions_server::service::credentials::CredentialService;
 use login_sessions_server::store::conformance;
+use login_sessions_server::store::credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 use login_sessions_server::store::postgres::PostgresStore;
 use login_sessions_tests::runner::Test;
 use login_sessions_tests::{ServerOptions, TestServer, error_response, test_epoch};
@@ -32,8 +33,8 @@ pub fn trials() -> Vec<Test> {
             a_session_changed_through_one_replica_reads_the_same_through_all,
         ),
         Test::postgres(
-            "replicas::credentials_issued_or_revoked_anywhere_hold_everywhere_at_once",
-            credentials_issued_or_revoked_anywhere_hold_everywhere_at_once,
+            "replicas::credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_cache_lifetime",
+            credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_cache_lifetime,
         ),
         Test::postgres(
             "replicas::concurrent_extensions_and_interactions_from_every_replica_all_count",
@@ -48,8 +49,8 @@ pub fn trials() -> Vec<Test> {
             the_janitor_deletes_sessions_past_retention_and_nothing_else,
         ),
         Test::postgres(
-            "replicas::a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once",
-            a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once,
+            "replicas::a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere",
+            a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere,
         ),
         Test::postgres(
             "replicas::temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere",
@@ -190,7 +191,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     finish(replicas).await;
 }
 
-async fn credentials_issued_or_revoked_anywhere_hold_everywhere_at_once() {
+async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_cache_lifetime() {
     let replicas = TestServer::start_replicas(2, ServerOptions::default()).await;
     let (first, second) = (&replicas[0], &replicas[1]);
     let session = create(&first.admin_client(), "7", 600).await;
@@ -213,7 +214,8 @@ async fn credentials_issued_or_revoked_anywhere_hold_everywhere_at_once() {
         .await
         .expect("its Prefactor token too");
 
-    // Revoked through that other replica: refused by the first at once.
+    // Revoked through that other replica: refused by it at once, and by the
+    // first (which has not cached it) at once too.
     second
         .context()
         .credentials
@@ -242,7 +244,8 @@ async fn credentials_issued_or_revoked_anywhere_hold_everywhere_at_once() {
     assert_eq!(status, 401);
 
     // Revoked by a command line process (its own store, the shared key):
-    // refused by every replica at once.
+    // the replicas that looked it up lately keep their answer for the
+    // credential cache's lifetime, then refuse it.
     let user = first.issue(Role::User, None, Some("7")).await;
     for replica in &replicas {
         replica
@@ -264,6 +267,16 @@ async fn credentials_issued_or_revoked_anywhere_hold_everywhere_at_once() {
     .revoke(user.credential.id.as_str())
     .await
     .unwrap();
+    for replica in &replicas {
+        replica
+            .native_client(&user.native_token)
+            .session_view()
+            .session_id(&session.id)
+            .send()
+            .await
+            .expect("the cached lookup, within its lifetime");
+    }
+    first.clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
     for replica in &replicas {
         let (status, _) = error_response(
             replica
@@ -589,7 +602,7 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     finish(replicas).await;
 }
 
-async fn a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once() {
+async fn a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere() {
     let replicas = TestServer::start_replicas(2, ServerOptions::default()).await;
     let (a, b) = (&replicas[0], &replicas[1]);
     let session = create(&a.admin_client(), "42", 600).await;
@@ -620,9 +633,22 @@ async fn a_looker_token_from_one_replica_works_and_logs_out_everywhere_at_once()
         .await
         .expect("and on A");
 
-    // DELETE /api/4.0/logout on B; A refuses the token at once.
+    // DELETE /api/4.0/logout on B; B refuses the token at once, A (which
+    // looked it up lately) once its credential cache's lifetime is over.
     let logged_out = on_b.logout().send().await.expect("logout on B");
     assert_eq!(logged_out.status().as_u16(), 204);
+    let (status, _) = error_response(
+        on_b.all_user_sessions()
+            .user_id("42")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        status, 401,
+        "the replica that logged it out refuses it at once"
+    );
+    a.clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
     for client in [&on_a, &on_b] {
         let (status, _) = error_response(
             client
@@ -671,14 +697,26 @@ async fn temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere
         assert_eq!(ids, [session.id.as_str()]);
     }
 
-    // The parent revoked through another replica's store: every replica
-    // refuses the temporary credentials at once.
+    // The parent revoked through another replica: that replica refuses the
+    // temporary credentials at once, every replica within the credential
+    // cache's lifetime.
     replicas[2]
         .context()
         .credentials
         .revoke(parent.credential.id.as_str())
         .await
         .unwrap();
+    let (status, _) = error_response(
+        clients[2]
+            .list_sessions()
+            .identity_store_id("acme")
+            .user_id("u-1")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 401, "the revoking replica refuses them at once");
+    replicas[0].clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
     for client in &clients {
         let (status, _) = error_response(
             client
