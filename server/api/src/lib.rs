@@ -161,6 +161,10 @@ pub trait LoginSessionsApi {
     ///
     /// Sets `last_seen` (and `first_seen` the first time); a `new` session
     /// becomes `unauthenticated`. Only a live session can be seen.
+    /// `last_seen` is as precise as the server's last-seen granularity (60
+    /// seconds by default): an interaction from the last address and user
+    /// agent within it of the last one changes nothing and is not written;
+    /// the session is answered as it is.
     #[endpoint {
         method = POST,
         path = "/native/v1/sessions/{session_id}/interactions",
