@@ -154,22 +154,7 @@ impl Connection {
             *self = Connection::open(self.addr).await?;
         }
         self.out.clear();
-        write!(
-            self.out,
-            "{} {} HTTP/1.1\r\nhost: {}\r\n",
-            request.method, request.path, self.host
-        )?;
-        for (name, value) in &request.headers {
-            write!(self.out, "{name}: {value}\r\n")?;
-        }
-        if let Some(content_type) = request.content_type {
-            write!(self.out, "content-type: {content_type}\r\n")?;
-        }
-        if !request.body.is_empty() || request.method == http::Method::POST {
-            write!(self.out, "content-length: {}\r\n", request.body.len())?;
-        }
-        self.out.extend_from_slice(b"\r\n");
-        self.out.extend_from_slice(&request.body);
+        write_request(&mut self.out, &self.host, request)?;
         self.stream.write_all(&self.out).await?;
 
         let head_end = loop {
@@ -232,6 +217,30 @@ impl Connection {
             }
         }
     }
+}
+
+/// Appends `request` to `out` as it goes on the wire: the request line,
+/// `host: <host>` (the value a Huawei signature covers, so it must be
+/// [`Fixture::host`](super::operations::Fixture::host)), the request's own
+/// headers as given, `content-type` and `content-length`, then the body.
+pub fn write_request(out: &mut Vec<u8>, host: &str, request: &Request) -> std::io::Result<()> {
+    write!(
+        out,
+        "{} {} HTTP/1.1\r\nhost: {host}\r\n",
+        request.method, request.path
+    )?;
+    for (name, value) in &request.headers {
+        write!(out, "{name}: {value}\r\n")?;
+    }
+    if let Some(content_type) = request.content_type {
+        write!(out, "content-type: {content_type}\r\n")?;
+    }
+    if !request.body.is_empty() || request.method == http::Method::POST {
+        write!(out, "content-length: {}\r\n", request.body.len())?;
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&request.body);
+    Ok(())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

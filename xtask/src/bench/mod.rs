@@ -441,17 +441,19 @@ struct Reused {
 fn log_operation(report: &OperationReport) {
     match &report.stats {
         Some(stats) => eprintln!(
-            "  {:<44} {:>8.0} req/s  p50 {:.3} ms  p99 {:.3} ms  server CPU {:.0} us/request",
+            "  {:<w$} {:>8.0} req/s  p50 {:.3} ms  p99 {:.3} ms  server CPU {:.0} us/request",
             report.name,
             stats.requests_per_second,
             stats.p50_ms,
             stats.p99_ms,
-            stats.server_cpu_us_per_request.unwrap_or(f64::NAN)
+            stats.server_cpu_us_per_request.unwrap_or(f64::NAN),
+            w = report::NAME_WIDTH
         ),
         None => eprintln!(
-            "  {:<44} {}",
+            "  {:<w$} {}",
             report.name,
-            report.note.as_deref().unwrap_or("")
+            report.note.as_deref().unwrap_or(""),
+            w = report::NAME_WIDTH
         ),
     }
 }
@@ -579,5 +581,50 @@ fn machine() -> Machine {
         cpu_model,
         memory_bytes: server::parse_kib_field(&read("/proc/meminfo"), "MemTotal:").unwrap_or(0),
         kernel: format!("Linux {}", read("/proc/sys/kernel/osrelease").trim()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn chosen(args: &[&str]) -> Vec<&'static str> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).unwrap();
+        OPERATIONS
+            .iter()
+            .filter(|op| op.kind == Kind::Baseline || selected(&cli.bench, op))
+            .map(|op| op.name)
+            .collect()
+    }
+
+    #[test]
+    fn only_selects_by_part_of_the_name() {
+        assert_eq!(
+            chosen(&["--only", "huawei", "--only", "interaction"]),
+            [
+                "baseline (constant body)",
+                "huawei ListSessions",
+                "native session_interaction_create",
+                "native session_interaction_create [new address]",
+            ]
+        );
+        assert_eq!(
+            chosen(&["--only", "[new address]"]),
+            [
+                "baseline (constant body)",
+                "native session_interaction_create [new address]",
+            ]
+        );
+        assert_eq!(chosen(&[]).len(), OPERATIONS.len());
     }
 }

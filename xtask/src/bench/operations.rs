@@ -14,15 +14,26 @@
 //!
 //! An operation marked `pending: true` is skipped when the one probe
 //! request sent before measuring answers 404 ("not on this server"); any
-//! other operation fails the run loudly on a broken route. Huawei's
-//! `ListSessions` is still pending: its requests must be signed with the
-//! client crate's signer per request (see [`huawei_list_sessions`]), which
-//! the load generator does not do yet.
+//! other operation fails the run loudly on a broken route. None is pending
+//! now: Huawei's `ListSessions` is signed per request, as Huawei's SDKs
+//! sign it, with the client crate's AK/SK signer (see
+//! [`huawei_list_sessions`]), so its figures include the server verifying
+//! an HMAC on every request, as in production.
+//!
+//! Interactions are measured twice, because the server does not write an
+//! interaction that changes nothing a reader can see (same address and
+//! user agent as the session's last one, within its granularity): once as
+//! the common case, a hot set of active clients seen again and again
+//! (mostly not written), and once with a new address on every request
+//! (always written).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use http::Method;
+use login_sessions_client::huawei as signing;
 use serde::{Deserialize, Serialize};
 
 /// Which part of the run an operation belongs to.
@@ -107,7 +118,7 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: huawei_list_sessions,
         collect: None,
-        pending: true,
+        pending: false,
     },
     Operation {
         name: "native session_view",
@@ -133,6 +144,15 @@ pub const OPERATIONS: &[Operation] = &[
         expected_status: 200,
         needs: Needs::Nothing,
         build: native_session_interaction_create,
+        collect: None,
+        pending: false,
+    },
+    Operation {
+        name: "native session_interaction_create [new address]",
+        kind: Kind::Write,
+        expected_status: 200,
+        needs: Needs::Nothing,
+        build: native_session_interaction_create_new_address,
         collect: None,
         pending: false,
     },
@@ -189,8 +209,7 @@ pub struct Credentials {
     pub native: NativeSecrets,
     pub looker: LookerSecrets,
     pub prefactor: PrefactorSecrets,
-    /// For signing Huawei requests once that dialect lands.
-    #[allow(dead_code)]
+    /// The AK/SK pair Huawei requests are signed with.
     pub huawei: HuaweiSecrets,
 }
 
@@ -211,7 +230,6 @@ pub struct PrefactorSecrets {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[allow(dead_code)]
 pub struct HuaweiSecrets {
     pub access_key: String,
     pub secret_key: String,
@@ -235,8 +253,8 @@ pub struct SeedSample {
 
 /// What the request builders draw on during one phase of the run.
 pub struct Fixture {
-    /// `host:port` of the server (the `Host` a Huawei signature covers).
-    #[allow(dead_code)]
+    /// `host:port` of the server: the `Host` a Huawei signature covers,
+    /// the same text the load generator sends (`SocketAddr`'s `Display`).
     pub host: String,
     pub credentials: Credentials,
     /// The Looker access token, when an operation needs one.
@@ -245,11 +263,26 @@ pub struct Fixture {
     pub sessions: Vec<SampledSession>,
     /// The sampled sessions that were live with a user when seeded.
     pub live: Vec<SampledSession>,
+    /// The clients currently active: the first [`ACTIVE_SESSIONS`] of
+    /// `live`, the ones the common-case interaction touches again and
+    /// again.
+    pub active: Vec<SampledSession>,
     /// The user with exactly ten live sessions, and its identity store.
     pub designated: SampledSession,
     /// Ids of live sessions the revoke operation may end, each once.
     pub revocable: Mutex<Vec<String>>,
+    /// The next address of the new-address interaction, an index into
+    /// [`BENCHMARK_RANGE`], shared by all connections so no two requests
+    /// send the same one (until the range wraps).
+    next_address: AtomicU32,
 }
+
+/// How many live sessions the common-case interaction draws from.
+pub const ACTIVE_SESSIONS: usize = 1_000;
+
+/// 198.18.0.0/15, the range set aside for benchmarking network devices
+/// (RFC 2544): the first address and the number of addresses.
+const BENCHMARK_RANGE: ([u8; 2], u32) = ([198, 18], 1 << 17);
 
 impl Fixture {
     pub fn new(
@@ -265,14 +298,17 @@ impl Fixture {
             .cloned()
             .collect();
         let revocable = live.iter().map(|s| s.id.clone()).collect();
+        let active = live.iter().take(ACTIVE_SESSIONS).cloned().collect();
         Fixture {
             host,
             credentials,
             looker_token,
             sessions: sample.sample,
             live,
+            active,
             designated: sample.designated_user,
             revocable: Mutex::new(revocable),
+            next_address: AtomicU32::new(0),
         }
     }
 
@@ -284,10 +320,66 @@ impl Fixture {
         pick(&self.live, rng)
     }
 
+    fn active_session(&self, rng: &mut Rng) -> Option<&SampledSession> {
+        pick(&self.active, rng)
+    }
+
     fn native_bearer(&self) -> String {
         format!("Bearer {}", self.credentials.native.token)
     }
+
+    /// An address of 198.18.0.0/15 no other request of this fixture sent
+    /// (they repeat after 131,072 requests).
+    fn new_address(&self) -> String {
+        let ([a, b], size) = BENCHMARK_RANGE;
+        let n = self.next_address.fetch_add(1, Ordering::Relaxed) % size;
+        format!(
+            "{a}.{}.{}.{}",
+            u32::from(b) + (n >> 16),
+            (n >> 8) & 0xff,
+            n & 0xff
+        )
+    }
+
+    /// `request` signed as Huawei's SDKs sign it (`SDK-HMAC-SHA256`) at
+    /// `at`, with the credential's AK/SK: over the method, the path and
+    /// query as sent, the `host` header the load generator sends
+    /// ([`Fixture::host`]) and `x-sdk-date`, and the empty body's hash.
+    /// Adds the `x-sdk-date` and `authorization` headers. Bodiless requests
+    /// only.
+    fn huawei_signed(&self, mut request: Request, at: DateTime<Utc>) -> Request {
+        debug_assert!(request.body.is_empty() && request.content_type.is_none());
+        let secrets = &self.credentials.huawei;
+        let date = signing::format_date(at);
+        let (path, query) = request
+            .path
+            .split_once('?')
+            .unwrap_or((request.path.as_str(), ""));
+        let canonical = signing::canonical_request(
+            request.method.as_str(),
+            &signing::canonical_uri(path),
+            &signing::canonical_query(query),
+            &[("host", &self.host), ("x-sdk-date", &date)],
+            HUAWEI_SIGNED_HEADERS,
+            signing::EMPTY_PAYLOAD_HASH,
+        );
+        let signature = signing::signature(
+            &secrets.secret_key,
+            &signing::string_to_sign(&date, &canonical),
+        );
+        request.headers.push((
+            "authorization",
+            signing::authorization(&secrets.access_key, HUAWEI_SIGNED_HEADERS, &signature),
+        ));
+        request.headers.push(("x-sdk-date", date));
+        request
+    }
 }
+
+/// The headers a Huawei request signs, lowercase and sorted: the server
+/// requires `x-sdk-date` among them; `host` binds the signature to the
+/// server it was meant for, as the SDKs do.
+const HUAWEI_SIGNED_HEADERS: &str = "host;x-sdk-date";
 
 fn pick<'a, T>(items: &'a [T], rng: &mut Rng) -> Option<&'a T> {
     if items.is_empty() {
@@ -376,19 +468,18 @@ fn prefactor_fetch_session(fixture: &Fixture, rng: &mut Rng) -> Option<Request> 
 }
 
 /// Huawei `GET /v1/identity-stores/{identity_store_id}/users/{user_id}/sessions`
-/// for the user of a live sampled session.
-///
-/// TO DO when the Huawei dialect lands: sign the request with the client
-/// crate's AK/SK signer (`SDK-HMAC-SHA256` over method, path, query, the
-/// `host` and `x-sdk-date` headers and the empty body's hash) using
-/// `fixture.credentials.huawei` and `fixture.host`, push the
-/// `Authorization`, `X-Sdk-Date` (and `Host`, already sent) headers, and set
-/// `pending: false`. Unsigned, a server with the dialect answers 401, which
-/// fails the probe loudly.
+/// for the user of a live sampled session, signed with the credential's
+/// AK/SK at the time it is built (each request its own signature, as a
+/// client of Huawei's SDK sends them; the server allows 15 minutes of
+/// clock skew).
 fn huawei_list_sessions(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
+    huawei_list_sessions_at(fixture, rng, Utc::now())
+}
+
+fn huawei_list_sessions_at(fixture: &Fixture, rng: &mut Rng, at: DateTime<Utc>) -> Option<Request> {
     let session = fixture.live_session(rng)?;
     let user = session.user_id.as_deref()?;
-    Some(Request {
+    let request = Request {
         method: Method::GET,
         path: format!(
             "/v1/identity-stores/{}/users/{}/sessions",
@@ -398,7 +489,8 @@ fn huawei_list_sessions(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
         headers: Vec::new(),
         content_type: None,
         body: Bytes::new(),
-    })
+    };
+    Some(fixture.huawei_signed(request, at))
 }
 
 /// Native `GET /native/v1/sessions/{session_id}`: any seeded session (the
@@ -451,19 +543,45 @@ fn collect_created(fixture: &Fixture, body: &[u8]) {
     }
 }
 
-/// Native `POST /native/v1/sessions/{id}/interactions`: the client of a live
-/// session was seen again, from the same address and agent (the common
-/// case, which a server may coalesce).
+/// Native `POST /native/v1/sessions/{id}/interactions`, the common case:
+/// one of a hot set of active clients ([`Fixture::active`], at most
+/// [`ACTIVE_SESSIONS`]) was seen again, from the same address and agent.
+///
+/// Real clients send many requests per session, each of which the
+/// application reports, so most interactions repeat the session's last
+/// address and agent within seconds. The server coalesces those: it writes
+/// the first one per session and granularity (`serve
+/// --last-seen-granularity`, 60 s by default) and answers the rest without
+/// writing, since they change nothing a reader can see at that
+/// granularity. This operation measures that path: after the first touch
+/// of each active session (mostly in the warm-up), requests are not
+/// written until the granularity has passed.
 fn native_session_interaction_create(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
+    let session = fixture.active_session(rng)?;
+    Some(interaction(fixture, session, "203.0.113.77".into()))
+}
+
+/// Native `POST /native/v1/sessions/{id}/interactions` that is always
+/// written: any live session, from an address of 198.18.0.0/15 (the
+/// benchmarking range) that no other request sent, so it differs from the
+/// session's last one every time and the server cannot coalesce it.
+fn native_session_interaction_create_new_address(
+    fixture: &Fixture,
+    rng: &mut Rng,
+) -> Option<Request> {
     let session = fixture.live_session(rng)?;
-    Some(Request::post_json(
+    Some(interaction(fixture, session, fixture.new_address()))
+}
+
+fn interaction(fixture: &Fixture, session: &SampledSession, ip_address: String) -> Request {
+    Request::post_json(
         format!("/native/v1/sessions/{}/interactions", session.id),
         fixture.native_bearer(),
         serde_json::json!({
-            "ip_address": "203.0.113.77",
+            "ip_address": ip_address,
             "user_agent": CREATE_AGENTS[0],
         }),
-    ))
+    )
 }
 
 /// Native `POST /native/v1/sessions/{id}/revoke`: each live session once
@@ -480,8 +598,261 @@ fn native_session_revoke(fixture: &Fixture, _: &mut Rng) -> Option<Request> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::collections::{BTreeMap, HashSet};
+
     use super::*;
+
+    const AK: &str = "TESTAK0000000000";
+    const SK: &str = "TESTSK0000000000000000000000000000000000";
+
+    fn session(n: usize, user: &str, live: bool) -> SampledSession {
+        SampledSession {
+            id: format!("s-{n:07}"),
+            identity_store_id: format!("store-{:03}", n % 8),
+            user_id: Some(user.to_string()),
+            live,
+        }
+    }
+
+    /// 3,000 live sessions and 1,000 ended ones.
+    fn fixture() -> Fixture {
+        fixture_with(
+            (0..4_000)
+                .map(|n| session(n, &format!("user-{:07}", n / 10), n % 4 != 3))
+                .collect(),
+        )
+    }
+
+    fn fixture_with(sample: Vec<SampledSession>) -> Fixture {
+        Fixture::new(
+            "127.0.0.1:41234".into(),
+            Credentials {
+                native: NativeSecrets {
+                    token: "native".into(),
+                },
+                looker: LookerSecrets {
+                    client_id: "id".into(),
+                    client_secret: "secret".into(),
+                },
+                prefactor: PrefactorSecrets {
+                    api_token: "prefactor".into(),
+                },
+                huawei: HuaweiSecrets {
+                    access_key: AK.into(),
+                    secret_key: SK.into(),
+                },
+            },
+            None,
+            SeedSample {
+                designated_user: session(9_999, "designated", true),
+                sample,
+            },
+        )
+    }
+
+    /// A request as the server receives it: method, raw path and the
+    /// headers (names lowercased), parsed from what the load generator
+    /// writes on the wire.
+    fn on_the_wire(
+        fixture: &Fixture,
+        request: &Request,
+    ) -> (String, String, BTreeMap<String, String>) {
+        let mut wire = Vec::new();
+        super::super::load::write_request(&mut wire, &fixture.host, request).unwrap();
+        let text = String::from_utf8(wire).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, "");
+        let mut lines = head.split("\r\n");
+        let mut request_line = lines.next().unwrap().split(' ');
+        let method = request_line.next().unwrap().to_string();
+        let path = request_line.next().unwrap().to_string();
+        let mut headers = BTreeMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(':').unwrap();
+            let previous = headers.insert(name.to_ascii_lowercase(), value.trim().to_string());
+            assert!(previous.is_none(), "{name} sent twice");
+        }
+        (method, path, headers)
+    }
+
+    /// Checks that `request`, as the load generator sends it, carries a
+    /// signature a verifier reproduces from the raw path and the values of
+    /// the headers it lists, as received.
+    fn assert_signed(fixture: &Fixture, request: &Request, date: &str) {
+        let (method, path, headers) = on_the_wire(fixture, request);
+        assert_eq!(method, "GET");
+        assert_eq!(headers["host"], fixture.host);
+        assert_eq!(headers["x-sdk-date"], date);
+
+        // Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...
+        let authorization = &headers["authorization"];
+        let fields = authorization
+            .strip_prefix("SDK-HMAC-SHA256 ")
+            .expect(authorization);
+        let fields: Vec<(&str, &str)> = fields
+            .split(", ")
+            .map(|field| field.split_once('=').unwrap())
+            .collect();
+        let [
+            ("Access", access),
+            ("SignedHeaders", signed),
+            ("Signature", sent),
+        ] = fields[..]
+        else {
+            panic!("{authorization}");
+        };
+        assert_eq!(access, AK);
+        assert_eq!(signed, "host;x-sdk-date");
+        assert!(
+            sent.len() == 64
+                && sent
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{sent}"
+        );
+
+        let (raw_path, query) = path.split_once('?').unwrap_or((&path, ""));
+        let listed: Vec<(&str, &str)> = signed
+            .split(';')
+            .map(|name| (name, headers[name].as_str()))
+            .collect();
+        let canonical = signing::canonical_request(
+            &method,
+            &signing::canonical_uri(raw_path),
+            &signing::canonical_query(query),
+            &listed,
+            signed,
+            signing::EMPTY_PAYLOAD_HASH,
+        );
+        let expected = signing::signature(
+            SK,
+            &signing::string_to_sign(&headers["x-sdk-date"], &canonical),
+        );
+        assert_eq!(sent, hex_of(&expected), "{canonical}");
+    }
+
+    #[test]
+    fn huawei_requests_are_signed_over_what_is_sent() {
+        let fixture = fixture();
+        let at = signing::parse_date("20250730T065607Z").unwrap();
+        let mut rng = Rng::new(3);
+        for _ in 0..200 {
+            let request = huawei_list_sessions_at(&fixture, &mut rng, at).unwrap();
+            assert_signed(&fixture, &request, "20250730T065607Z");
+        }
+        // A user id that is percent-encoded in the path (the canonical URI
+        // decodes it, splits on the encoded `/` and encodes it again).
+        let encoded = fixture_with(vec![session(0, "é user/1", true)]);
+        let request = huawei_list_sessions_at(&encoded, &mut rng, at).unwrap();
+        assert_eq!(
+            request.path,
+            "/v1/identity-stores/store-000/users/%C3%A9%20user%2F1/sessions"
+        );
+        assert_signed(&encoded, &request, "20250730T065607Z");
+    }
+
+    #[test]
+    fn each_huawei_request_is_signed_at_its_own_time() {
+        let fixture = fixture();
+        let at = signing::parse_date("20250730T065607Z").unwrap();
+        let first = huawei_list_sessions_at(&fixture, &mut Rng::new(1), at).unwrap();
+        let later = huawei_list_sessions_at(
+            &fixture,
+            &mut Rng::new(1),
+            at + chrono::TimeDelta::seconds(1),
+        )
+        .unwrap();
+        assert_eq!(first.path, later.path);
+        assert_ne!(first.headers, later.headers);
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn ip_of(request: &Request) -> String {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        body["ip_address"].as_str().unwrap().to_string()
+    }
+
+    fn session_of(request: &Request) -> String {
+        request
+            .path
+            .strip_prefix("/native/v1/sessions/")
+            .and_then(|rest| rest.strip_suffix("/interactions"))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_common_interaction_repeats_a_hot_set() {
+        let fixture = fixture();
+        assert_eq!(fixture.live.len(), 3_000);
+        assert_eq!(fixture.active.len(), ACTIVE_SESSIONS);
+        assert_eq!(fixture.active[..], fixture.live[..ACTIVE_SESSIONS]);
+        let active: HashSet<&str> = fixture.active.iter().map(|s| s.id.as_str()).collect();
+        let mut rng = Rng::new(5);
+        let mut seen = HashSet::new();
+        for _ in 0..5_000 {
+            let request = native_session_interaction_create(&fixture, &mut rng).unwrap();
+            assert_eq!(ip_of(&request), "203.0.113.77");
+            let id = session_of(&request);
+            assert!(active.contains(id.as_str()), "{id}");
+            seen.insert(id);
+        }
+        // The whole hot set is used, again and again.
+        assert!(seen.len() > 900, "{}", seen.len());
+
+        // With fewer live sessions, all of them are active.
+        let few = fixture_with(fixture.live[..10].to_vec());
+        assert_eq!(few.active, few.live);
+    }
+
+    #[test]
+    fn the_new_address_interaction_never_repeats_an_address() {
+        let fixture = fixture();
+        let mut rng = Rng::new(9);
+        let mut addresses = HashSet::new();
+        let mut sessions = HashSet::new();
+        for _ in 0..5_000 {
+            let request =
+                native_session_interaction_create_new_address(&fixture, &mut rng).unwrap();
+            let ip: std::net::Ipv4Addr = ip_of(&request).parse().unwrap();
+            let [a, b, _, _] = ip.octets();
+            assert!(a == 198 && (b == 18 || b == 19), "{ip}");
+            assert!(addresses.insert(ip), "{ip} sent twice");
+            sessions.insert(session_of(&request));
+        }
+        // Any live session, not only the hot set.
+        assert!(sessions.len() > ACTIVE_SESSIONS, "{}", sessions.len());
+        // The range's last address, then its first again.
+        fixture.next_address.store((1 << 17) - 1, Ordering::Relaxed);
+        assert_eq!(fixture.new_address(), "198.19.255.255");
+        assert_eq!(fixture.new_address(), "198.18.0.0");
+    }
+
+    #[test]
+    fn interactions_are_measured_coalescible_then_written() {
+        let interactions: Vec<&str> = OPERATIONS
+            .iter()
+            .map(|op| op.name)
+            .filter(|name| name.contains("interaction"))
+            .collect();
+        assert_eq!(
+            interactions,
+            [
+                "native session_interaction_create",
+                "native session_interaction_create [new address]"
+            ]
+        );
+        assert!(
+            OPERATIONS
+                .iter()
+                .all(|op| op.kind != Kind::Write || !op.pending)
+        );
+    }
 
     #[test]
     fn segments_are_percent_encoded() {
@@ -501,6 +872,24 @@ mod tests {
             OPERATIONS.last().map(|op| op.name),
             Some("native session_revoke")
         );
+        // Reads before writes.
+        let first_write = OPERATIONS
+            .iter()
+            .position(|op| op.kind == Kind::Write)
+            .unwrap();
+        assert!(
+            OPERATIONS[first_write..]
+                .iter()
+                .all(|op| op.kind == Kind::Write)
+        );
+        // Every name fits the report's name column.
+        for op in OPERATIONS {
+            assert!(
+                op.name.len() <= super::super::report::NAME_WIDTH,
+                "{}",
+                op.name
+            );
+        }
     }
 
     #[test]

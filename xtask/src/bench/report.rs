@@ -251,6 +251,10 @@ pub struct BenchReport {
     pub stores: Vec<StoreReport>,
 }
 
+/// The width of the operation column: the longest name
+/// (`native session_interaction_create [new address]`) and a little room.
+pub const NAME_WIDTH: usize = 48;
+
 fn thousands(n: f64) -> String {
     let rounded = n.round() as u64;
     let digits = rounded.to_string();
@@ -308,7 +312,7 @@ pub fn table(report: &BenchReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<44} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
+                "{:<w$} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
                 "operation",
                 "req/s",
                 "p50 ms",
@@ -318,7 +322,8 @@ pub fn table(report: &BenchReport) -> String {
                 "p50/base",
                 "srv CPU us",
                 "gen CPU us",
-                "errors"
+                "errors",
+                w = NAME_WIDTH
             );
             for op in &phase.operations {
                 match op.stats {
@@ -335,7 +340,7 @@ pub fn table(report: &BenchReport) -> String {
                             .map_or("-".to_string(), |us| format!("{us:.0}"));
                         let _ = writeln!(
                             out,
-                            "{:<44} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
+                            "{:<w$} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
                             op.name,
                             thousands(stats.requests_per_second),
                             stats.p50_ms,
@@ -350,15 +355,17 @@ pub fn table(report: &BenchReport) -> String {
                                 "  (ran out of ids)"
                             } else {
                                 ""
-                            }
+                            },
+                            w = NAME_WIDTH
                         );
                     }
                     None => {
                         let _ = writeln!(
                             out,
-                            "{:<44} {}",
+                            "{:<w$} {}",
                             op.name,
-                            op.note.as_deref().unwrap_or("not measured")
+                            op.note.as_deref().unwrap_or("not measured"),
+                            w = NAME_WIDTH
                         );
                     }
                 }
@@ -399,13 +406,14 @@ pub fn table(report: &BenchReport) -> String {
                 });
                 let _ = writeln!(
                     out,
-                    "  {:<44} {:.3} ms at {} -> {:.3} ms at {}: x{:.2}{normalized}",
+                    "  {:<w$} {:.3} ms at {} -> {:.3} ms at {}: x{:.2}{normalized}",
                     s.name,
                     s.p50_small_ms,
                     thousands(s.small_sessions as f64),
                     s.p50_full_ms,
                     thousands(s.full_sessions as f64),
-                    s.ratio
+                    s.ratio,
+                    w = NAME_WIDTH
                 );
             }
         }
