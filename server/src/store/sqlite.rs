@@ -758,7 +758,7 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
-        let id = id.clone();
+        let id = *id;
         self.writer
             .write(move |writer| Self::revoke_credential_now(writer, &id, at))
             .await
@@ -853,7 +853,7 @@ impl CredentialStore for SqliteStore {
         hash: &SecretHash,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let hash = hash.clone();
+        let hash = *hash;
         self.writer
             .write(move |writer| Self::revoke_access_token_now(writer, &hash, at))
             .await
@@ -1054,7 +1054,7 @@ fn insert_sessions_in(transaction: &Connection, sessions: &[Session]) -> Result<
             // revocation can slip between the check and the insert.
             let marked = match &session.user_id {
                 Some(user) if session.status.is_open() => {
-                    let marks = revocation_marks(&transaction, user)?;
+                    let marks = revocation_marks(transaction, user)?;
                     apply_revocation_marks(session, &marks)
                 }
                 _ => None,
