@@ -179,7 +179,7 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(context)?;
-        let writer = Writer::start(writer, open_connection(path).map_err(context)?)?;
+        let writer = Writer::start(writer, path, open_connection(path).map_err(context)?)?;
         Ok(SqliteStore {
             writer,
             readers,
@@ -1791,6 +1791,39 @@ mod tests {
                 Some(session)
             );
         }
+    }
+
+    /// Writes that never pause leave no moment in which a passive
+    /// checkpoint copies the whole log: the checkpointer must still keep
+    /// the log from growing without bound.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_under_writes_that_never_pause() {
+        const WRITERS: u64 = 4;
+        const EACH: u64 = 3_000;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("s.db");
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let mut writers = Vec::new();
+        for writer in 0..WRITERS {
+            let store = Arc::clone(&store);
+            writers.push(tokio::spawn(async move {
+                for n in 0..EACH {
+                    let mut session = conformance::full_session();
+                    let millis = 1_700_000_000_000 + writer * EACH + n;
+                    session.id = Pfid::generate(writer as u32, millis).unwrap();
+                    session.user_id = Some(format!("user-{}", n % 97));
+                    store.insert_session(&session).await.unwrap();
+                }
+            }));
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let log = std::fs::metadata(directory.path().join("s.db-wal"))
+            .map(|metadata| metadata.len())
+            .unwrap_or(0);
+        eprintln!("log after {} writes: {log} bytes", WRITERS * EACH);
+        assert!(log < 24 << 20, "the log grew to {log} bytes");
     }
 
     #[tokio::test]

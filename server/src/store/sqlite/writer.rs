@@ -30,9 +30,13 @@
 //! threshold. A second thread, with its own connection, runs a `PASSIVE`
 //! checkpoint (it never blocks readers or the writer) [`CHECKPOINT_EVERY`]
 //! after a commit, covering every commit made meanwhile. The log restarts
-//! from its beginning once a checkpoint has copied all of it.
+//! from its beginning once a checkpoint has copied all of it; when steady
+//! writes keep that from happening and the log file passes
+//! [`RESTART_LOG_BYTES`], the writer empties it between two batches (the
+//! checkpoints before have copied most of it).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
@@ -51,6 +55,13 @@ const MAX_BATCH: usize = 256;
 /// How long the checkpointer lets commits gather before it checkpoints
 /// them.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The size of the log file past which the writer empties it. Passive
+/// checkpoints copy the log into the database without stopping anyone,
+/// but the log can only start over from its beginning when a checkpoint
+/// has copied all of it, which writes arriving all the time prevent:
+/// without this the log grew by gigabytes under a steady load of writes.
+const RESTART_LOG_BYTES: u64 = 16 << 20;
 
 /// One write waiting for the thread: run inside a savepoint, then answered
 /// once the batch's commit is known.
@@ -126,12 +137,16 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `connection` and the checkpointer on
-    /// `checkpoints` (a second connection to the same file).
+    /// Starts the writer thread on `connection` to the database at `path`
+    /// and the checkpointer on `checkpoints` (a second connection to it).
     pub(super) fn start(
         mut connection: Connection,
+        path: &Path,
         checkpoints: Connection,
     ) -> Result<Writer, StoreError> {
+        let mut log = path.as_os_str().to_owned();
+        log.push("-wal");
+        let log = PathBuf::from(log);
         connection
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(db_error)?;
@@ -139,7 +154,7 @@ impl Writer {
         let (queue, writes) = mpsc::channel();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_batches(&mut connection, &writes, &checkpointer))
+            .spawn(move || write_batches(&mut connection, &log, &writes, &checkpointer))
             .map_err(|error| StoreError::Internal(format!("cannot start the writer: {error}")))?;
         Ok(Writer { queue })
     }
@@ -169,6 +184,7 @@ impl Writer {
 /// The writer thread: one transaction per batch of waiting writes.
 fn write_batches(
     connection: &mut Connection,
+    log: &Path,
     writes: &Receiver<Box<dyn Write>>,
     checkpointer: &Checkpointer,
 ) {
@@ -187,6 +203,9 @@ fn write_batches(
         }
         for write in batch.drain(..) {
             write.finish(commit.as_ref().map(|_| ()));
+        }
+        if log_bytes(log) > RESTART_LOG_BYTES {
+            truncate_log(connection);
         }
     }
     checkpointer.stop();
@@ -278,9 +297,26 @@ fn checkpoint_after_commits(connection: &Connection, state: &(Mutex<CheckpointSt
     checkpoint(connection);
 }
 
-/// One `PASSIVE` checkpoint. One that fails (another process keeps the
+/// One `PASSIVE` checkpoint. A failed one (another process keeps the
 /// database busy) is retried after the next commit; the log only grows
 /// meanwhile.
 fn checkpoint(connection: &Connection) {
     let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+}
+
+/// Empties the log, on the writer's connection between two batches: copies
+/// what was added since the last passive checkpoint (little), waits for
+/// readers of older frames (short) and truncates the log file. Run by the
+/// writer itself because a checkpointer asking for the write lock would
+/// rarely get it from a writer that takes it back after every commit. A
+/// failure is retried after the next batch.
+fn truncate_log(connection: &Connection) {
+    let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+/// The size of the log file (0 if there is none). An upper bound of the
+/// log's length: the file is reused from its start when the log restarts,
+/// and only shrinks when [`truncate_log`] empties it.
+fn log_bytes(log: &Path) -> u64 {
+    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
 }
