@@ -836,8 +836,9 @@ async fn temporary_credentials_carry_their_parents_role_until_they_expire(kind: 
     .unwrap();
     list(&second_client, "d-1", "u-1").await;
     server
-        .store
-        .revoke_credential(&store_admin.credential.id, server.clock.now())
+        .context()
+        .credentials
+        .revoke(store_admin.credential.id.as_str())
         .await
         .unwrap();
     assert_unauthenticated(

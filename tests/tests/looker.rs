@@ -807,8 +807,9 @@ async fn requests_without_a_working_token_are_401(kind: StoreKind) {
     let user = server.issue(Role::User, None, Some("42")).await;
     let (_, user_token) = login(&server, &user).await;
     server
-        .store
-        .revoke_credential(&user.credential.id, server.clock.now())
+        .context()
+        .credentials
+        .revoke(user.credential.id.as_str())
         .await
         .unwrap();
     let (status, body) = send(raw(

@@ -281,8 +281,9 @@ async fn unauthenticated_requests_are_refused(kind: StoreKind) {
         .await
         .expect("works before revocation");
     server
-        .store
-        .revoke_credential(&other.credential.id, server.clock.now())
+        .context()
+        .credentials
+        .revoke(other.credential.id.as_str())
         .await
         .unwrap();
     let (status, error) = error_response(client.session_list().send().await.unwrap_err());

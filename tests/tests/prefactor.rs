@@ -287,8 +287,9 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
     }
     let doomed = server.issue(Role::Admin, None, None).await;
     server
-        .store
-        .revoke_credential(&doomed.credential.id, server.clock.now())
+        .context()
+        .credentials
+        .revoke(doomed.credential.id.as_str())
         .await
         .unwrap();
     let revoked_client = server.prefactor_client(&doomed.prefactor_api_token);
