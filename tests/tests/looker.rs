@@ -29,7 +29,6 @@ use chrono::TimeDelta;
 use login_sessions_client::Client;
 use login_sessions_client::looker::{LookerLoginError, looker_client, looker_login};
 use login_sessions_client::types::{LookerError, SessionStatus};
-use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::{CredentialRequest, IssuedCredential};
 use login_sessions_tests::{PUBLIC_URL, ServerOptions, StoreKind, TestServer, error_response};

@@ -14,7 +14,6 @@ use login_sessions_client::types::{PrefactorErrorCode, Session};
 use login_sessions_client::types::{
     PrefactorSessionStatus as PfStatus, PrefactorSessionType as PfType,
 };
-use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_tests::{StoreKind, TestServer, error_response, test_epoch};
 
