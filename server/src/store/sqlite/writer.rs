@@ -32,8 +32,11 @@
 //! after a commit, covering every commit made meanwhile. The log restarts
 //! from its beginning once a checkpoint has copied all of it; when steady
 //! writes keep that from happening and the log file passes
-//! [`RESTART_LOG_BYTES`], the writer empties it between two batches (the
-//! checkpoints before have copied most of it).
+//! [`RESTART_LOG_BYTES`], the writer runs the passive checkpoint itself
+//! between two batches, when nothing is being appended: it copies the rest
+//! (the checkpoints before copied most of it) and the next write starts
+//! the log over. A restarted log's file is cut back to
+//! [`RESTARTED_LOG_BYTES`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -56,12 +59,17 @@ const MAX_BATCH: usize = 256;
 /// them.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-/// The size of the log file past which the writer empties it. Passive
-/// checkpoints copy the log into the database without stopping anyone,
-/// but the log can only start over from its beginning when a checkpoint
-/// has copied all of it, which writes arriving all the time prevent:
-/// without this the log grew by gigabytes under a steady load of writes.
+/// The size of the log file past which the writer checkpoints it itself.
+/// Passive checkpoints copy the log into the database without stopping
+/// anyone, but the log can only start over from its beginning when a
+/// checkpoint has copied all of it, which writes arriving all the time
+/// prevent: without this the log grew by gigabytes under a steady load of
+/// writes.
 const RESTART_LOG_BYTES: u64 = 16 << 20;
+
+/// What the log file is cut back to when the log starts over
+/// (`journal_size_limit`).
+const RESTARTED_LOG_BYTES: u64 = 4 << 20;
 
 /// One write waiting for the thread: run inside a savepoint, then answered
 /// once the batch's commit is known.
@@ -150,6 +158,9 @@ impl Writer {
         connection
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(db_error)?;
+        connection
+            .pragma_update(None, "journal_size_limit", RESTARTED_LOG_BYTES as i64)
+            .map_err(db_error)?;
         let checkpointer = Checkpointer::start(checkpoints)?;
         let (queue, writes) = mpsc::channel();
         thread::Builder::new()
@@ -205,7 +216,10 @@ fn write_batches(
             write.finish(commit.as_ref().map(|_| ()));
         }
         if log_bytes(log) > RESTART_LOG_BYTES {
-            truncate_log(connection);
+            // Between two batches no write is appended to the log, so this
+            // passive checkpoint can copy all of it (it never waits for
+            // readers), and the next write starts the log over.
+            checkpoint(connection);
         }
     }
     checkpointer.stop();
@@ -304,19 +318,9 @@ fn checkpoint(connection: &Connection) {
     let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
 }
 
-/// Empties the log, on the writer's connection between two batches: copies
-/// what was added since the last passive checkpoint (little), waits for
-/// readers of older frames (short) and truncates the log file. Run by the
-/// writer itself because a checkpointer asking for the write lock would
-/// rarely get it from a writer that takes it back after every commit. A
-/// failure is retried after the next batch.
-fn truncate_log(connection: &Connection) {
-    let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-}
-
-/// The size of the log file (0 if there is none). An upper bound of the
-/// log's length: the file is reused from its start when the log restarts,
-/// and only shrinks when [`truncate_log`] empties it.
+/// The size of the log file (0 if there is none): an upper bound of the
+/// log's length, since the file is cut back to [`RESTARTED_LOG_BYTES`]
+/// when the log starts over.
 fn log_bytes(log: &Path) -> u64 {
     std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
 }
