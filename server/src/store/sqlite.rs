@@ -128,6 +128,21 @@ const REPLACE_SESSION: &str = "UPDATE sessions SET identity_store_id = ?2, user_
      ended_at = ?27, version = ?28 \
      WHERE id = ?1 AND version = ?29";
 
+/// [`REPLACE_SESSION`] for the common change that leaves every indexed
+/// column as it is (an interaction): those columns are not assigned, so
+/// SQLite leaves the five indexes alone instead of rewriting an entry in
+/// each, and the row is only written if they indeed hold those values.
+const REPLACE_SESSION_KEEPING_INDEXED: &str = "UPDATE sessions SET \
+     status = ?4, session_type = ?5, credentials_type = ?6, created_at = ?7, \
+     extended_at = ?9, extended_count = ?10, \
+     first_seen_at = ?11, first_seen_ip = ?12, first_seen_user_agent = ?13, \
+     last_seen_at = ?14, last_seen_ip = ?15, last_seen_user_agent = ?16, \
+     browser = ?17, operating_system = ?18, city = ?19, state = ?20, country = ?21, \
+     sudo_user_id = ?22, account_id = ?23, domain_id = ?24, device_id = ?25, title = ?26, \
+     version = ?28 \
+     WHERE id = ?1 AND version = ?29 AND identity_store_id = ?2 AND user_id IS ?3 \
+     AND expires_at = ?8 AND ended_at IS ?27";
+
 /// Every column of `credentials` but the secrets, in the order
 /// [`decode_credential`] reads them.
 const CREDENTIAL_COLUMNS: &str =
@@ -284,11 +299,19 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let mut values = session_values(session)?;
         values.push(Value::Integer(version_to_sql(expected_version)?));
-        let mut statement = writer.prepare_cached(REPLACE_SESSION).map_err(db_error)?;
-        let changed = statement
-            .execute(params_from_iter(values))
-            .map_err(db_error)?;
-        Ok(changed == 1)
+        for sql in [REPLACE_SESSION_KEEPING_INDEXED, REPLACE_SESSION] {
+            let mut statement = writer.prepare_cached(sql).map_err(db_error)?;
+            if statement
+                .execute(params_from_iter(&values))
+                .map_err(db_error)?
+                == 1
+            {
+                return Ok(true);
+            }
+        }
+        // Either the indexed columns changed and the full update found
+        // another version too, or there is no such session.
+        Ok(false)
     }
 
     fn revoke_user_sessions_now(
