@@ -541,18 +541,25 @@ async fn seed(args: SeedArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The server's logger: dropshot's terminal logger, behind a filter at the
+/// same level. Dropshot's logger filters records on its logging thread,
+/// after they crossed a channel to it: without the filter in front, every
+/// request sent its "request completed" record across and woke that
+/// thread, even at `warn`, only for it to be dropped there.
 fn logger(level: LogLevel) -> Result<slog::Logger, String> {
-    let level = match level {
-        LogLevel::Trace => ConfigLoggingLevel::Trace,
-        LogLevel::Debug => ConfigLoggingLevel::Debug,
-        LogLevel::Info => ConfigLoggingLevel::Info,
-        LogLevel::Warn => ConfigLoggingLevel::Warn,
-        LogLevel::Error => ConfigLoggingLevel::Error,
-        LogLevel::Critical => ConfigLoggingLevel::Critical,
+    let (level, slog_level) = match level {
+        LogLevel::Trace => (ConfigLoggingLevel::Trace, slog::Level::Trace),
+        LogLevel::Debug => (ConfigLoggingLevel::Debug, slog::Level::Debug),
+        LogLevel::Info => (ConfigLoggingLevel::Info, slog::Level::Info),
+        LogLevel::Warn => (ConfigLoggingLevel::Warn, slog::Level::Warning),
+        LogLevel::Error => (ConfigLoggingLevel::Error, slog::Level::Error),
+        LogLevel::Critical => (ConfigLoggingLevel::Critical, slog::Level::Critical),
     };
-    ConfigLogging::StderrTerminal { level }
+    let logging_thread = ConfigLogging::StderrTerminal { level }
         .to_logger("login-sessions")
-        .map_err(|e| format!("could not set up logging: {e}"))
+        .map_err(|e| format!("could not set up logging: {e}"))?;
+    let filtered = slog::Drain::ignore_res(slog::LevelFilter::new(logging_thread, slog_level));
+    Ok(slog::Logger::root(filtered, slog::o!()))
 }
 
 async fn credentials(command: CredentialsCommand) -> Result<(), String> {
@@ -722,6 +729,17 @@ fn credential_json(credential: &Credential) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_below_the_level_are_dropped_before_the_logging_thread() {
+        use slog::Drain;
+        let log = logger(LogLevel::Warn).unwrap();
+        assert!(!log.is_info_enabled(), "info is dropped where it is logged");
+        assert!(log.is_warning_enabled());
+        let log = logger(LogLevel::Debug).unwrap();
+        assert!(log.is_debug_enabled());
+        assert!(!log.is_trace_enabled());
+    }
 
     #[test]
     fn geoip_paths_come_from_the_flags_else_the_environment() {
