@@ -128,6 +128,10 @@ const SESSION_COLUMNS: &str = "id, identity_store_id, user_id, status, session_t
      browser, operating_system, city, state, country, \
      sudo_user_id, account_id, domain_id, device_id, title, ended_at, version";
 
+/// How many inserts of a bulk insert are in flight at once on the
+/// connection.
+const PIPELINED_INSERTS: usize = 512;
+
 const INSERT_SESSION: &str = "INSERT INTO sessions (id, identity_store_id, user_id, status, \
      session_type, credentials_type, created_at, expires_at, extended_at, extended_count, \
      first_seen_at, first_seen_ip, first_seen_user_agent, \
@@ -321,23 +325,42 @@ impl PostgresStore {
             .prepare_cached(INSERT_SESSION)
             .await
             .map_err(db_error)?;
-        for session in sessions {
-            let marked = match marked_user(session) {
-                Some(user) => {
-                    let own: Vec<RevocationMark> = marks
-                        .iter()
-                        .filter(|(owner, _)| owner == user)
-                        .map(|(_, mark)| mark.clone())
-                        .collect();
-                    apply_revocation_marks(session, &own)
+        let marked: Vec<Option<Session>> = sessions
+            .iter()
+            .map(|session| {
+                let user = marked_user(session)?;
+                let own: Vec<RevocationMark> = marks
+                    .iter()
+                    .filter(|(owner, _)| owner == user)
+                    .map(|(_, mark)| mark.clone())
+                    .collect();
+                apply_revocation_marks(session, &own)
+            })
+            .collect();
+        let rows = sessions
+            .iter()
+            .zip(&marked)
+            .map(|(session, marked)| SessionRow::of(marked.as_ref().unwrap_or(session)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The inserts of a chunk are sent without waiting for each answer
+        // (the client pipelines them on its connection): one round trip per
+        // chunk instead of one per session. Answers come back in order, so
+        // the first error is the first failing insert's.
+        for (rows, sessions) in rows
+            .chunks(PIPELINED_INSERTS)
+            .zip(sessions.chunks(PIPELINED_INSERTS))
+        {
+            futures::future::try_join_all(rows.iter().zip(sessions).map(|(row, session)| {
+                let statement = &statement;
+                let transaction = &transaction;
+                async move {
+                    transaction
+                        .execute(statement, &row.params())
+                        .await
+                        .map_err(|error| duplicate_session(error, &session.id))
                 }
-                None => None,
-            };
-            let row = SessionRow::of(marked.as_ref().unwrap_or(session))?;
-            transaction
-                .execute(&statement, &row.params())
-                .await
-                .map_err(|error| duplicate_session(error, &session.id))?;
+            }))
+            .await?;
         }
         // Dropping the transaction on an error above rolls it back.
         transaction.commit().await.map_err(db_error)
