@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -133,8 +133,14 @@ fn in_savepoint<T>(
     };
     match (result, ended) {
         (Ok(value), Ok(())) => Ok(value),
-        (Err(error), _) => Err(error),
-        (Ok(_), Err(error)) => Err(db_error(error)),
+        (Err(error), Ok(())) => Err(error),
+        (result, Err(ended)) => {
+            // The write's changes could be neither kept apart nor undone:
+            // give up the whole transaction rather than commit a part of
+            // it. The batch sees the transaction gone and fails every write.
+            let _ = connection.execute_batch("ROLLBACK");
+            Err(result.err().unwrap_or_else(|| db_error(ended)))
+        }
     }
 }
 
@@ -200,6 +206,7 @@ fn write_batches(
     checkpointer: &Checkpointer,
 ) {
     let mut batch: Vec<Box<dyn Write>> = Vec::with_capacity(MAX_BATCH);
+    let mut last_checkpoint = Instant::now();
     while let Ok(first) = writes.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -215,18 +222,26 @@ fn write_batches(
         for write in batch.drain(..) {
             write.finish(commit.as_ref().map(|_| ()));
         }
-        if log_bytes(log) > RESTART_LOG_BYTES {
+        if log_bytes(log) > RESTART_LOG_BYTES && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             // Between two batches no write is appended to the log, so this
             // passive checkpoint can copy all of it (it never waits for
-            // readers), and the next write starts the log over.
+            // readers), and the next write starts the log over. At most
+            // one per CHECKPOINT_EVERY: a long read can keep the log from
+            // starting over, and checkpointing after every batch meanwhile
+            // would only slow the writes.
             checkpoint(connection);
+            last_checkpoint = Instant::now();
         }
     }
-    checkpointer.stop();
 }
 
 /// Runs every write of the batch in one transaction and commits it.
 fn run_batch(connection: &Connection, batch: &mut [Box<dyn Write>]) -> Result<(), StoreError> {
+    if !connection.is_autocommit() {
+        // A transaction an earlier batch could neither commit nor roll
+        // back: undo it now, or no batch could ever begin again.
+        connection.execute_batch("ROLLBACK").map_err(db_error)?;
+    }
     connection
         .execute_batch("BEGIN IMMEDIATE")
         .map_err(db_error)?;
@@ -286,6 +301,14 @@ impl Checkpointer {
         let (lock, wake) = &*self.state;
         change(&mut lock.lock().unwrap_or_else(PoisonError::into_inner));
         wake.notify_one();
+    }
+}
+
+impl Drop for Checkpointer {
+    /// Stops the checkpointer thread when the writer thread ends (or never
+    /// started).
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
