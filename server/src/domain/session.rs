@@ -258,7 +258,9 @@ impl Session {
             return false;
         };
         self.status != Status::New
+            && self.first_seen.is_some()
             && self.is_live(now)
+            && interaction.at >= self.created_at
             && interaction.at <= now + INTERACTION_CLOCK_SKEW
             && last.ip == interaction.ip
             && last.user_agent == interaction.user_agent
@@ -494,5 +496,14 @@ mod tests {
             ..seen(1, "10.0.0.1")
         };
         assert!(!s.interaction_is_redundant(&future, huge, at(1)));
+        // A row that breaks the invariants the write path keeps (a last
+        // interaction without a first, or one before creation) is written,
+        // so the usual checks and enrichment apply.
+        let mut odd = s.clone();
+        odd.first_seen = None;
+        assert!(!odd.interaction_is_redundant(&seen(3, "10.0.0.1"), five, at(3)));
+        let mut early = s.clone();
+        early.created_at = at(2);
+        assert!(!early.interaction_is_redundant(&seen(1, "10.0.0.1"), five, at(3)));
     }
 }
