@@ -3,10 +3,12 @@
 //!
 //! # Sharing
 //!
-//! Replicas keep nothing of their own: every read goes to the database, so
-//! a session created, touched, extended or revoked through one replica, a
-//! credential revoked through the command line, is seen that way by every
-//! replica the moment the write commits (no cache can serve stale state).
+//! Replicas keep nothing of their own: every read of this store goes to the
+//! database, so a session created, touched, extended or revoked through one
+//! replica, a credential revoked through the command line, is seen that way
+//! by every replica the moment the write commits. (The server puts
+//! [`super::credential_cache`] in front of the store: a credential lookup
+//! may be reused for up to its lifetime, a second by default.)
 //! Connections come from a [`deadpool_postgres`] pool per process
 //! (`--database-pool-size`); the transaction isolation is PostgreSQL's
 //! default, READ COMMITTED, which is enough for every write here:
