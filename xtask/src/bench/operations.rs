@@ -12,13 +12,12 @@
 //! obtained once per server start when any selected operation has
 //! `needs: Needs::LookerToken`, is in [`Fixture::looker_token`].
 //!
-//! An operation marked `pending: true` is skipped when the one probe
-//! request sent before measuring answers 404 ("not on this server"); any
-//! other operation fails the run loudly on a broken route. None is pending
-//! now: Huawei's `ListSessions` is signed per request, as Huawei's SDKs
-//! sign it, with the client crate's AK/SK signer (see
-//! [`huawei_list_sessions`]), so its figures include the server verifying
-//! an HMAC on every request, as in production.
+//! Before measuring, one probe request is sent: an operation whose probe
+//! does not answer its expected status fails the run loudly. Huawei's
+//! `ListSessions` is signed per request, as Huawei's SDKs sign it, with the
+//! client crate's AK/SK signer (see [`huawei_list_sessions`]), so its
+//! figures include the server verifying an HMAC on every request, as in
+//! production.
 //!
 //! Interactions are measured twice, because the server does not write an
 //! interaction that changes nothing a reader can see (same address and
@@ -69,8 +68,6 @@ pub struct Operation {
     /// Called with the body of every successful response (to collect the
     /// ids of created sessions, for instance).
     pub collect: Option<fn(&Fixture, &[u8])>,
-    /// The dialect is not on this branch yet: a 404 probe skips it.
-    pub pending: bool,
 }
 
 /// Every operation, in the order they run.
@@ -82,7 +79,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: baseline,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "looker user_session",
@@ -91,7 +87,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::LookerToken,
         build: looker_user_session,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "looker all_user_sessions",
@@ -100,7 +95,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::LookerToken,
         build: looker_all_user_sessions,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "prefactor fetch_session",
@@ -109,7 +103,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: prefactor_fetch_session,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "huawei ListSessions",
@@ -118,7 +111,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: huawei_list_sessions,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "native session_view",
@@ -127,7 +119,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: native_session_view,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "native session_create",
@@ -136,7 +127,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: native_session_create,
         collect: Some(collect_created),
-        pending: false,
     },
     Operation {
         name: "native session_interaction_create",
@@ -145,7 +135,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: native_session_interaction_create,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "native session_interaction_create [new address]",
@@ -154,7 +143,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: native_session_interaction_create_new_address,
         collect: None,
-        pending: false,
     },
     Operation {
         name: "native session_revoke",
@@ -163,7 +151,6 @@ pub const OPERATIONS: &[Operation] = &[
         needs: Needs::Nothing,
         build: native_session_revoke,
         collect: None,
-        pending: false,
     },
 ];
 
@@ -846,11 +833,6 @@ mod tests {
                 "native session_interaction_create",
                 "native session_interaction_create [new address]"
             ]
-        );
-        assert!(
-            OPERATIONS
-                .iter()
-                .all(|op| op.kind != Kind::Write || !op.pending)
         );
     }
 
