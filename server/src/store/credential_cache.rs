@@ -23,6 +23,7 @@
 //! access tokens and temporary keys is judged by the callers on every
 //! request, as before. The lifetime is measured with the server's clock.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,8 +44,13 @@ use crate::store::{
     SessionStore, SharedStore, StoreError,
 };
 
-/// How long a credential lookup is reused by default.
-pub const DEFAULT_CREDENTIAL_CACHE_TTL: TimeDelta = TimeDelta::seconds(1);
+/// How long, in milliseconds, a credential lookup is reused by default
+/// (`serve --credential-cache-millis`).
+pub const DEFAULT_CREDENTIAL_CACHE_MILLIS: u32 = 1_000;
+
+/// [`DEFAULT_CREDENTIAL_CACHE_MILLIS`] as a duration.
+pub const DEFAULT_CREDENTIAL_CACHE_TTL: TimeDelta =
+    TimeDelta::milliseconds(DEFAULT_CREDENTIAL_CACHE_MILLIS as i64);
 
 /// The most lookups of one kind kept; past it, the cache starts over.
 const CAPACITY: usize = 10_000;
@@ -85,26 +91,29 @@ impl CachedCredentials {
         })
     }
 
-    /// The cached answer for `key`, or the store's (cached if found).
-    async fn through<K, V, F>(
+    /// The cached answer for `key`, or the store's (cached if found). A
+    /// hit allocates nothing: the key is only copied into the cache on a
+    /// miss.
+    async fn through<K, Q, V, F>(
         &self,
         lookups: &Lookups<K, V>,
-        key: K,
+        key: &Q,
         load: F,
     ) -> Result<Option<V>, StoreError>
     where
-        K: Eq + Hash,
+        K: Eq + Hash + Borrow<Q>,
+        Q: Eq + Hash + ToOwned<Owned = K> + ?Sized,
         V: Clone,
         F: Future<Output = Result<Option<V>, StoreError>>,
     {
         let now = self.clock.now();
-        if let Some(value) = lookups.fresh(&key, now, self.ttl) {
+        if let Some(value) = lookups.fresh(key, now, self.ttl) {
             return Ok(Some(value));
         }
         let generation = self.generation.load(Ordering::Acquire);
         let found = load.await?;
         if let Some(value) = &found {
-            lookups.keep(key, value.clone(), now, || {
+            lookups.keep(key.to_owned(), value.clone(), now, || {
                 self.generation.load(Ordering::Acquire) == generation
             });
         }
@@ -136,7 +145,11 @@ impl<K, V> Default for Lookups<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> Lookups<K, V> {
-    fn fresh(&self, key: &K, now: Timestamp, ttl: TimeDelta) -> Option<V> {
+    fn fresh<Q>(&self, key: &Q, now: Timestamp, ttl: TimeDelta) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let (made, value) = entries.get(key)?;
         // A clock that went back does not make an entry live longer.
@@ -198,7 +211,7 @@ impl CredentialStore for CachedCredentials {
     ) -> Result<Option<Credential>, StoreError> {
         self.through(
             &self.bearer,
-            (kind, *hash),
+            &(kind, *hash),
             self.inner.credential_by_bearer(kind, hash),
         )
         .await
@@ -210,7 +223,7 @@ impl CredentialStore for CachedCredentials {
     ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
         self.through(
             &self.looker_client,
-            client_id.to_string(),
+            client_id,
             self.inner.credential_by_looker_client_id(client_id),
         )
         .await
@@ -222,7 +235,7 @@ impl CredentialStore for CachedCredentials {
     ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
         self.through(
             &self.huawei_key,
-            access_key.to_string(),
+            access_key,
             self.inner.credential_by_huawei_access_key(access_key),
         )
         .await
@@ -241,7 +254,7 @@ impl CredentialStore for CachedCredentials {
     ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
         self.through(
             &self.temporary_huawei_key,
-            access_key.to_string(),
+            access_key,
             self.inner.temporary_huawei_key(access_key),
         )
         .await
@@ -255,7 +268,7 @@ impl CredentialStore for CachedCredentials {
         &self,
         hash: &SecretHash,
     ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
-        self.through(&self.access_token, *hash, self.inner.access_token(hash))
+        self.through(&self.access_token, hash, self.inner.access_token(hash))
             .await
     }
 
