@@ -32,9 +32,9 @@ use crate::service::credentials::{
     CredentialRequest, CredentialService, IssuedCredential, IssuedTemporaryHuaweiKey,
     TEMPORARY_DEFAULT_TTL_SECONDS,
 };
-use crate::service::{SessionService, SessionSettings};
+use crate::service::{DEFAULT_LAST_SEEN_GRANULARITY_SECONDS, SessionService, SessionSettings};
 use crate::store::SharedStore;
-use crate::store::credential_cache::CachedCredentials;
+use crate::store::credential_cache::{CachedCredentials, DEFAULT_CREDENTIAL_CACHE_MILLIS};
 use crate::store::postgres::DEFAULT_POOL_SIZE;
 
 #[derive(Debug, Parser)]
@@ -119,7 +119,7 @@ struct ServeArgs {
     #[arg(
         long,
         env = "LOGIN_SESSIONS_LAST_SEEN_GRANULARITY",
-        default_value_t = 60
+        default_value_t = DEFAULT_LAST_SEEN_GRANULARITY_SECONDS
     )]
     last_seen_granularity: u32,
     /// How long, in milliseconds, a credential lookup is reused. A
@@ -130,7 +130,7 @@ struct ServeArgs {
     #[arg(
         long,
         env = "LOGIN_SESSIONS_CREDENTIAL_CACHE_MILLIS",
-        default_value_t = 1000
+        default_value_t = DEFAULT_CREDENTIAL_CACHE_MILLIS
     )]
     credential_cache_millis: u32,
     /// Log level: trace, debug, info, warn, error, critical.

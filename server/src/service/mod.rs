@@ -47,15 +47,18 @@ pub struct SessionSettings {
     pub last_seen_granularity: TimeDelta,
 }
 
-/// The default [`SessionSettings::last_seen_granularity`].
-pub const DEFAULT_LAST_SEEN_GRANULARITY: TimeDelta = TimeDelta::seconds(60);
+/// The default [`SessionSettings::last_seen_granularity`], in seconds
+/// (`serve --last-seen-granularity`).
+pub const DEFAULT_LAST_SEEN_GRANULARITY_SECONDS: u32 = 60;
 
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
             default_ttl: TimeDelta::hours(24),
             max_ttl: TimeDelta::days(366),
-            last_seen_granularity: DEFAULT_LAST_SEEN_GRANULARITY,
+            last_seen_granularity: TimeDelta::seconds(i64::from(
+                DEFAULT_LAST_SEEN_GRANULARITY_SECONDS,
+            )),
         }
     }
 }
