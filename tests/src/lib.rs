@@ -54,6 +54,7 @@ use login_sessions_server::domain::credential::Role;
 use login_sessions_server::enrich::Enricher;
 use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::janitor::{Janitor, JanitorSettings};
+use login_sessions_server::pfid::Pfid;
 use login_sessions_server::secrets::ServerKey;
 use login_sessions_server::service::SessionSettings;
 use login_sessions_server::service::credentials::{
@@ -303,6 +304,18 @@ impl TestServer {
         issue(&self.server, role, identity_store_id, user_id).await
     }
 
+    /// Revokes `credential` through this server, as its API does: this
+    /// server refuses it at once (other replicas within their credential
+    /// cache's lifetime).
+    pub async fn revoke(&self, credential: &IssuedCredential) {
+        self.server
+            .app_private()
+            .credentials
+            .revoke(credential.credential.id.as_str())
+            .await
+            .expect("revoke the credential");
+    }
+
     /// Issues temporary Huawei credentials of `parent`.
     pub async fn issue_temporary_huawei(
         &self,
@@ -354,6 +367,11 @@ impl TestServer {
     pub fn context(&self) -> &ApiContext {
         self.server.app_private()
     }
+}
+
+/// A session id from the wire, as the store takes it.
+pub fn pfid(id: &str) -> Pfid {
+    Pfid::parse(id).expect("a session id")
 }
 
 /// What one server of a test is made of.

@@ -835,12 +835,7 @@ async fn temporary_credentials_carry_their_parents_role_until_they_expire(kind: 
     )
     .unwrap();
     list(&second_client, "d-1", "u-1").await;
-    server
-        .context()
-        .credentials
-        .revoke(store_admin.credential.id.as_str())
-        .await
-        .unwrap();
+    server.revoke(&store_admin).await;
     assert_unauthenticated(
         second_client
             .list_sessions()

@@ -805,12 +805,7 @@ async fn requests_without_a_working_token_are_401(kind: StoreKind) {
     // Revoking the credential stops its tokens and its logins at once.
     let user = server.issue(Role::User, None, Some("42")).await;
     let (_, user_token) = login(&server, &user).await;
-    server
-        .context()
-        .credentials
-        .revoke(user.credential.id.as_str())
-        .await
-        .unwrap();
+    server.revoke(&user).await;
     let (status, body) = send(raw(
         &server,
         reqwest::Method::GET,

@@ -14,12 +14,8 @@ use login_sessions_client::types::{
 };
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
-use login_sessions_tests::{StoreKind, TestServer, error_response, test_epoch};
+use login_sessions_tests::{StoreKind, TestServer, error_response, pfid, test_epoch};
 use serde_json::json;
-
-fn pfid(id: &str) -> login_sessions_server::pfid::Pfid {
-    login_sessions_server::pfid::Pfid::parse(id).unwrap()
-}
 
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap()
@@ -280,12 +276,7 @@ async fn unauthenticated_requests_are_refused(kind: StoreKind) {
         .send()
         .await
         .expect("works before revocation");
-    server
-        .context()
-        .credentials
-        .revoke(other.credential.id.as_str())
-        .await
-        .unwrap();
+    server.revoke(&other).await;
     let (status, error) = error_response(client.session_list().send().await.unwrap_err());
     assert_eq!(
         (status, error.error_code),

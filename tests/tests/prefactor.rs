@@ -285,12 +285,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
         assert_error(response, 401, "bad_authtoken").await;
     }
     let doomed = server.issue(Role::Admin, None, None).await;
-    server
-        .context()
-        .credentials
-        .revoke(doomed.credential.id.as_str())
-        .await
-        .unwrap();
+    server.revoke(&doomed).await;
     let revoked_client = server.prefactor_client(&doomed.prefactor_api_token);
     let (status, error) = error_response(
         revoked_client

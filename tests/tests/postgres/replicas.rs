@@ -22,7 +22,7 @@ use login_sessions_server::store::conformance;
 use login_sessions_server::store::credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 use login_sessions_server::store::postgres::PostgresStore;
 use login_sessions_tests::runner::Test;
-use login_sessions_tests::{ServerOptions, TestServer, error_response, test_epoch};
+use login_sessions_tests::{ServerOptions, TestServer, error_response, pfid, test_epoch};
 use serde_json::json;
 use tokio::sync::Barrier;
 
@@ -63,10 +63,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap()
 }
 
-fn pfid(id: &str) -> Pfid {
-    Pfid::parse(id).unwrap()
-}
-
 async fn create(client: &Client, user: &str, ttl_seconds: u32) -> Session {
     client
         .session_create()
@@ -91,6 +87,18 @@ async fn view(client: &Client, id: &str) -> Session {
         .await
         .expect("view")
         .into_inner()
+}
+
+/// The status of a Huawei ListSessions of user `u-1` in store `acme` that
+/// must fail.
+async fn refused_listing(client: &Client) -> u16 {
+    let result = client
+        .list_sessions()
+        .identity_store_id("acme")
+        .user_id("u-1")
+        .send()
+        .await;
+    error_response(result.unwrap_err()).0
 }
 
 async fn finish(replicas: Vec<TestServer>) {
@@ -216,12 +224,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
 
     // Revoked through that other replica: refused by it at once, and by the
     // first (which has not cached it) at once too.
-    second
-        .context()
-        .credentials
-        .revoke(issued.credential.id.as_str())
-        .await
-        .unwrap();
+    second.revoke(&issued).await;
     let (status, _) = error_response(
         first
             .native_client(&issued.native_token)
@@ -700,34 +703,19 @@ async fn temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere
     // The parent revoked through another replica: that replica refuses the
     // temporary credentials at once, every replica within the credential
     // cache's lifetime.
-    replicas[2]
-        .context()
-        .credentials
-        .revoke(parent.credential.id.as_str())
-        .await
-        .unwrap();
-    let (status, _) = error_response(
-        clients[2]
-            .list_sessions()
-            .identity_store_id("acme")
-            .user_id("u-1")
-            .send()
-            .await
-            .unwrap_err(),
+    replicas[2].revoke(&parent).await;
+    assert_eq!(
+        refused_listing(&clients[2]).await,
+        401,
+        "the revoking replica refuses them at once"
     );
-    assert_eq!(status, 401, "the revoking replica refuses them at once");
     replicas[0].clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
     for client in &clients {
-        let (status, _) = error_response(
-            client
-                .list_sessions()
-                .identity_store_id("acme")
-                .user_id("u-1")
-                .send()
-                .await
-                .unwrap_err(),
+        assert_eq!(
+            refused_listing(client).await,
+            401,
+            "a revoked parent's temporary credentials"
         );
-        assert_eq!(status, 401, "a revoked parent's temporary credentials");
     }
     finish(replicas).await;
 }
