@@ -96,6 +96,7 @@ macro_rules! store_conformance_tests {
             duplicate_session_is_refused,
             bulk_insert_of_a_thousand,
             bulk_insert_with_a_duplicate_inserts_none,
+            bulk_load_answers_the_same_before_and_after_its_end,
             listing_filters_alone_and_combined,
             listing_status_is_effective_around_expiry,
             listing_is_newest_first,
@@ -569,6 +570,80 @@ fn listing_fixture() -> Vec<Session> {
         }
     }
     sessions
+}
+
+/// Every listing filter and the retention scan, as they must answer for
+/// `sessions`.
+async fn assert_every_listing(store: &SharedStore, sessions: &[Session], when: &str) {
+    let mut queries = vec![query_all(1000)];
+    for identity_store in [None, Some("s1"), Some("s2")] {
+        for user in [None, Some("u1"), Some("u2")] {
+            let mut query = query_all(1000);
+            query.identity_store_id = identity_store.map(str::to_string);
+            query.user_id = user.map(str::to_string);
+            queries.push(query.clone());
+            query.live = Some(true);
+            queries.push(query);
+        }
+    }
+    for query in &queries {
+        assert_eq!(
+            list_ids(store, query).await,
+            expected_listing(sessions, query),
+            "{when}: {query:?}"
+        );
+    }
+}
+
+pub async fn bulk_load_answers_the_same_before_and_after_its_end(store: SharedStore) {
+    // An end without a beginning is nothing to do.
+    store.end_bulk_load().await.expect("ending no bulk load");
+    let mut sessions = listing_fixture();
+    store
+        .begin_bulk_load(10 * sessions.len() as u64)
+        .await
+        .expect("beginning a bulk load into an empty store");
+    store.insert_sessions(&sessions).await.expect("bulk insert");
+    assert_every_listing(&store, &sessions, "during the load").await;
+
+    // Writes other than the load's go on meanwhile.
+    let revoked = store
+        .revoke_user_sessions(&RevokeUserSessions {
+            user_id: "u1".into(),
+            identity_store_id: Some("s2".into()),
+            except_session_id: None,
+            now: now(),
+        })
+        .await
+        .expect("revoking during the load");
+    assert!(!revoked.is_empty(), "u1 has live sessions in s2");
+    for session in &mut sessions {
+        if revoked.contains(&session.id) {
+            *session = stored(&store, &session.id).await;
+            assert_eq!(session.status, Status::Revoked);
+        }
+    }
+    let late = live_session("s1", "u2");
+    store
+        .insert_session(&late)
+        .await
+        .expect("insert during the load");
+    sessions.push(late);
+
+    store.end_bulk_load().await.expect("ending the bulk load");
+    assert_every_listing(&store, &sessions, "after the load").await;
+    store.end_bulk_load().await.expect("ending it again");
+
+    // A load smaller than what the store holds, and its end.
+    store.begin_bulk_load(1).await.expect("a small bulk load");
+    let small = live_session("s2", "u2");
+    store
+        .insert_sessions(std::slice::from_ref(&small))
+        .await
+        .expect("bulk insert");
+    sessions.push(small);
+    store.end_bulk_load().await.expect("ending the small load");
+    assert_every_listing(&store, &sessions, "after the small load").await;
 }
 
 pub async fn listing_filters_alone_and_combined(store: SharedStore) {

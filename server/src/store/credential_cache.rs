@@ -298,6 +298,14 @@ impl SessionStore for CachedCredentials {
         self.inner.insert_sessions(sessions).await
     }
 
+    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
+        self.inner.begin_bulk_load(incoming).await
+    }
+
+    async fn end_bulk_load(&self) -> Result<(), StoreError> {
+        self.inner.end_bulk_load().await
+    }
+
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
         self.inner.session(id).await
     }

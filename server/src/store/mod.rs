@@ -176,6 +176,19 @@ pub trait SessionStore: Send + Sync + 'static {
     /// all or none, revocation marks applied as by `insert_session`.
     async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError>;
 
+    /// Announces a bulk load of `incoming` sessions through
+    /// [`Self::insert_sessions`]; [`Self::end_bulk_load`] must follow,
+    /// whether or not the load succeeded. A store may set aside work it
+    /// does faster once for all the rows: SQLite and PostgreSQL drop the
+    /// secondary indexes of sessions when they hold fewer sessions than
+    /// are coming, and build them again at the end. Every reader sees the
+    /// same answers meanwhile, only slower. Indexes an interrupted load
+    /// left set aside are built when the store is next opened.
+    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError>;
+
+    /// Ends a bulk load: builds what [`Self::begin_bulk_load`] set aside.
+    async fn end_bulk_load(&self) -> Result<(), StoreError>;
+
     /// The session with this id, in whatever state.
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError>;
 
@@ -329,3 +342,18 @@ impl<T: SessionStore + CredentialStore> Store for T {}
 
 /// The store the server runs on, shared by every request.
 pub type SharedStore = Arc<dyn Store>;
+
+/// Adds where an error happened to its message, keeping its kind.
+pub(crate) fn in_context(error: StoreError, place: impl std::fmt::Display) -> StoreError {
+    match error {
+        StoreError::Duplicate(message) => StoreError::Duplicate(message),
+        StoreError::Unavailable(message) => StoreError::Unavailable(format!("{place}: {message}")),
+        StoreError::Corrupt(message) => StoreError::Corrupt(format!("{place}: {message}")),
+        StoreError::Internal(message) => StoreError::Internal(format!("{place}: {message}")),
+    }
+}
+
+/// `name` as an SQL identifier.
+pub(crate) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -68,7 +68,8 @@ use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::{
     BearerKind, CredentialStore, JanitorLease, RevocationMark, RevokeSessions, RevokeUserSessions,
-    SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks,
+    SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks, in_context,
+    quote_identifier,
 };
 
 /// The migrations, in order, with their names: migration `n` (1-based)
@@ -81,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_tokens_and_temporary_keys",
         include_str!("postgres/migrations/0002_tokens_and_temporary_keys.sql"),
+    ),
+    (
+        "0003_deferred_indexes",
+        include_str!("postgres/migrations/0003_deferred_indexes.sql"),
     ),
 ];
 
@@ -242,6 +247,7 @@ impl PostgresStore {
         let store = PostgresStore { pool, config };
         let mut client = store.client().await?;
         migrate(&mut client).await?;
+        build_deferred_indexes(&mut client).await?;
         Ok(store)
     }
 
@@ -935,6 +941,16 @@ impl SessionStore for PostgresStore {
         self.insert_sessions_now(sessions).await
     }
 
+    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        defer_session_indexes(&mut client, incoming).await
+    }
+
+    async fn end_bulk_load(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        build_deferred_indexes(&mut client).await
+    }
+
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
         self.session_now(id).await
     }
@@ -1129,6 +1145,100 @@ async fn migrate(client: &mut Object) -> Result<(), StoreError> {
 }
 
 // ---------------------------------------------------------------------------
+// Bulk loads.
+
+/// The memory an index build may sort in (`maintenance_work_mem`).
+const INDEX_BUILD_MEMORY: &str = "256MB";
+
+/// Sets the secondary indexes of `sessions` aside for a bulk load of
+/// `incoming` sessions (see `migrations/0003_deferred_indexes.sql`): drops
+/// them and records their definitions, in one transaction, when the table
+/// holds fewer rows than are coming. With more, inserting into the indexes
+/// costs less than rebuilding them, and nothing changes. Indexes behind a
+/// constraint (the primary key, unique ones) stay.
+async fn defer_session_indexes(client: &mut Object, incoming: u64) -> Result<(), StoreError> {
+    let limit = i64::try_from(incoming).unwrap_or(i64::MAX);
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let held: i64 = transaction
+        .query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT $1) AS held",
+            &[&limit],
+        )
+        .await
+        .map_err(db_error)?
+        .try_get(0)
+        .map_err(db_error)?;
+    if held >= limit {
+        return Ok(());
+    }
+    let indexes = transaction
+        .query(
+            "SELECT class.relname::text, pg_get_indexdef(ix.indexrelid) \
+             FROM pg_index AS ix JOIN pg_class AS class ON class.oid = ix.indexrelid \
+             WHERE ix.indrelid = 'sessions'::regclass AND NOT ix.indisunique",
+            &[],
+        )
+        .await
+        .map_err(db_error)?;
+    for index in indexes {
+        let name: String = index.try_get(0).map_err(db_error)?;
+        let definition: String = index.try_get(1).map_err(db_error)?;
+        // A concurrent load may have set the same index aside first.
+        transaction
+            .execute(
+                "INSERT INTO deferred_indexes (name, definition) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name, &definition],
+            )
+            .await
+            .map_err(db_error)?;
+        transaction
+            .batch_execute(&format!("DROP INDEX IF EXISTS {}", quote_identifier(&name)))
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
+}
+
+/// Builds every index [`defer_session_indexes`] set aside and forgets it,
+/// in one transaction (writers of `sessions` wait for the build; readers
+/// do not). A concurrent caller waits for this one and finds nothing left.
+async fn build_deferred_indexes(client: &mut Object) -> Result<(), StoreError> {
+    let transaction = client.transaction().await.map_err(db_error)?;
+    let deferred = transaction
+        .query(
+            "SELECT name, definition FROM deferred_indexes ORDER BY name FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(db_error)?;
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    transaction
+        .batch_execute(&format!(
+            "SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"
+        ))
+        .await
+        .map_err(db_error)?;
+    for index in deferred {
+        let name: String = index.try_get(0).map_err(db_error)?;
+        let definition: String = index.try_get(1).map_err(db_error)?;
+        transaction
+            .batch_execute(&definition)
+            .await
+            .map_err(|error| {
+                in_context(db_error(error), format_args!("rebuilding index {name}"))
+            })?;
+        transaction
+            .execute("DELETE FROM deferred_indexes WHERE name = $1", &[&name])
+            .await
+            .map_err(db_error)?;
+    }
+    transaction.commit().await.map_err(db_error)
+}
+
+// ---------------------------------------------------------------------------
 // Revocation marks.
 
 /// The user whose revocation marks an insert of `session` must consult:
@@ -1240,16 +1350,6 @@ fn duplicate_credential(
             _ => constraint,
         }),
         other => other,
-    }
-}
-
-/// Adds where an error happened to its message, keeping its kind.
-fn in_context(error: StoreError, place: impl std::fmt::Display) -> StoreError {
-    match error {
-        StoreError::Duplicate(message) => StoreError::Duplicate(message),
-        StoreError::Unavailable(message) => StoreError::Unavailable(format!("{place}: {message}")),
-        StoreError::Corrupt(message) => StoreError::Corrupt(format!("{place}: {message}")),
-        StoreError::Internal(message) => StoreError::Internal(format!("{place}: {message}")),
     }
 }
 

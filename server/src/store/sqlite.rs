@@ -54,7 +54,8 @@ use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::{
     BearerKind, CredentialStore, JanitorLease, RevocationMark, RevokeSessions, RevokeUserSessions,
-    SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks,
+    SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks, in_context,
+    quote_identifier,
 };
 
 /// The migrations, in order: migration `n` (1-based) brings the schema from
@@ -64,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/migrations/0002_huawei_temporary_credentials.sql"),
     include_str!("sqlite/migrations/0003_looker_access_tokens.sql"),
     include_str!("sqlite/migrations/0004_revocation_marks_and_retention.sql"),
+    include_str!("sqlite/migrations/0005_deferred_indexes.sql"),
 ];
 
 /// The schema version this binary writes and understands.
@@ -184,6 +186,7 @@ impl SqliteStore {
         let mut writer = open_connection(path).map_err(context)?;
         retry_while_busy(|| enable_wal(&writer)).map_err(context)?;
         retry_while_busy(|| migrate(&mut writer)).map_err(context)?;
+        retry_while_busy(|| build_indexes_left_deferred(&mut writer)).map_err(context)?;
         let readers = (0..READERS)
             .map(|_| {
                 let reader = open_connection(path)?;
@@ -223,17 +226,7 @@ impl SqliteStore {
         }
         // A bulk load touches index pages all over the file: a larger page
         // cache for its duration keeps them from being evicted each batch.
-        let default_cache: i64 = writer
-            .pragma_query_value(None, "cache_size", |row| row.get(0))
-            .map_err(db_error)?;
-        writer
-            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
-            .map_err(db_error)?;
-        let inserted = insert_sessions_in(writer, sessions);
-        let restored = writer
-            .pragma_update(None, "cache_size", default_cache)
-            .map_err(db_error);
-        inserted.and(restored)
+        with_bulk_cache(writer, |writer| insert_sessions_in(writer, sessions))
     }
 
     fn delete_ended_sessions_now(
@@ -664,6 +657,18 @@ impl SessionStore for SqliteStore {
             .await
     }
 
+    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
+        self.writer
+            .write(move |writer| defer_session_indexes(writer, incoming))
+            .await
+    }
+
+    async fn end_bulk_load(&self) -> Result<(), StoreError> {
+        self.writer
+            .write(|writer| build_deferred_indexes(writer).map(drop))
+            .await
+    }
+
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
         self.session_now(id)
     }
@@ -727,6 +732,15 @@ impl SessionStore for SqliteStore {
 
 /// The `identity_store_id` of a revocation mark covering every store.
 const EVERY_STORE: &str = "";
+
+/// Whether any revocation mark exists (a bulk insert into a store nobody
+/// revoked from skips looking each user's up).
+fn any_revocation_marks(connection: &Connection) -> Result<bool, StoreError> {
+    connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM revocation_marks)")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+        .map_err(db_error)
+}
 
 /// Every revocation mark of `user`.
 fn revocation_marks(
@@ -1052,16 +1066,6 @@ fn duplicate_credential(
     }
 }
 
-/// Adds where an error happened to its message, keeping its kind.
-fn in_context(error: StoreError, place: impl std::fmt::Display) -> StoreError {
-    match error {
-        StoreError::Duplicate(message) => StoreError::Duplicate(message),
-        StoreError::Unavailable(message) => StoreError::Unavailable(format!("{place}: {message}")),
-        StoreError::Corrupt(message) => StoreError::Corrupt(format!("{place}: {message}")),
-        StoreError::Internal(message) => StoreError::Internal(format!("{place}: {message}")),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Listing.
 
@@ -1072,11 +1076,12 @@ fn insert_sessions_in(transaction: &Connection, sessions: &[Session]) -> Result<
         let mut statement = transaction
             .prepare_cached(INSERT_SESSION)
             .map_err(db_error)?;
+        // The marks are read inside the write transaction, so no
+        // revocation can slip between the check and the insert.
+        let any_marks = any_revocation_marks(transaction)?;
         for session in sessions {
-            // The marks are read inside the write transaction, so no
-            // revocation can slip between the check and the insert.
             let marked = match &session.user_id {
-                Some(user) if session.status.is_open() => {
+                Some(user) if any_marks && session.status.is_open() => {
                     let marks = revocation_marks(transaction, user)?;
                     apply_revocation_marks(session, &marks)
                 }
@@ -1089,6 +1094,123 @@ fn insert_sessions_in(transaction: &Connection, sessions: &[Session]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Runs `work` with the writer's page cache enlarged to [`BULK_CACHE_KIB`],
+/// then restores it.
+fn with_bulk_cache<T>(
+    writer: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let default_cache: i64 = writer
+        .pragma_query_value(None, "cache_size", |row| row.get(0))
+        .map_err(db_error)?;
+    writer
+        .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
+        .map_err(db_error)?;
+    let outcome = work(writer);
+    let restored = writer
+        .pragma_update(None, "cache_size", default_cache)
+        .map_err(db_error);
+    let outcome = outcome?;
+    restored.map(|()| outcome)
+}
+
+/// Sets the secondary indexes of `sessions` aside for a bulk load of
+/// `incoming` sessions (see `migrations/0005_deferred_indexes.sql`): drops
+/// them and records their definitions, in the caller's transaction, when
+/// the table holds fewer rows than are coming. With more, inserting into
+/// the indexes costs less than rebuilding them, and nothing changes.
+fn defer_session_indexes(writer: &Connection, incoming: u64) -> Result<(), StoreError> {
+    let limit = i64::try_from(incoming).unwrap_or(i64::MAX);
+    let held: i64 = writer
+        .query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT ?1)",
+            [limit],
+            |row| row.get(0),
+        )
+        .map_err(db_error)?;
+    if held >= limit {
+        return Ok(());
+    }
+    let indexes = {
+        // Indexes SQLite made for a constraint have no SQL and cannot be
+        // dropped; they stay.
+        let mut statement = writer
+            .prepare(
+                "SELECT name, sql FROM sqlite_schema \
+                 WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL",
+            )
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(db_error)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_error)?
+    };
+    for (name, definition) in indexes {
+        writer
+            .execute(
+                "INSERT INTO deferred_indexes (name, definition) VALUES (?1, ?2)",
+                [&name, &definition],
+            )
+            .map_err(db_error)?;
+        writer
+            .execute_batch(&format!("DROP INDEX {}", quote_identifier(&name)))
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Builds every index [`defer_session_indexes`] set aside, in the caller's
+/// transaction, and forgets them. Returns how many it built.
+fn build_deferred_indexes(writer: &Connection) -> Result<usize, StoreError> {
+    let deferred = {
+        let mut statement = writer
+            .prepare("SELECT name, definition FROM deferred_indexes ORDER BY name")
+            .map_err(db_error)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(db_error)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_error)?
+    };
+    if deferred.is_empty() {
+        return Ok(0);
+    }
+    with_bulk_cache(writer, |writer| {
+        for (name, definition) in &deferred {
+            writer.execute_batch(definition).map_err(|error| {
+                in_context(db_error(error), format_args!("rebuilding index {name}"))
+            })?;
+            writer
+                .execute("DELETE FROM deferred_indexes WHERE name = ?1", [name])
+                .map_err(db_error)?;
+        }
+        Ok(deferred.len())
+    })
+}
+
+/// Builds the indexes an interrupted bulk load left set aside, if any: at
+/// open, before anything is served from this connection.
+fn build_indexes_left_deferred(connection: &mut Connection) -> Result<(), StoreError> {
+    let any: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM deferred_indexes)",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db_error)?;
+    if !any {
+        return Ok(());
+    }
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    build_deferred_indexes(&transaction)?;
+    transaction.commit().map_err(db_error)
 }
 
 /// The open statuses as query parameters, for `status IN (?, ?, ?)`.
@@ -1947,13 +2069,7 @@ mod tests {
                 .unwrap()
         }
         let before = cache_size(&store).await;
-        let sessions: Vec<Session> = (0..BULK_ROWS as u64)
-            .map(|n| {
-                let mut session = conformance::full_session();
-                session.id = Pfid::generate(1, 1_700_000_000_000 + n).unwrap();
-                session
-            })
-            .collect();
+        let sessions = sessions_at(1_700_000_000_000, BULK_ROWS as u64);
         store.insert_sessions(&sessions).await.unwrap();
         assert_eq!(cache_size(&store).await, before);
         let count: i64 = store
@@ -1961,6 +2077,104 @@ mod tests {
             .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
             .unwrap();
         assert_eq!(count, BULK_ROWS as i64);
+    }
+
+    /// The names of the indexes of `sessions` SQLite would use for a query
+    /// (not the one behind the primary key).
+    fn session_indexes(path: &Path) -> Vec<String> {
+        let connection = raw(path);
+        let mut statement = connection
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' \
+                 AND tbl_name = 'sessions' AND sql IS NOT NULL ORDER BY name",
+            )
+            .unwrap();
+        let names = statement.query_map([], |row| row.get(0)).unwrap();
+        names.collect::<Result<_, _>>().unwrap()
+    }
+
+    fn sessions_at(first_ms: u64, count: u64) -> Vec<Session> {
+        (0..count)
+            .map(|n| {
+                let mut session = conformance::full_session();
+                session.id = Pfid::generate(1, first_ms + n).unwrap();
+                session
+            })
+            .collect()
+    }
+
+    const ALL_SESSION_INDEXES: [&str; 5] = [
+        "sessions_by_end",
+        "sessions_by_expiry",
+        "sessions_by_store",
+        "sessions_by_store_user",
+        "sessions_by_user",
+    ];
+
+    #[tokio::test]
+    async fn a_bulk_load_into_a_small_store_builds_the_indexes_at_its_end() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(session_indexes(&path), ALL_SESSION_INDEXES);
+        store
+            .insert_sessions(&sessions_at(1_000, 10))
+            .await
+            .unwrap();
+
+        store.begin_bulk_load(100).await.unwrap();
+        assert_eq!(session_indexes(&path), Vec::<String>::new());
+        store
+            .insert_sessions(&sessions_at(2_000, 100))
+            .await
+            .unwrap();
+        store.end_bulk_load().await.unwrap();
+        assert_eq!(session_indexes(&path), ALL_SESSION_INDEXES);
+        let deferred: i64 = raw(&path)
+            .query_row("SELECT count(*) FROM deferred_indexes", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(deferred, 0);
+
+        // 110 held: a load of 110 or fewer keeps the indexes.
+        store.begin_bulk_load(110).await.unwrap();
+        assert_eq!(session_indexes(&path), ALL_SESSION_INDEXES);
+        store.end_bulk_load().await.unwrap();
+        let check: String = raw(&path)
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+
+    #[tokio::test]
+    async fn indexes_an_interrupted_bulk_load_set_aside_are_built_at_open() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("s.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.begin_bulk_load(1_000).await.unwrap();
+        store
+            .insert_sessions(&sessions_at(1_000, 50))
+            .await
+            .unwrap();
+        drop(store);
+        assert_eq!(session_indexes(&path), Vec::<String>::new());
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(session_indexes(&path), ALL_SESSION_INDEXES);
+        let plan: String = raw(&path)
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE user_id = 'u' ORDER BY id",
+                [],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("sessions_by_user"), "{plan}");
+        let count: i64 = store
+            .reader()
+            .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(count, 50);
     }
 
     #[test]

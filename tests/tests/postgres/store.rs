@@ -78,6 +78,14 @@ pub fn trials() -> Vec<Test> {
             "store::janitor_batches_skip_rows_a_request_holds",
             janitor_batches_skip_rows_a_request_holds,
         ),
+        Test::postgres(
+            "store::a_bulk_load_into_a_small_store_builds_the_indexes_at_its_end",
+            a_bulk_load_into_a_small_store_builds_the_indexes_at_its_end,
+        ),
+        Test::postgres(
+            "store::indexes_an_interrupted_bulk_load_set_aside_are_built_at_open",
+            indexes_an_interrupted_bulk_load_set_aside_are_built_at_open,
+        ),
     ]
 }
 
@@ -450,4 +458,76 @@ async fn janitor_batches_skip_rows_a_request_holds() {
     );
     assert_eq!(store.session(&ended[0].id).await.unwrap(), None);
     assert_eq!(store.delete_ended_sessions(now(), 100).await.unwrap(), 0);
+}
+
+/// The secondary indexes of `sessions` (those behind no constraint).
+const ALL_SESSION_INDEXES: [&str; 5] = [
+    "sessions_by_end",
+    "sessions_by_expiry",
+    "sessions_by_store",
+    "sessions_by_store_user",
+    "sessions_by_user",
+];
+
+async fn session_indexes(url: &str) -> Vec<String> {
+    let client = connect(url).await.unwrap();
+    client
+        .query(
+            "SELECT class.relname::text \
+             FROM pg_index AS ix JOIN pg_class AS class ON class.oid = ix.indexrelid \
+             WHERE ix.indrelid = 'sessions'::regclass AND NOT ix.indisunique \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+fn live_sessions(count: usize) -> Vec<login_sessions_server::domain::session::Session> {
+    (0..count)
+        .map(|_| conformance::live_session("s1", "u1"))
+        .collect()
+}
+
+async fn a_bulk_load_into_a_small_store_builds_the_indexes_at_its_end() {
+    let database = TestDatabase::create().await;
+    let store = open(&database.url).await;
+    assert_eq!(session_indexes(&database.url).await, ALL_SESSION_INDEXES);
+    store.insert_sessions(&live_sessions(10)).await.unwrap();
+
+    store.begin_bulk_load(100).await.unwrap();
+    assert_eq!(session_indexes(&database.url).await, Vec::<String>::new());
+    store.insert_sessions(&live_sessions(100)).await.unwrap();
+    store.end_bulk_load().await.unwrap();
+    assert_eq!(session_indexes(&database.url).await, ALL_SESSION_INDEXES);
+    let client = connect(&database.url).await.unwrap();
+    let deferred: i64 = client
+        .query_one("SELECT count(*) FROM deferred_indexes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(deferred, 0);
+
+    // 110 held: a load of 110 or fewer keeps the indexes.
+    store.begin_bulk_load(110).await.unwrap();
+    assert_eq!(session_indexes(&database.url).await, ALL_SESSION_INDEXES);
+    store.end_bulk_load().await.unwrap();
+}
+
+async fn indexes_an_interrupted_bulk_load_set_aside_are_built_at_open() {
+    let database = TestDatabase::create().await;
+    let store = open(&database.url).await;
+    store.begin_bulk_load(1_000).await.unwrap();
+    store.insert_sessions(&live_sessions(50)).await.unwrap();
+    drop(store);
+    assert_eq!(session_indexes(&database.url).await, Vec::<String>::new());
+
+    let store = open(&database.url).await;
+    assert_eq!(session_indexes(&database.url).await, ALL_SESSION_INDEXES);
+    let mut query = conformance::query_all(100);
+    query.user_id = Some("u1".into());
+    assert_eq!(store.list_sessions(&query).await.unwrap().len(), 50);
 }
