@@ -23,6 +23,7 @@
 pub mod conformance;
 pub mod credential_cache;
 pub mod postgres;
+pub(crate) mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;

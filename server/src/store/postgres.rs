@@ -48,7 +48,6 @@
 //! anything else is `Internal`. Messages never carry the connection URL.
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -61,11 +60,15 @@ use tokio_postgres::types::{FromSqlOwned, ToSql};
 use tokio_postgres::{Config, GenericClient, NoTls, Row};
 
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
-use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
-use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
+use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::session::{Interaction, Session, Status};
+use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
+use crate::store::rows::{
+    CREDENTIAL_COLUMN_COUNT, Columns, StoredRow, decode_access_token, decode_credential,
+    decode_session, decode_temporary_key,
+};
 use crate::store::{
     BearerKind, CredentialStore, JanitorLease, RevocationMark, RevokeSessions, RevokeUserSessions,
     SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks, in_context,
@@ -482,10 +485,7 @@ impl PostgresStore {
             .map_err(db_error)?;
         let mut revoked = rows
             .iter()
-            .map(|row| {
-                let id: String = column(row, 0, "session", "id")?;
-                parse_pfid(&id, "session", "id")
-            })
+            .map(|row| Columns::of(row, "session").pfid(0, "id"))
             .collect::<Result<Vec<_>, _>>()?;
         transaction.commit().await.map_err(db_error)?;
         revoked.sort_unstable();
@@ -673,14 +673,8 @@ impl PostgresStore {
         let Some((credential, row)) = self.credential_where(&sql, &client_id).await? else {
             return Ok(None);
         };
-        let bytes: Vec<u8> = column(&row, 8, "credential", "looker_client_secret_hash")?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-            StoreError::Corrupt(format!(
-                "credential column looker_client_secret_hash holds {} bytes, not 32",
-                bytes.len()
-            ))
-        })?;
-        Ok(Some((credential, SecretHash::from_bytes(bytes))))
+        let hash = Columns::of(&row, "credential").hash(8, "looker_client_secret_hash")?;
+        Ok(Some((credential, hash)))
     }
 
     async fn credential_by_huawei_access_key_now(
@@ -694,7 +688,7 @@ impl PostgresStore {
         let Some((credential, row)) = self.credential_where(&sql, &access_key).await? else {
             return Ok(None);
         };
-        let sealed: Vec<u8> = column(&row, 8, "credential", "huawei_secret_key_sealed")?;
+        let sealed = Columns::of(&row, "credential").bytes(8, "huawei_secret_key_sealed")?;
         Ok(Some((credential, sealed)))
     }
 
@@ -730,10 +724,7 @@ impl PostgresStore {
             .map_err(db_error)?;
         let mut revoked = rows
             .iter()
-            .map(|row| {
-                let id: String = column(row, 0, "session", "id")?;
-                parse_pfid(&id, "session", "id")
-            })
+            .map(|row| Columns::of(row, "session").pfid(0, "id"))
             .collect::<Result<Vec<_>, _>>()?;
         revoked.sort_unstable();
         Ok(revoked)
@@ -785,7 +776,7 @@ impl PostgresStore {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {credential_columns}, t.secret_key_sealed, t.security_token_hash, \
+            "SELECT {credential_columns}, t.access_key, t.secret_key_sealed, t.security_token_hash, \
              t.created_at, t.expires_at \
              FROM huawei_temporary_credentials t JOIN credentials c ON c.id = t.credential_id \
              WHERE t.access_key = $1 AND c.revoked_at IS NULL"
@@ -793,21 +784,7 @@ impl PostgresStore {
         let Some((credential, row)) = self.credential_where(&sql, &access_key).await? else {
             return Ok(None);
         };
-        let columns = Columns {
-            row: &row,
-            record: format!("Huawei temporary credential {access_key}"),
-        };
-        let secret_key_sealed: Vec<u8> = columns.get(8, "secret_key_sealed")?;
-        let hash = hash_column(&columns, 9, "security_token_hash")?;
-        let key = TemporaryHuaweiKey {
-            access_key: access_key.to_string(),
-            secret_key_sealed,
-            security_token: hash,
-            credential_id: credential.id,
-            created_at: columns.time(10, "created_at")?,
-            expires_at: columns.time(11, "expires_at")?,
-        };
-        Ok(Some((credential, key)))
+        Ok(Some((credential, decode_temporary_key(&row)?)))
     }
 
     async fn insert_access_token_now(&self, token: &AccessToken) -> Result<(), StoreError> {
@@ -862,19 +839,7 @@ impl PostgresStore {
         let Some((credential, row)) = self.credential_where(&sql, &key).await? else {
             return Ok(None);
         };
-        let columns = Columns {
-            row: &row,
-            record: "a Looker access token".to_string(),
-        };
-        let token = AccessToken {
-            token_hash: hash_column(&columns, 8, "token_hash")?,
-            credential_id: credential.id,
-            created_at: columns.time(10, "created_at")?,
-            expires_at: columns.time(11, "expires_at")?,
-            revoked_at: columns.optional_time(12, "revoked_at")?,
-            acting_user_id: columns.get(13, "acting_user_id")?,
-            session_id: columns.optional_pfid(14, "session_id")?,
-        };
+        let token = decode_access_token(&row, CREDENTIAL_COLUMN_COUNT)?;
         Ok(Some((token, credential)))
     }
 
@@ -1267,16 +1232,11 @@ async fn user_marks(
 
 /// The mark in columns `index` (identity store) and `index + 1` (time).
 fn decode_mark(row: &Row, index: usize) -> Result<RevocationMark, StoreError> {
-    let record = "revocation mark";
-    let store: String = column(row, index, record, "identity_store_id")?;
-    let revoked_at = parse_time(
-        column(row, index + 1, record, "revoked_at")?,
-        record,
-        "revoked_at",
-    )?;
+    let columns = Columns::of(row, "revocation mark");
+    let store = columns.text(index, "identity_store_id")?;
     Ok(RevocationMark {
         identity_store_id: (store != EVERY_STORE).then_some(store),
-        revoked_at,
+        revoked_at: columns.time(index + 1, "revoked_at")?,
     })
 }
 
@@ -1610,160 +1570,18 @@ fn column<T: FromSqlOwned>(
         .map_err(|error| StoreError::Corrupt(format!("{record} column {name}: {error}")))
 }
 
-fn corrupt(record: &str, name: &str, what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{record} column {name} holds {what}"))
-}
-
-fn parse_pfid(text: &str, record: &str, name: &str) -> Result<Pfid, StoreError> {
-    Pfid::parse(text).map_err(|error| corrupt(record, name, format!("{text:?} ({error})")))
-}
-
-fn parse_time(millis: i64, record: &str, name: &str) -> Result<Timestamp, StoreError> {
-    from_unix_millis(millis).ok_or_else(|| corrupt(record, name, format!("the time {millis}")))
-}
-
-/// A 32-byte hash column.
-fn hash_column(columns: &Columns<'_>, index: usize, name: &str) -> Result<SecretHash, StoreError> {
-    let bytes: Vec<u8> = columns.get(index, name)?;
-    let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-        corrupt(
-            &columns.record,
-            name,
-            format!("{} bytes, not 32", bytes.len()),
-        )
-    })?;
-    Ok(SecretHash::from_bytes(bytes))
-}
-
-/// Reads the columns of one row, naming the record in every error.
-struct Columns<'a> {
-    row: &'a Row,
-    record: String,
-}
-
-impl Columns<'_> {
-    fn get<T: FromSqlOwned>(&self, index: usize, name: &str) -> Result<T, StoreError> {
-        column(self.row, index, &self.record, name)
+impl StoredRow for Row {
+    fn text(&self, index: usize) -> Result<Option<String>, String> {
+        self.try_get(index).map_err(|error| error.to_string())
     }
 
-    fn time(&self, index: usize, name: &str) -> Result<Timestamp, StoreError> {
-        parse_time(self.get(index, name)?, &self.record, name)
+    fn integer(&self, index: usize) -> Result<Option<i64>, String> {
+        self.try_get(index).map_err(|error| error.to_string())
     }
 
-    fn optional_time(&self, index: usize, name: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.get::<Option<i64>>(index, name)?
-            .map(|millis| parse_time(millis, &self.record, name))
-            .transpose()
+    fn bytes(&self, index: usize) -> Result<Option<Vec<u8>>, String> {
+        self.try_get(index).map_err(|error| error.to_string())
     }
-
-    fn optional_pfid(&self, index: usize, name: &str) -> Result<Option<Pfid>, StoreError> {
-        self.get::<Option<String>>(index, name)?
-            .map(|text| parse_pfid(&text, &self.record, name))
-            .transpose()
-    }
-
-    fn integer<T: TryFrom<i64>>(&self, index: usize, name: &str) -> Result<T, StoreError> {
-        let value: i64 = self.get(index, name)?;
-        T::try_from(value).map_err(|_| corrupt(&self.record, name, format!("the number {value}")))
-    }
-
-    /// The three columns of an interaction starting at `index`.
-    fn interaction(&self, index: usize, name: &str) -> Result<Option<Interaction>, StoreError> {
-        let at = self.optional_time(index, &format!("{name}_at"))?;
-        let ip: Option<String> = self.get(index + 1, &format!("{name}_ip"))?;
-        let user_agent: Option<String> = self.get(index + 2, &format!("{name}_user_agent"))?;
-        let Some(at) = at else {
-            if ip.is_some() || user_agent.is_some() {
-                return Err(corrupt(
-                    &self.record,
-                    &format!("{name}_at"),
-                    "nothing, yet the interaction has an address or agent",
-                ));
-            }
-            return Ok(None);
-        };
-        let ip = ip
-            .map(|text| {
-                text.parse::<IpAddr>()
-                    .map_err(|_| corrupt(&self.record, &format!("{name}_ip"), format!("{text:?}")))
-            })
-            .transpose()?;
-        Ok(Some(Interaction { at, ip, user_agent }))
-    }
-}
-
-/// A session from a row selecting [`SESSION_COLUMNS`].
-fn decode_session(row: &Row) -> Result<Session, StoreError> {
-    let id_text: String = column(row, 0, "session", "id")?;
-    let id = parse_pfid(&id_text, "session", "id")?;
-    let columns = Columns {
-        row,
-        record: format!("session {id_text}"),
-    };
-    let status_text: String = columns.get(3, "status")?;
-    let status = Status::parse(&status_text)
-        .ok_or_else(|| corrupt(&columns.record, "status", format!("{status_text:?}")))?;
-    let type_text: String = columns.get(4, "session_type")?;
-    let session_type = SessionType::parse(&type_text)
-        .ok_or_else(|| corrupt(&columns.record, "session_type", format!("{type_text:?}")))?;
-    Ok(Session {
-        id,
-        identity_store_id: columns.get(1, "identity_store_id")?,
-        user_id: columns.get(2, "user_id")?,
-        status,
-        session_type,
-        credentials_type: columns.get(5, "credentials_type")?,
-        created_at: columns.time(6, "created_at")?,
-        expires_at: columns.time(7, "expires_at")?,
-        extended_at: columns.optional_time(8, "extended_at")?,
-        extended_count: columns.integer(9, "extended_count")?,
-        first_seen: columns.interaction(10, "first_seen")?,
-        last_seen: columns.interaction(13, "last_seen")?,
-        enrichment: Enrichment {
-            browser: columns.get(16, "browser")?,
-            operating_system: columns.get(17, "operating_system")?,
-            city: columns.get(18, "city")?,
-            state: columns.get(19, "state")?,
-            country: columns.get(20, "country")?,
-        },
-        sudo_user_id: columns.get(21, "sudo_user_id")?,
-        account_id: columns.optional_pfid(22, "account_id")?,
-        domain_id: columns.optional_pfid(23, "domain_id")?,
-        device_id: columns.optional_pfid(24, "device_id")?,
-        title: columns.get(25, "title")?,
-        ended_at: columns.optional_time(26, "ended_at")?,
-        version: columns.integer(27, "version")?,
-    })
-}
-
-/// A credential from a row starting with [`CREDENTIAL_COLUMNS`].
-fn decode_credential(row: &Row) -> Result<Credential, StoreError> {
-    let id_text: String = column(row, 0, "credential", "id")?;
-    let id = parse_pfid(&id_text, "credential", "id")?;
-    let columns = Columns {
-        row,
-        record: format!("credential {id_text}"),
-    };
-    let role_text: String = columns.get(2, "role")?;
-    let role = Role::parse(&role_text)
-        .ok_or_else(|| corrupt(&columns.record, "role", format!("{role_text:?}")))?;
-    let rate_limit = columns
-        .get::<Option<i64>>(5, "rate_limit")?
-        .map(|limit| {
-            u32::try_from(limit)
-                .map_err(|_| corrupt(&columns.record, "rate_limit", format!("the number {limit}")))
-        })
-        .transpose()?;
-    Ok(Credential {
-        id,
-        name: columns.get(1, "name")?,
-        role,
-        identity_store_id: columns.get(3, "identity_store_id")?,
-        user_id: columns.get(4, "user_id")?,
-        rate_limit,
-        created_at: columns.time(6, "created_at")?,
-        revoked_at: columns.optional_time(7, "revoked_at")?,
-    })
 }
 
 #[cfg(test)]

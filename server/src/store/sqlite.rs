@@ -31,7 +31,6 @@
 //! neither fails. A database with a version newer than this binary knows is
 //! refused rather than misread.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
@@ -39,7 +38,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rusqlite::types::{FromSql, Value};
+use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params_from_iter};
 
 mod writer;
@@ -47,11 +46,15 @@ mod writer;
 use writer::Writer;
 
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
-use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
-use crate::domain::{Timestamp, from_unix_millis, to_unix_millis};
+use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::session::{Interaction, Session, Status};
+use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
+use crate::store::rows::{
+    CREDENTIAL_COLUMN_COUNT, Columns, Record, StoredRow, decode_access_token, decode_credential,
+    decode_session, decode_temporary_key,
+};
 use crate::store::{
     BearerKind, CredentialStore, JanitorLease, RevocationMark, RevokeSessions, RevokeUserSessions,
     SessionOrder, SessionQuery, SessionStore, StoreError, apply_revocation_marks, in_context,
@@ -353,8 +356,7 @@ impl SqliteStore {
                 .query(params_from_iter(values))
                 .map_err(db_error)?;
             while let Some(row) = rows.next().map_err(db_error)? {
-                let id: String = column(row, 0, "session", "id")?;
-                revoked.push(parse_pfid(&id, "session", "id")?);
+                revoked.push(Columns::of(row, "session").pfid(0, "id")?);
             }
         }
         revoked.sort_unstable();
@@ -397,8 +399,7 @@ impl SqliteStore {
                 .query(params_from_iter(values))
                 .map_err(db_error)?;
             while let Some(row) = rows.next().map_err(db_error)? {
-                let id: String = column(row, 0, "session", "id")?;
-                revoked.push(parse_pfid(&id, "session", "id")?);
+                revoked.push(Columns::of(row, "session").pfid(0, "id")?);
             }
         }
         revoked.sort_unstable();
@@ -513,27 +514,7 @@ impl SqliteStore {
              FROM huawei_temporary_credentials t JOIN credentials c ON c.id = t.credential_id \
              WHERE t.access_key = ?1 AND c.revoked_at IS NULL"
         );
-        self.credential_where(&sql, access_key, |row| {
-            let record = format!("Huawei temporary credential {access_key}");
-            let columns = Columns { row, record };
-            let hash: Vec<u8> = columns.get(10, "security_token_hash")?;
-            let hash: [u8; 32] = hash.try_into().map_err(|bytes: Vec<u8>| {
-                corrupt(
-                    &columns.record,
-                    "security_token_hash",
-                    format!("{} bytes, not 32", bytes.len()),
-                )
-            })?;
-            let credential_id: String = columns.get(0, "credential_id")?;
-            Ok(TemporaryHuaweiKey {
-                access_key: columns.get(8, "access_key")?,
-                secret_key_sealed: columns.get(9, "secret_key_sealed")?,
-                security_token: SecretHash::from_bytes(hash),
-                credential_id: parse_pfid(&credential_id, &columns.record, "credential_id")?,
-                created_at: columns.time(11, "created_at")?,
-                expires_at: columns.time(12, "expires_at")?,
-            })
-        })
+        self.credential_where(&sql, access_key, |row| decode_temporary_key(row))
     }
 
     fn insert_access_token_now(writer: &Connection, token: &AccessToken) -> Result<(), StoreError> {
@@ -755,16 +736,17 @@ fn revocation_marks(
     let mut rows = statement.query([user]).map_err(db_error)?;
     let mut marks = Vec::new();
     while let Some(row) = rows.next().map_err(db_error)? {
-        let record = format!("revocation mark of {user:?}");
-        let store: String = column(row, 0, &record, "identity_store_id")?;
-        let revoked_at = parse_time(
-            column(row, 1, &record, "revoked_at")?,
-            &record,
-            "revoked_at",
-        )?;
+        let columns = Columns::new(
+            row,
+            Record {
+                kind: "revocation mark of user",
+                id: Some(user),
+            },
+        );
+        let store = columns.text(0, "identity_store_id")?;
         marks.push(RevocationMark {
             identity_store_id: (store != EVERY_STORE).then_some(store),
-            revoked_at,
+            revoked_at: columns.time(1, "revoked_at")?,
         });
     }
     Ok(marks)
@@ -830,14 +812,7 @@ impl CredentialStore for SqliteStore {
              WHERE looker_client_id = ?1 AND revoked_at IS NULL"
         );
         self.credential_where(&sql, client_id, |row| {
-            let bytes: Vec<u8> = column(row, 8, "credential", "looker_client_secret_hash")?;
-            let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-                StoreError::Corrupt(format!(
-                    "credential column looker_client_secret_hash holds {} bytes, not 32",
-                    bytes.len()
-                ))
-            })?;
-            Ok(SecretHash::from_bytes(bytes))
+            Columns::of(row, "credential").hash(8, "looker_client_secret_hash")
         })
     }
 
@@ -850,7 +825,7 @@ impl CredentialStore for SqliteStore {
              WHERE huawei_access_key = ?1 AND revoked_at IS NULL"
         );
         self.credential_where(&sql, access_key, |row| {
-            column(row, 8, "credential", "huawei_secret_key_sealed")
+            Columns::of(row, "credential").bytes(8, "huawei_secret_key_sealed")
         })
     }
 
@@ -1423,189 +1398,18 @@ fn session_values(session: &Session) -> Result<Vec<Value>, StoreError> {
 // Decoding. Nothing read from the file is trusted: every value is checked
 // and a bad one is `Corrupt`, never a panic.
 
-/// Column `index` of `row`, as `T`.
-fn column<T: FromSql>(
-    row: &Row<'_>,
-    index: usize,
-    record: &str,
-    name: &str,
-) -> Result<T, StoreError> {
-    row.get(index)
-        .map_err(|error| StoreError::Corrupt(format!("{record} column {name}: {error}")))
-}
-
-fn corrupt(record: &str, name: &str, what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{record} column {name} holds {what}"))
-}
-
-fn parse_pfid(text: &str, record: &str, name: &str) -> Result<Pfid, StoreError> {
-    Pfid::parse(text).map_err(|error| corrupt(record, name, format!("{text:?} ({error})")))
-}
-
-fn parse_time(millis: i64, record: &str, name: &str) -> Result<Timestamp, StoreError> {
-    from_unix_millis(millis).ok_or_else(|| corrupt(record, name, format!("the time {millis}")))
-}
-
-/// Reads the columns of one row, naming the record in every error.
-struct Columns<'a, 'row> {
-    row: &'a Row<'row>,
-    record: String,
-}
-
-impl Columns<'_, '_> {
-    fn get<T: FromSql>(&self, index: usize, name: &str) -> Result<T, StoreError> {
-        column(self.row, index, &self.record, name)
+impl StoredRow for Row<'_> {
+    fn text(&self, index: usize) -> Result<Option<String>, String> {
+        self.get(index).map_err(|error| error.to_string())
     }
 
-    fn time(&self, index: usize, name: &str) -> Result<Timestamp, StoreError> {
-        parse_time(self.get(index, name)?, &self.record, name)
+    fn integer(&self, index: usize) -> Result<Option<i64>, String> {
+        self.get(index).map_err(|error| error.to_string())
     }
 
-    fn optional_time(&self, index: usize, name: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.get::<Option<i64>>(index, name)?
-            .map(|millis| parse_time(millis, &self.record, name))
-            .transpose()
+    fn bytes(&self, index: usize) -> Result<Option<Vec<u8>>, String> {
+        self.get(index).map_err(|error| error.to_string())
     }
-
-    fn optional_pfid(&self, index: usize, name: &str) -> Result<Option<Pfid>, StoreError> {
-        self.get::<Option<String>>(index, name)?
-            .map(|text| parse_pfid(&text, &self.record, name))
-            .transpose()
-    }
-
-    fn integer<T: TryFrom<i64>>(&self, index: usize, name: &str) -> Result<T, StoreError> {
-        let value: i64 = self.get(index, name)?;
-        T::try_from(value).map_err(|_| corrupt(&self.record, name, format!("the number {value}")))
-    }
-
-    /// The three columns of an interaction starting at `index`.
-    fn interaction(&self, index: usize, name: &str) -> Result<Option<Interaction>, StoreError> {
-        let at = self.optional_time(index, &format!("{name}_at"))?;
-        let ip: Option<String> = self.get(index + 1, &format!("{name}_ip"))?;
-        let user_agent: Option<String> = self.get(index + 2, &format!("{name}_user_agent"))?;
-        let Some(at) = at else {
-            if ip.is_some() || user_agent.is_some() {
-                return Err(corrupt(
-                    &self.record,
-                    &format!("{name}_at"),
-                    "nothing, yet the interaction has an address or agent",
-                ));
-            }
-            return Ok(None);
-        };
-        let ip = ip
-            .map(|text| {
-                text.parse::<IpAddr>()
-                    .map_err(|_| corrupt(&self.record, &format!("{name}_ip"), format!("{text:?}")))
-            })
-            .transpose()?;
-        Ok(Some(Interaction { at, ip, user_agent }))
-    }
-}
-
-/// A session from a row selecting [`SESSION_COLUMNS`].
-fn decode_session(row: &Row<'_>) -> Result<Session, StoreError> {
-    let id_text: String = column(row, 0, "session", "id")?;
-    let id = parse_pfid(&id_text, "session", "id")?;
-    let columns = Columns {
-        row,
-        record: format!("session {id_text}"),
-    };
-    let status_text: String = columns.get(3, "status")?;
-    let status = Status::parse(&status_text)
-        .ok_or_else(|| corrupt(&columns.record, "status", format!("{status_text:?}")))?;
-    let type_text: String = columns.get(4, "session_type")?;
-    let session_type = SessionType::parse(&type_text)
-        .ok_or_else(|| corrupt(&columns.record, "session_type", format!("{type_text:?}")))?;
-    Ok(Session {
-        id,
-        identity_store_id: columns.get(1, "identity_store_id")?,
-        user_id: columns.get(2, "user_id")?,
-        status,
-        session_type,
-        credentials_type: columns.get(5, "credentials_type")?,
-        created_at: columns.time(6, "created_at")?,
-        expires_at: columns.time(7, "expires_at")?,
-        extended_at: columns.optional_time(8, "extended_at")?,
-        extended_count: columns.integer(9, "extended_count")?,
-        first_seen: columns.interaction(10, "first_seen")?,
-        last_seen: columns.interaction(13, "last_seen")?,
-        enrichment: Enrichment {
-            browser: columns.get(16, "browser")?,
-            operating_system: columns.get(17, "operating_system")?,
-            city: columns.get(18, "city")?,
-            state: columns.get(19, "state")?,
-            country: columns.get(20, "country")?,
-        },
-        sudo_user_id: columns.get(21, "sudo_user_id")?,
-        account_id: columns.optional_pfid(22, "account_id")?,
-        domain_id: columns.optional_pfid(23, "domain_id")?,
-        device_id: columns.optional_pfid(24, "device_id")?,
-        title: columns.get(25, "title")?,
-        ended_at: columns.optional_time(26, "ended_at")?,
-        version: columns.integer(27, "version")?,
-    })
-}
-
-/// How many columns [`CREDENTIAL_COLUMNS`] names.
-const CREDENTIAL_COLUMN_COUNT: usize = 8;
-
-/// An access token from a row holding [`ACCESS_TOKEN_COLUMNS`] from column
-/// `first` on.
-fn decode_access_token(row: &Row<'_>, first: usize) -> Result<AccessToken, StoreError> {
-    let record = "access token";
-    let hash: Vec<u8> = column(row, first, record, "token_hash")?;
-    let hash: [u8; 32] = hash.try_into().map_err(|bytes: Vec<u8>| {
-        corrupt(
-            record,
-            "token_hash",
-            format!("{} bytes, not 32", bytes.len()),
-        )
-    })?;
-    let credential_id: String = column(row, first + 1, record, "credential_id")?;
-    let columns = Columns {
-        row,
-        record: format!("access token of credential {credential_id}"),
-    };
-    Ok(AccessToken {
-        token_hash: SecretHash::from_bytes(hash),
-        credential_id: parse_pfid(&credential_id, record, "credential_id")?,
-        created_at: columns.time(first + 2, "created_at")?,
-        expires_at: columns.time(first + 3, "expires_at")?,
-        revoked_at: columns.optional_time(first + 4, "revoked_at")?,
-        acting_user_id: columns.get(first + 5, "acting_user_id")?,
-        session_id: columns.optional_pfid(first + 6, "session_id")?,
-    })
-}
-
-/// A credential from a row starting with [`CREDENTIAL_COLUMNS`].
-fn decode_credential(row: &Row<'_>) -> Result<Credential, StoreError> {
-    let id_text: String = column(row, 0, "credential", "id")?;
-    let id = parse_pfid(&id_text, "credential", "id")?;
-    let columns = Columns {
-        row,
-        record: format!("credential {id_text}"),
-    };
-    let role_text: String = columns.get(2, "role")?;
-    let role = Role::parse(&role_text)
-        .ok_or_else(|| corrupt(&columns.record, "role", format!("{role_text:?}")))?;
-    let rate_limit = columns
-        .get::<Option<i64>>(5, "rate_limit")?
-        .map(|limit| {
-            u32::try_from(limit)
-                .map_err(|_| corrupt(&columns.record, "rate_limit", format!("the number {limit}")))
-        })
-        .transpose()?;
-    Ok(Credential {
-        id,
-        name: columns.get(1, "name")?,
-        role,
-        identity_store_id: columns.get(3, "identity_store_id")?,
-        user_id: columns.get(4, "user_id")?,
-        rate_limit,
-        created_at: columns.time(6, "created_at")?,
-        revoked_at: columns.optional_time(7, "revoked_at")?,
-    })
 }
 
 #[cfg(test)]
