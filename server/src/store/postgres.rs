@@ -1166,8 +1166,9 @@ async fn defer_session_indexes(client: &mut Object, incoming: u64) -> Result<(),
 }
 
 /// Builds every index [`defer_session_indexes`] set aside and forgets it,
-/// in one transaction (writers of `sessions` wait for the build; readers
-/// do not). A concurrent caller waits for this one and finds nothing left.
+/// then refreshes the table's statistics, in one transaction (writers of
+/// `sessions` wait for the build; readers do not). A concurrent caller
+/// waits for this one and finds nothing left.
 async fn build_deferred_indexes(client: &mut Object) -> Result<(), StoreError> {
     let transaction = client.transaction().await.map_err(db_error)?;
     let deferred = transaction
@@ -1200,6 +1201,13 @@ async fn build_deferred_indexes(client: &mut Object) -> Result<(), StoreError> {
             .await
             .map_err(db_error)?;
     }
+    // The planner's statistics still describe the table before the load
+    // (empty, often): without fresh ones it may scan it whole until
+    // autovacuum comes by.
+    transaction
+        .batch_execute("ANALYZE sessions")
+        .await
+        .map_err(db_error)?;
     transaction.commit().await.map_err(db_error)
 }
 

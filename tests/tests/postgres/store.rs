@@ -510,6 +510,19 @@ async fn a_bulk_load_into_a_small_store_builds_the_indexes_at_its_end() {
         .unwrap()
         .get(0);
     assert_eq!(deferred, 0);
+    // The planner has statistics of the loaded rows (CREATE INDEX alone
+    // leaves none).
+    let user_statistics: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stats \
+             WHERE schemaname = current_schema() AND tablename = 'sessions' \
+             AND attname = 'user_id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(user_statistics, 1);
 
     // 110 held: a load of 110 or fewer keeps the indexes.
     store.begin_bulk_load(110).await.unwrap();
