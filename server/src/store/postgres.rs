@@ -283,12 +283,30 @@ impl PostgresStore {
         };
         let transaction = client.transaction().await.map_err(db_error)?;
         // Under the user's lock, no revocation of the user can run between
-        // reading its marks and inserting.
-        transaction
-            .execute(LOCK_USER, &[&USER_LOCK_CLASS, &user_lock_key(user)])
+        // reading its marks and inserting. The read is sent right behind
+        // the lock, without waiting for it (one round trip, not two): the
+        // server runs it once the lock is held, on a snapshot taken then
+        // (READ COMMITTED), so it sees every revocation that came first.
+        let lock_statement = transaction
+            .prepare_cached(LOCK_USER)
             .await
             .map_err(db_error)?;
-        let marks = user_marks(&*transaction, user).await?;
+        let marks_statement = transaction
+            .prepare_cached(USER_MARKS)
+            .await
+            .map_err(db_error)?;
+        let lock_key = user_lock_key(user);
+        let lock_params: [&(dyn ToSql + Sync); 2] = [&USER_LOCK_CLASS, &lock_key];
+        let marks_params: [&(dyn ToSql + Sync); 1] = [&user];
+        let (_, marks) = futures::try_join!(
+            transaction.execute(&lock_statement, &lock_params),
+            transaction.query(&marks_statement, &marks_params),
+        )
+        .map_err(db_error)?;
+        let marks = marks
+            .iter()
+            .map(|row| decode_mark(row, 0))
+            .collect::<Result<Vec<_>, _>>()?;
         let marked = apply_revocation_marks(session, &marks);
         let row = SessionRow::of(marked.as_ref().unwrap_or(session))?;
         let statement = transaction
@@ -460,11 +478,12 @@ impl PostgresStore {
 
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(db_error)?;
+        let lock = transaction
+            .prepare_cached(LOCK_USER)
+            .await
+            .map_err(db_error)?;
         transaction
-            .execute(
-                LOCK_USER,
-                &[&USER_LOCK_CLASS, &user_lock_key(&request.user_id)],
-            )
+            .execute(&lock, &[&USER_LOCK_CLASS, &user_lock_key(&request.user_id)])
             .await
             .map_err(db_error)?;
         let scope = request.identity_store_id.as_deref().unwrap_or(EVERY_STORE);
@@ -1228,14 +1247,6 @@ fn marked_user(session: &Session) -> Option<&str> {
 fn user_lock_key(user: &str) -> i32 {
     let digest = Sha256::digest(user.as_bytes());
     i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
-}
-
-async fn user_marks(
-    client: &impl GenericClient,
-    user: &str,
-) -> Result<Vec<RevocationMark>, StoreError> {
-    let rows = client.query(USER_MARKS, &[&user]).await.map_err(db_error)?;
-    rows.iter().map(|row| decode_mark(row, 0)).collect()
 }
 
 /// The mark in columns `index` (identity store) and `index + 1` (time).
