@@ -59,7 +59,8 @@ enum Command {
     },
     /// Add many realistic sessions quickly (benchmarks, capacity tests):
     /// batches of one transaction each, progress on stderr, the rate at
-    /// the end.
+    /// the end. Into a store holding fewer sessions than are coming, the
+    /// session indexes are built once at the end.
     Seed(SeedArgs),
     /// Manage the server key that encrypts stored secrets.
     Key {
@@ -265,9 +266,9 @@ struct SeedArgs {
     /// How many identity stores the users are spread over.
     #[arg(long, default_value_t = 8)]
     stores: u32,
-    /// Sessions written per transaction. Large batches amortise the
-    /// index pages every batch rewrites (with SQLite, 100,000 seeded about
-    /// twice as fast as 10,000).
+    /// Sessions written per transaction (the next batch is generated
+    /// while one is written). Large batches amortise each commit and the
+    /// index pages it rewrites when the indexes are not deferred.
     #[arg(long, default_value_t = 100_000)]
     batch: usize,
     /// Write a uniform sample of the added sessions (id, identity store,
