@@ -38,6 +38,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params_from_iter};
 
@@ -889,6 +890,15 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags).map_err(db_error)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+    // The query planner's stability guarantee: plans never depend on the
+    // values bound. Without it SQLite reads a bound `LIMIT ?` while
+    // planning, and every later binding of that parameter throws the
+    // prepared statement away: each listing was parsed and planned again,
+    // a quarter of its CPU. (Nothing here relies on value-based plans: no
+    // statistics, no partial indexes, no LIKE.)
+    connection
+        .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(db_error)?;
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(db_error)?;
@@ -1979,6 +1989,31 @@ mod tests {
             .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
             .unwrap();
         assert_eq!(count, 50);
+    }
+
+    #[tokio::test]
+    async fn listings_reuse_their_prepared_statement_whatever_the_limit() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("s.db")).unwrap();
+        store
+            .insert_sessions(&sessions_at(1_000, 20))
+            .await
+            .unwrap();
+        let mut query = conformance::query_all(5);
+        query.identity_store_id = Some(conformance::full_session().identity_store_id);
+        for limit in [5, 7, 5, 20] {
+            query.limit = limit;
+            let listed = store.list_sessions(&query).await.unwrap();
+            assert_eq!(listed.len(), limit as usize);
+        }
+        // One test thread: every listing above used the first reader.
+        let reader = store.reader();
+        let statement = reader.prepare_cached(&listing_sql(&query).0).unwrap();
+        assert_eq!(
+            statement.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "a new LIMIT made SQLite prepare the listing again"
+        );
     }
 
     #[test]
