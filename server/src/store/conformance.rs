@@ -1786,11 +1786,13 @@ pub async fn bulk_inserts_after_a_revocation_land_revoked(store: SharedStore) {
         .revoke_user_sessions(&revoke_request("u1", Some("s1"), None))
         .await
         .expect("revoke");
-    let sessions: Vec<Session> = (0..60)
+    // More than a thousand: as large as the loads stores may treat
+    // differently (SQLite's bulk path).
+    let sessions: Vec<Session> = (0..1_200)
         .map(|index| {
             let user = format!("u{}", index % 3);
             let identity_store = format!("s{}", index % 2);
-            live_created(&identity_store, &user, -MINUTE + index * 2 * SECOND)
+            live_created(&identity_store, &user, -MINUTE + index * 100)
         })
         .collect();
     store.insert_sessions(&sessions).await.expect("bulk insert");

@@ -315,6 +315,6 @@ pub(crate) fn decode_temporary_key<R: StoredRow + ?Sized>(
         security_token: columns.hash(first + 2, "security_token_hash")?,
         created_at: columns.time(first + 3, "created_at")?,
         expires_at: columns.time(first + 4, "expires_at")?,
-        access_key: access_key.clone(),
+        access_key,
     })
 }

@@ -646,9 +646,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn end_bulk_load(&self) -> Result<(), StoreError> {
-        self.writer
-            .write(|writer| build_deferred_indexes(writer).map(drop))
-            .await
+        self.writer.write(build_deferred_indexes).await
     }
 
     async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
@@ -715,8 +713,7 @@ impl SessionStore for SqliteStore {
 /// The `identity_store_id` of a revocation mark covering every store.
 const EVERY_STORE: &str = "";
 
-/// Whether any revocation mark exists (a bulk insert into a store nobody
-/// revoked from skips looking each user's up).
+/// Whether any revocation mark exists.
 fn any_revocation_marks(connection: &Connection) -> Result<bool, StoreError> {
     connection
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM revocation_marks)")
@@ -1062,11 +1059,13 @@ fn insert_sessions_in(transaction: &Connection, sessions: &[Session]) -> Result<
             .prepare_cached(INSERT_SESSION)
             .map_err(db_error)?;
         // The marks are read inside the write transaction, so no
-        // revocation can slip between the check and the insert.
-        let any_marks = any_revocation_marks(transaction)?;
+        // revocation can slip between the check and the insert. A bulk
+        // load into a store nobody revoked from skips looking up each
+        // user's; for a few sessions, asking first would cost a query more.
+        let marks_may_apply = sessions.len() < BULK_ROWS || any_revocation_marks(transaction)?;
         for session in sessions {
             let marked = match &session.user_id {
-                Some(user) if any_marks && session.status.is_open() => {
+                Some(user) if marks_may_apply && session.status.is_open() => {
                     let marks = revocation_marks(transaction, user)?;
                     apply_revocation_marks(session, &marks)
                 }
@@ -1118,22 +1117,13 @@ fn defer_session_indexes(writer: &Connection, incoming: u64) -> Result<(), Store
     if held >= limit {
         return Ok(());
     }
-    let indexes = {
-        // Indexes SQLite made for a constraint have no SQL and cannot be
-        // dropped; they stay.
-        let mut statement = writer
-            .prepare(
-                "SELECT name, sql FROM sqlite_schema \
-                 WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL",
-            )
-            .map_err(db_error)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(db_error)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_error)?
-    };
+    // Indexes SQLite made for a constraint have no SQL and cannot be
+    // dropped; they stay.
+    let indexes = named_definitions(
+        writer,
+        "SELECT name, sql FROM sqlite_schema \
+         WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL",
+    )?;
     for (name, definition) in indexes {
         writer
             .execute(
@@ -1149,21 +1139,14 @@ fn defer_session_indexes(writer: &Connection, incoming: u64) -> Result<(), Store
 }
 
 /// Builds every index [`defer_session_indexes`] set aside, in the caller's
-/// transaction, and forgets them. Returns how many it built.
-fn build_deferred_indexes(writer: &Connection) -> Result<usize, StoreError> {
-    let deferred = {
-        let mut statement = writer
-            .prepare("SELECT name, definition FROM deferred_indexes ORDER BY name")
-            .map_err(db_error)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(db_error)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_error)?
-    };
+/// transaction, and forgets them.
+fn build_deferred_indexes(writer: &Connection) -> Result<(), StoreError> {
+    let deferred = named_definitions(
+        writer,
+        "SELECT name, definition FROM deferred_indexes ORDER BY name",
+    )?;
     if deferred.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     with_bulk_cache(writer, |writer| {
         for (name, definition) in &deferred {
@@ -1174,8 +1157,20 @@ fn build_deferred_indexes(writer: &Connection) -> Result<usize, StoreError> {
                 .execute("DELETE FROM deferred_indexes WHERE name = ?1", [name])
                 .map_err(db_error)?;
         }
-        Ok(deferred.len())
+        Ok(())
     })
+}
+
+/// The (name, SQL) pairs a two-column query of the schema returns.
+fn named_definitions(
+    connection: &Connection,
+    sql: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement = connection.prepare(sql).map_err(db_error)?;
+    let rows = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .map_err(db_error)?;
+    rows.collect::<Result<_, _>>().map_err(db_error)
 }
 
 /// Builds the indexes an interrupted bulk load left set aside, if any: at
