@@ -65,6 +65,20 @@ fn succeed(command: &mut Command, what: &str) -> Output {
     output
 }
 
+/// Asserts that a generator warned about nothing: a warning means a piece
+/// of the spec it skipped or could not format.
+fn assert_no_warnings(what: &str, output: &Output) {
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !printed.to_lowercase().contains("warn"),
+        "{what} warned:\n{printed}"
+    );
+}
+
 /// Runs blocking provisioning or generation off the async runtime,
 /// passing its panics on.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
@@ -144,7 +158,7 @@ fn generate_python_client(dir: &Path) -> PathBuf {
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .unwrap();
-    succeed(
+    let output = succeed(
         Command::new(python::TOOLS.bin("openapi-python-client"))
             .arg("generate")
             .arg("--path")
@@ -153,6 +167,7 @@ fn generate_python_client(dir: &Path) -> PathBuf {
             .env("PATH", path),
         "openapi-python-client generate",
     );
+    assert_no_warnings("openapi-python-client generate", &output);
     dir.join("login-sessions-client")
 }
 
@@ -203,7 +218,7 @@ fn generate_typescript_types(dir: &Path) {
     }
     std::os::unix::fs::symlink(node::node_modules(), dir.join("node_modules"))
         .expect("link the pinned node_modules");
-    succeed(
+    let output = succeed(
         Command::new(node::bin("openapi-typescript"))
             .arg(published_spec())
             .arg("-o")
@@ -211,6 +226,7 @@ fn generate_typescript_types(dir: &Path) {
             .current_dir(dir),
         "openapi-typescript",
     );
+    assert_no_warnings("openapi-typescript", &output);
 }
 
 /// Compiles the TypeScript consumer with `tsc --strict` into `dist/`.
