@@ -20,6 +20,9 @@ use login_sessions_tests::node;
 use login_sessions_tests::python::{self, workspace_root};
 use serde_json::{Value, json};
 
+/// A linter, named for messages, run on one document.
+type Linter = (&'static str, fn(&Path) -> Findings);
+
 /// What a linter found in one document.
 struct Findings {
     /// How many errors and warnings it reported.
@@ -211,7 +214,7 @@ fn spectral_oas_finds_nothing() {
 #[test]
 fn every_linter_rejects_an_invalid_schema() {
     let (_dir, broken) = broken_copy(with_an_invalid_type);
-    let linters: [(&str, fn(&Path) -> Findings); 3] = [
+    let linters: [Linter; 3] = [
         ("openapi-spec-validator", openapi_spec_validator),
         ("Redocly CLI", redocly),
         ("Spectral", spectral),
@@ -227,8 +230,7 @@ fn every_linter_rejects_an_invalid_schema() {
 #[test]
 fn a_warning_alone_fails_redocly_and_spectral() {
     let (_dir, broken) = broken_copy(with_an_unused_component);
-    let linters: [(&str, fn(&Path) -> Findings); 2] =
-        [("Redocly CLI", redocly), ("Spectral", spectral)];
+    let linters: [Linter; 2] = [("Redocly CLI", redocly), ("Spectral", spectral)];
     for (linter, lint) in linters {
         let findings = lint(&broken);
         assert!(
