@@ -20,11 +20,14 @@ use crate::python::{ensure_provisioned, run, workspace_root};
 
 /// What to install when Node is missing or too old.
 const INSTALL_NODE: &str = "install Node.js 20.19 or later with npm \
-     (Debian 13: apt-get install nodejs npm; Debian 12's nodejs is too old, use NodeSource's nodejs 20)";
+     (Debian 13: apt-get install nodejs npm; Debian 12's nodejs is 18, too old: \
+     NodeSource's nodejs 20 package)";
 
 /// The directory holding `node_modules` with the pinned tools, installed
-/// (or updated) on first use. Panics with a clear message when it cannot be.
+/// (or updated) on first use. Panics with a clear message when they cannot
+/// be, or when Node cannot run them.
 pub fn tools() -> PathBuf {
+    node();
     let root = workspace_root();
     let sources = root.join("tests").join("tools");
     let manifest = sources.join("package.json");
@@ -75,7 +78,6 @@ pub fn node() -> PathBuf {
 }
 
 fn install(dir: &Path, manifest: &Path, lock: &Path) {
-    node();
     require("npm");
     fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     for file in [manifest, lock] {
