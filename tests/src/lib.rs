@@ -36,6 +36,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod node;
 pub mod postgres;
 pub mod proxy;
 pub mod python;
