@@ -189,11 +189,13 @@ pub fn constraints(schema: &Value) -> String {
     }
 }
 
-/// A schema where it is used: its type and constraints, then (for inline
-/// schemas) its description, variants and properties.
+/// A schema where it is used (a body's at `depth` 0, labelled): its type
+/// and constraints, then (for inline schemas) its description, variants
+/// and properties.
 pub fn details(spec: Spec, schema: &Value, depth: usize) -> String {
+    let label = if depth == 0 { "Schema: " } else { "" };
     let mut html = format!(
-        "<p class=\"type\">{}</p>{}",
+        "<p class=\"type\">{label}{}</p>{}",
         type_expr(spec, schema),
         constraints(schema)
     );
@@ -343,17 +345,15 @@ pub fn media_examples(spec: Spec, media: &Value, media_type: &str) -> String {
             html.push_str(&named_example(spec, name, example, media_type));
         }
     }
-    if html.is_empty() {
-        if let Some(schema) = media.get("schema") {
-            let resolved = spec.resolve(schema);
-            if let Some(example) = resolved.get("example") {
-                html.push_str(&example_block(
-                    "Example (from the schema)",
-                    example,
-                    media_type,
-                ));
-            }
-        }
+    let schema_example = media
+        .get("schema")
+        .and_then(|schema| spec.resolve(schema).get("example"));
+    if let (true, Some(example)) = (html.is_empty(), schema_example) {
+        html.push_str(&example_block(
+            "Example (from the schema)",
+            example,
+            media_type,
+        ));
     }
     html
 }
