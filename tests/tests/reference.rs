@@ -147,7 +147,8 @@ async fn the_reference_renders_in_a_headless_browser(kind: StoreKind) {
         let screenshot = screenshot.clone();
         tokio::task::spawn_blocking(move || browser::load(&url, Some(&screenshot)))
             .await
-            .unwrap()
+            // A missing browser's message is the test's failure.
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     };
     eprintln!("a screenshot of the reference: {}", screenshot.display());
 
