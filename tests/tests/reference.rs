@@ -76,6 +76,8 @@ async fn the_served_document_is_the_published_one_but_for_servers(kind: StoreKin
 
 async fn the_reference_lists_every_published_operation(kind: StoreKind) {
     let server = TestServer::start_with(kind).await;
+    // The default documentation URL is this page.
+    assert_eq!(server.context().docs_url, format!("{PUBLIC_URL}/docs/"));
     let redirect = no_redirects()
         .get(format!("{}/docs", server.url()))
         .send()
