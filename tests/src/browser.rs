@@ -161,18 +161,36 @@ pub fn node_modules() -> PathBuf {
     node_modules
 }
 
+/// The oldest Node.js `playwright-core` (as pinned) runs on.
+const MIN_NODE_MAJOR: u32 = 20;
+
 fn require_node_and_npm() {
-    for tool in ["node", "npm"] {
-        let runs = Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|output| output.status.success());
-        assert!(
-            runs,
-            "the browser tests need Node.js 20 or later and npm (`{tool}` does not run): \
-             install them (Debian: apt-get install nodejs npm)"
-        );
-    }
+    let install = "install them (apt-get install nodejs npm, where the distribution or a \
+                   configured repository such as NodeSource's has Node.js 20 or later)";
+    let version = tool_version("node");
+    let major = version
+        .as_deref()
+        .and_then(|v| v.trim().trim_start_matches('v').split('.').next())
+        .and_then(|major| major.parse::<u32>().ok());
+    assert!(
+        major.is_some_and(|major| major >= MIN_NODE_MAJOR),
+        "the browser tests need Node.js {MIN_NODE_MAJOR} or later and npm (`node --version`: \
+         {version:?}): {install}"
+    );
+    assert!(
+        tool_version("npm").is_some(),
+        "the browser tests need npm (it does not run): {install}"
+    );
+}
+
+/// What `tool --version` prints, if it runs.
+fn tool_version(tool: &str) -> Option<String> {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The SHA-256 of the files `npm ci` installs from.
