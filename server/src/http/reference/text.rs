@@ -33,8 +33,8 @@ pub fn markdown(text: &str) -> String {
         .collect()
 }
 
-/// A description's first line as inline HTML, for table cells and lists
-/// where blocks do not fit: code spans are kept, everything else escaped.
+/// Short text (a summary, a caption) as inline HTML, where blocks do not
+/// fit: code spans are kept, everything else escaped.
 pub fn inline(text: &str) -> String {
     code_spans(text)
 }
