@@ -5,8 +5,9 @@
 //! the binary), with `servers` naming this server's public URL. Both
 //! answers are built once, when the [`Contract`] is made for a server,
 //! never per request; the page needs nothing from the network (see
-//! [`page`]).
+//! the `page` module).
 
+mod operation;
 mod page;
 mod schema;
 mod text;
