@@ -7144,13 +7144,6 @@ pub mod builder {
                         ),
                     )
                 }
-                415u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7449,13 +7442,6 @@ pub mod builder {
                         ),
                     )
                 }
-                415u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7621,13 +7607,6 @@ pub mod builder {
                     )
                 }
                 413u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -7801,13 +7780,6 @@ pub mod builder {
                     )
                 }
                 413u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8241,13 +8213,6 @@ pub mod builder {
                     )
                 }
                 413u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -37,6 +37,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod node;
 pub mod postgres;
 pub mod proxy;
 pub mod python;

@@ -15,6 +15,7 @@ pub mod looker;
 pub mod native;
 pub mod prefactor;
 pub mod raw_typed;
+pub mod retry_after;
 
 use dropshot::{
     EndpointTagPolicy, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,

@@ -388,6 +388,7 @@ fn looker_error(rqctx: &Rqctx, status: ErrorStatusCode, message: impl Into<Strin
         errors: None,
         documentation_url: documentation_url(rqctx, status),
         status,
+        retry_after_seconds: None,
     }
 }
 
@@ -458,11 +459,16 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> LookerError {
             ErrorStatusCode::UNAUTHORIZED,
             "Requires authentication.",
         ),
-        AuthError::RateLimited { .. } => looker_error(
-            rqctx,
-            ErrorStatusCode::TOO_MANY_REQUESTS,
-            "Too Many Requests",
-        ),
+        AuthError::RateLimited {
+            retry_after_seconds,
+        } => LookerError {
+            retry_after_seconds: Some(retry_after_seconds),
+            ..looker_error(
+                rqctx,
+                ErrorStatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+            )
+        },
         AuthError::Store(e) => store_error(rqctx, e),
     }
 }

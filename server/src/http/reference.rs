@@ -135,6 +135,7 @@ fn internal_error(rqctx: &Rqctx) -> NativeError {
         error_code: NativeErrorCode::Internal,
         message: "internal error".to_string(),
         request_id: rqctx.request_id.clone(),
+        retry_after_seconds: None,
     }
 }
 
