@@ -355,3 +355,39 @@ fn content(spec: Spec, holder: &Value) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statuses_and_ranges_are_named() {
+        assert_eq!(reason("429"), "Too Many Requests");
+        assert_eq!(reason("4XX"), "Client error");
+        assert_eq!(reason("default"), "Any other status");
+        assert_eq!(reason("599"), "");
+    }
+
+    #[test]
+    fn an_operation_parameter_overrides_the_path_items() {
+        let document = json!({
+            "paths": {"/pets/{id}": {
+                "parameters": [
+                    {"name": "id", "in": "path", "required": true, "description": "shared"},
+                    {"name": "trace", "in": "header", "description": "inherited"}
+                ],
+                "get": {"parameters": [
+                    {"name": "id", "in": "path", "required": true, "description": "own"}
+                ], "responses": {}}
+            }}
+        });
+        let spec = Spec { root: &document };
+        let operations = operations(&document);
+        assert_eq!(operations.len(), 1);
+        let html = parameters(spec, &operations[0]);
+        assert!(html.contains("own") && html.contains("inherited"));
+        assert!(!html.contains("shared"));
+        assert_eq!(operations[0].anchor(), "get--pets--id-");
+    }
+}
