@@ -295,6 +295,7 @@ const ERROR_DOCS: &str = r#"<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>login-sessions: Looker API 4.0 errors</title></head>
 <body>
+<p><a href="../">API reference</a></p>
 <h1>Looker API 4.0 errors</h1>
 <p>Every error of the Looker dialect (<code>/api/4.0</code>) is
 <code>{"message", "documentation_url"}</code>, with <code>errors</code>
