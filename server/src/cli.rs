@@ -475,7 +475,41 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .map(|d| d.redacted())
             .unwrap_or_default()
     );
-    server.await
+    let stopped = server.wait_for_shutdown();
+    tokio::select! {
+        result = stopped => result,
+        signal = stop_signal() => {
+            let signal = signal?;
+            eprintln!(
+                "{signal}: stopping; finishing the requests in flight (at most {} s), \
+                 serving no new ones",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            match tokio::time::timeout(SHUTDOWN_GRACE, server.close()).await {
+                Ok(result) => result.map(|()| eprintln!("stopped")),
+                Err(_) => Err(format!(
+                    "requests were still in flight after {} s; stopped without them",
+                    SHUTDOWN_GRACE.as_secs()
+                )),
+            }
+        }
+    }
+}
+
+/// How long `serve` waits for the requests in flight once asked to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first of SIGTERM and SIGINT to arrive, by name.
+async fn stop_signal() -> Result<&'static str, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+    tokio::select! {
+        _ = terminate.recv() => Ok("SIGTERM"),
+        _ = interrupt.recv() => Ok("SIGINT"),
+    }
 }
 
 async fn seed(args: SeedArgs) -> Result<(), String> {
