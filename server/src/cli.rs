@@ -424,9 +424,16 @@ async fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String>
     let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
     let key_source =
         config::key_source(args.key_file.as_deref(), &database).map_err(|e| e.to_string())?;
+    let creates = match &database {
+        DatabaseUrl::Sqlite(path) => (!path.exists()).then(|| path.clone()),
+        DatabaseUrl::Postgres(_) => None,
+    };
     let store = config::open_store(&database, usize::from(args.database_pool_size))
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(path) = creates {
+        eprintln!("created a new database: {}", path.display());
+    }
     let key = config::load_key(&key_source).map_err(|e| e.to_string())?;
     Ok((store, Arc::new(key)))
 }

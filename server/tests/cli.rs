@@ -514,3 +514,40 @@ fn a_closed_output_pipe_ends_a_command_quietly() {
         assert!(stderr.trim().is_empty(), "{args:?} said: {stderr}");
     }
 }
+
+/// A command that creates a database says so, with its path, and makes it
+/// (and its key) readable by its owner only; one that opens an existing
+/// database says nothing of the kind.
+#[test]
+fn a_new_database_is_announced_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let path = dir.path().join("cli.db");
+    let first = login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert!(first.status.success());
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains(&format!("created a new database: {}", path.display())),
+        "{stderr}"
+    );
+    for file in [path.clone(), dir.path().join("cli.db.key")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    let again = login_sessions(&["credentials", "list", "--database", &db], &[]);
+    assert!(again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("created a new database"), "{stderr}");
+}
