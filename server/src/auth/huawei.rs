@@ -6,7 +6,7 @@
 //! raw, percent-encoded path and query; the headers the client listed in
 //! `SignedHeaders`, `Host` as sent; the body's exact bytes -- with the same
 //! functions the Rust client's signer uses
-//! ([`login_sessions_client::huawei`], pinned to Huawei's vectors), and
+//! (the `huawei-signing` crate, pinned to Huawei's vectors), and
 //! compares the HMAC in constant time. `X-Sdk-Date` must be signed and
 //! within [`MAX_CLOCK_SKEW`] of the server's clock.
 //!
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
 use http::HeaderMap;
-use login_sessions_client::huawei as signing;
+use huawei_signing as signing;
 use subtle::ConstantTimeEq;
 
 use crate::clock::Clock;
