@@ -10,13 +10,78 @@ pub mod types {
     ///Which sessions to delete.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct BatchDeleteSessionsReqBody {
-        ///The IDs of the sessions to delete: 1 to 100 IDs of at most 128 characters each. IDs of sessions that are not live sessions of this user in this identity store are ignored.
-        pub session_ids: ::std::vec::Vec<::std::string::String>,
+        ///The IDs of the sessions to delete: 1 to 100 IDs of 1 to 128 characters each. As in Huawei's API, any such string is an ID: IDs that are not live sessions of this user in this identity store (not PFIDs, unknown, ended) are ignored.
+        pub session_ids: ::std::vec::Vec<BatchDeleteSessionsReqBodySessionIdsItem>,
     }
 
     impl BatchDeleteSessionsReqBody {
         pub fn builder() -> builder::BatchDeleteSessionsReqBody {
             Default::default()
+        }
+    }
+
+    ///`BatchDeleteSessionsReqBodySessionIdsItem`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BatchDeleteSessionsReqBodySessionIdsItem(::std::string::String);
+    impl ::std::ops::Deref for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<BatchDeleteSessionsReqBodySessionIdsItem>
+    for ::std::string::String {
+        fn from(value: BatchDeleteSessionsReqBodySessionIdsItem) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for BatchDeleteSessionsReqBodySessionIdsItem {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -197,6 +262,69 @@ pub mod types {
         }
     }
 
+    ///An identity store (tenant) id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct IdentityStoreId(::std::string::String);
+    impl ::std::ops::Deref for IdentityStoreId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<IdentityStoreId> for ::std::string::String {
+        fn from(value: IdentityStoreId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for IdentityStoreId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for IdentityStoreId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for IdentityStoreId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for IdentityStoreId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///One moment the session's client was seen.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Interaction {
@@ -225,6 +353,7 @@ pub mod types {
         pub at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip_address: ::std::option::Option<::std::net::IpAddr>,
+        ///Any text: control characters are removed and it is cut to 1024 characters; one with nothing left is not recorded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
@@ -251,6 +380,69 @@ pub mod types {
     impl InteractionDetails {
         pub fn builder() -> builder::InteractionDetails {
             Default::default()
+        }
+    }
+
+    ///Free text: 1 to 256 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Label(::std::string::String);
+    impl ::std::ops::Deref for Label {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Label> for ::std::string::String {
+        fn from(value: Label) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for Label {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for Label {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for Label {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Label {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -535,6 +727,76 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     impl PaginationOutput {
         pub fn builder() -> builder::PaginationOutput {
             Default::default()
+        }
+    }
+
+    ///A PFID (Prefactor ID): 32 lowercase Crockford base32 characters (0-9 and a-z except i, l, o and u), the first 0-7.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Pfid(::std::string::String);
+    impl ::std::ops::Deref for Pfid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Pfid> for ::std::string::String {
+        fn from(value: Pfid) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for Pfid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            if value.chars().count() < 32usize {
+                return Err("shorter than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[0-7][0-9a-hjkmnp-tv-z]{31}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-7][0-9a-hjkmnp-tv-z]{31}$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for Pfid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for Pfid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Pfid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -861,7 +1123,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_seen: ::std::option::Option<Interaction>,
         ///The session id (a PFID).
-        pub id: ::std::string::String,
+        pub id: SessionId,
         ///The identity store (tenant) the session belongs to.
         pub identity_store_id: ::std::string::String,
         ///The latest interaction; null until the client is first seen.
@@ -900,8 +1162,8 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     #[serde(deny_unknown_fields)]
     pub struct SessionAuthenticate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub credentials_type: ::std::option::Option<::std::string::String>,
-        pub user_id: ::std::string::String,
+        pub credentials_type: ::std::option::Option<Label>,
+        pub user_id: UserId,
     }
 
     impl SessionAuthenticate {
@@ -929,45 +1191,45 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     pub struct SessionCreate {
         ///Account id (a PFID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub account_id: ::std::option::Option<::std::string::String>,
+        pub account_id: ::std::option::Option<Pfid>,
         ///How the user logged in (`email`, `api3`, `saml`, ...).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub credentials_type: ::std::option::Option<::std::string::String>,
+        pub credentials_type: ::std::option::Option<Label>,
         ///Device id (a PFID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub device_id: ::std::option::Option<::std::string::String>,
+        pub device_id: ::std::option::Option<Pfid>,
         ///Domain id (a PFID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub domain_id: ::std::option::Option<::std::string::String>,
-        ///Absolute expiry time.
+        pub domain_id: ::std::option::Option<Pfid>,
+        ///Absolute expiry time: at least one second and at most the server's maximum lifetime from now. Not with `ttl_seconds`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///The identity store (tenant) the session belongs to.
-        pub identity_store_id: ::std::string::String,
+        pub identity_store_id: IdentityStoreId,
         ///IP address of the first interaction. Omit both this and `user_agent` for a session that has not been seen yet.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip_address: ::std::option::Option<::std::net::IpAddr>,
         ///Defaults to `browser`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub session_type: ::std::option::Option<SessionType>,
-        ///`new`, `unauthenticated` or `authenticated`. Defaults to `authenticated` when `user_id` is given, else `new`.
+        ///`new`, `unauthenticated` or `authenticated`. Defaults to `authenticated` when `user_id` is given, else `new`. `authenticated` needs `user_id`; `new` and `unauthenticated` refuse it; `complete` and `revoked` are refused (a session is created live).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<SessionStatus>,
         ///The administrator acting as this user.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sudo_user_id: ::std::option::Option<::std::string::String>,
+        pub sudo_user_id: ::std::option::Option<UserId>,
         ///A human-readable label.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub title: ::std::option::Option<::std::string::String>,
-        ///Lifetime in seconds from now. Give this or `expires_at`, not both; with neither, the server's default lifetime applies.
+        pub title: ::std::option::Option<Label>,
+        ///Lifetime in seconds from now, at most the server's maximum lifetime (366 days by default). Give this or `expires_at`, not both; with neither, the server's default lifetime applies.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ttl_seconds: ::std::option::Option<u32>,
-        ///`User-Agent` of the first interaction.
+        pub ttl_seconds: ::std::option::Option<::std::num::NonZeroU32>,
+        ///`User-Agent` of the first interaction. Any text: control characters are removed and it is cut to 1024 characters; one with nothing left is not recorded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_agent: ::std::option::Option<::std::string::String>,
         ///The authenticated user; omit for a session nobody has logged in to yet.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
+        pub user_id: ::std::option::Option<UserId>,
     }
 
     impl SessionCreate {
@@ -980,10 +1242,12 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct SessionExtend {
+        ///The new expiry time: later than the current one, and at least one second and at most the server's maximum lifetime from now. Not with `ttl_seconds`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Lifetime in seconds from now, at most the server's maximum lifetime (366 days by default), ending later than the current expiry. Not with `expires_at`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ttl_seconds: ::std::option::Option<u32>,
+        pub ttl_seconds: ::std::option::Option<::std::num::NonZeroU32>,
     }
 
     impl SessionExtend {
@@ -1004,6 +1268,76 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     impl SessionFetchResponse {
         pub fn builder() -> builder::SessionFetchResponse {
             Default::default()
+        }
+    }
+
+    ///A session id: a PFID (Prefactor ID), 32 lowercase Crockford base32 characters (0-9 and a-z except i, l, o and u), the first 0-7, minted by the server when the session is recorded.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SessionId(::std::string::String);
+    impl ::std::ops::Deref for SessionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<SessionId> for ::std::string::String {
+        fn from(value: SessionId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for SessionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            if value.chars().count() < 32usize {
+                return Err("shorter than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[0-7][0-9a-hjkmnp-tv-z]{31}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-7][0-9a-hjkmnp-tv-z]{31}$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for SessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for SessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SessionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -1153,6 +1487,66 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         }
     }
 
+    ///The sorts of a session list: `id` (oldest first) or `-id` (newest first).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionSortParam {
+        #[serde(rename = "id")]
+        Id,
+        #[serde(rename = "-id")]
+        Xid,
+    }
+
+    impl ::std::fmt::Display for SessionSortParam {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Id => f.write_str("id"),
+                Self::Xid => f.write_str("-id"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for SessionSortParam {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "id" => Ok(Self::Id),
+                "-id" => Ok(Self::Xid),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for SessionSortParam {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for SessionSortParam {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
     /**Where a session stands in its life.
 
 `new`: nothing has happened in it yet. `unauthenticated`: the user interacted but has not logged in. `authenticated`: the user logged in. `complete`: the session ended without an administrator: the user logged out, or it expired. `revoked`: an administrator cut it short.*/
@@ -1246,7 +1640,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_seen: ::std::option::Option<InteractionDetails>,
         ///A valid session ID.
-        pub id: ::std::string::String,
+        pub id: SessionId,
         ///The latest interaction; null for a session never seen.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_seen: ::std::option::Option<InteractionDetails>,
@@ -1458,6 +1852,69 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         }
     }
 
+    ///A user id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserId(::std::string::String);
+    impl ::std::ops::Deref for UserId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<UserId> for ::std::string::String {
+        fn from(value: UserId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for UserId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UserId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for UserId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UserId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///A user login session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserSessionDto {
@@ -1467,7 +1924,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///The session ID.
-        pub session_id: ::std::string::String,
+        pub session_id: SessionId,
         ///Session expiration time, in Unix seconds.
         pub session_not_valid_after: i64,
         ///User client information: the `User-Agent` the session was first seen with, in square brackets (`[Mozilla/5.0 (...)]`), as Huawei renders it; absent when not recorded.
@@ -1489,10 +1946,10 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     pub struct UserSessionsRevoke {
         ///Keep this session live ("log out other devices").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub except_session_id: ::std::option::Option<::std::string::String>,
+        pub except_session_id: ::std::option::Option<SessionId>,
         ///Only sessions in this identity store.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub identity_store_id: ::std::option::Option<::std::string::String>,
+        pub identity_store_id: ::std::option::Option<IdentityStoreId>,
     }
 
     impl UserSessionsRevoke {
@@ -1505,7 +1962,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserSessionsRevoked {
         ///The sessions that were live and are now revoked.
-        pub revoked_session_ids: ::std::vec::Vec<::std::string::String>,
+        pub revoked_session_ids: ::std::vec::Vec<SessionId>,
     }
 
     impl UserSessionsRevoked {
@@ -1519,7 +1976,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct BatchDeleteSessionsReqBody {
             session_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::BatchDeleteSessionsReqBodySessionIdsItem>,
                 ::std::string::String,
             >,
         }
@@ -1535,7 +1992,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl BatchDeleteSessionsReqBody {
             pub fn session_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::BatchDeleteSessionsReqBodySessionIdsItem>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_ids = value
@@ -3065,7 +3524,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::option::Option<super::Interaction>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<super::SessionId, ::std::string::String>,
             identity_store_id: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -3317,7 +3776,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SessionId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -3521,10 +3980,10 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct SessionAuthenticate {
             credentials_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Label>,
                 ::std::string::String,
             >,
-            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_id: ::std::result::Result<super::UserId, ::std::string::String>,
         }
 
         impl ::std::default::Default for SessionAuthenticate {
@@ -3539,7 +3998,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl SessionAuthenticate {
             pub fn credentials_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Label>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.credentials_type = value
@@ -3553,7 +4012,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::UserId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_id = value
@@ -3635,19 +4094,19 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct SessionCreate {
             account_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Pfid>,
                 ::std::string::String,
             >,
             credentials_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Label>,
                 ::std::string::String,
             >,
             device_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Pfid>,
                 ::std::string::String,
             >,
             domain_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Pfid>,
                 ::std::string::String,
             >,
             expires_at: ::std::result::Result<
@@ -3655,7 +4114,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             identity_store_id: ::std::result::Result<
-                ::std::string::String,
+                super::IdentityStoreId,
                 ::std::string::String,
             >,
             ip_address: ::std::result::Result<
@@ -3671,15 +4130,15 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             sudo_user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UserId>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Label>,
                 ::std::string::String,
             >,
             ttl_seconds: ::std::result::Result<
-                ::std::option::Option<u32>,
+                ::std::option::Option<::std::num::NonZeroU32>,
                 ::std::string::String,
             >,
             user_agent: ::std::result::Result<
@@ -3687,7 +4146,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UserId>,
                 ::std::string::String,
             >,
         }
@@ -3718,7 +4177,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl SessionCreate {
             pub fn account_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Pfid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_id = value
@@ -3730,7 +4189,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn credentials_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Label>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.credentials_type = value
@@ -3744,7 +4203,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn device_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Pfid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.device_id = value
@@ -3756,7 +4215,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn domain_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Pfid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.domain_id = value
@@ -3782,7 +4241,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn identity_store_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::IdentityStoreId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.identity_store_id = value
@@ -3832,7 +4291,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn sudo_user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::UserId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sudo_user_id = value
@@ -3844,7 +4303,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn title<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Label>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.title = value
@@ -3856,7 +4315,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn ttl_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.ttl_seconds = value
@@ -3880,7 +4341,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::UserId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_id = value
@@ -3944,7 +4405,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             ttl_seconds: ::std::result::Result<
-                ::std::option::Option<u32>,
+                ::std::option::Option<::std::num::NonZeroU32>,
                 ::std::string::String,
             >,
         }
@@ -3975,7 +4436,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn ttl_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.ttl_seconds = value
@@ -4289,7 +4752,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::option::Option<super::InteractionDetails>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<super::SessionId, ::std::string::String>,
             last_seen: ::std::result::Result<
                 ::std::option::Option<super::InteractionDetails>,
                 ::std::string::String,
@@ -4399,7 +4862,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SessionId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -4597,10 +5060,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            session_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            session_id: ::std::result::Result<super::SessionId, ::std::string::String>,
             session_not_valid_after: ::std::result::Result<i64, ::std::string::String>,
             user_agent: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4653,7 +5113,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SessionId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_id = value
@@ -4735,11 +5195,11 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct UserSessionsRevoke {
             except_session_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::SessionId>,
                 ::std::string::String,
             >,
             identity_store_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::IdentityStoreId>,
                 ::std::string::String,
             >,
         }
@@ -4756,7 +5216,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl UserSessionsRevoke {
             pub fn except_session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::SessionId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.except_session_id = value
@@ -4770,7 +5230,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn identity_store_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::IdentityStoreId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.identity_store_id = value
@@ -4808,7 +5270,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct UserSessionsRevoked {
             revoked_session_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::SessionId>,
                 ::std::string::String,
             >,
         }
@@ -4826,7 +5288,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl UserSessionsRevoked {
             pub fn revoked_session_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SessionId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.revoked_session_ids = value
@@ -5102,10 +5564,10 @@ An extension: Prefactor does not document a session list publicly. Shaped after 
 Sends a `GET` request to `/api/v1/session`
 
 Arguments:
-- `pagination_offset`: Zero-based offset of the first item. Default 0.
+- `pagination_offset`: Zero-based offset of the first item, at most 4294967295. Default 0.
 - `pagination_page_size`: Items per page, 1 to 100. Default 25.
 - `pool_id`: The pool (identity store) whose sessions to list.
-- `sorting`: The sort: a field name, descending with a leading `-` (`id`, `-id`). Default `-id`: newest first.
+- `sorting`: The sort: a field name, descending with a leading `-` (`id`, `-id`). Default `-id`: newest first. Read as text, so that another value is answered with `validation_errors`.
 ```ignore
 let response = client.list_pool_sessions()
     .pagination_offset(pagination_offset)
@@ -5157,7 +5619,7 @@ let response = client.revoke_session()
 
     /**List sessions, newest first
 
-Filters combine with AND. Pagination is by keyset: a page token stays valid and stable while sessions are added.
+Filters combine with AND. Pagination is by keyset: a page token stays valid and stable while sessions are added. `page_token` is opaque: only a `next_page` this operation answered is valid (any other string is 400 `InvalidRequest`), and it carries the first page's filters, so it is sent alone or with `limit`. A page holds at most `limit` sessions (1000 at most; a larger `limit` is served 1000); the last page has no `next_page`.
 
 Sends a `GET` request to `/native/v1/sessions`
 
@@ -6018,9 +6480,9 @@ pub mod builder {
     pub struct ListPoolSessions<'a> {
         client: &'a super::Client,
         pagination_offset: Result<Option<u64>, String>,
-        pagination_page_size: Result<Option<u64>, String>,
-        pool_id: Result<::std::string::String, String>,
-        sorting: Result<Option<::std::string::String>, String>,
+        pagination_page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        pool_id: Result<types::IdentityStoreId, String>,
+        sorting: Result<Option<types::SessionSortParam>, String>,
     }
 
     impl<'a> ListPoolSessions<'a> {
@@ -6049,40 +6511,39 @@ pub mod builder {
 
         pub fn pagination_page_size<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<u64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
             self.pagination_page_size = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `u64` for pagination_page_size failed".to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for pagination_page_size failed"
+                        .to_string()
                 });
             self
         }
 
         pub fn pool_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.pool_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for pool_id failed"
-                        .to_string()
+                    "conversion to `IdentityStoreId` for pool_id failed".to_string()
                 });
             self
         }
 
         pub fn sorting<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionSortParam>,
         {
             self.sorting = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for sorting failed"
-                        .to_string()
+                    "conversion to `SessionSortParam` for sorting failed".to_string()
                 });
             self
         }
@@ -6177,7 +6638,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct FetchSession<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> FetchSession<'a> {
@@ -6190,13 +6651,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -6270,7 +6730,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RevokeSession<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> RevokeSession<'a> {
@@ -6283,13 +6743,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -6363,12 +6822,12 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionList<'a> {
         client: &'a super::Client,
-        identity_store_id: Result<Option<::std::string::String>, String>,
+        identity_store_id: Result<Option<types::IdentityStoreId>, String>,
         limit: Result<Option<::std::num::NonZeroU32>, String>,
         live: Result<Option<bool>, String>,
         page_token: Result<Option<::std::string::String>, String>,
         status: Result<Option<types::SessionStatus>, String>,
-        user_id: Result<Option<::std::string::String>, String>,
+        user_id: Result<Option<types::UserId>, String>,
     }
 
     impl<'a> SessionList<'a> {
@@ -6386,13 +6845,13 @@ pub mod builder {
 
         pub fn identity_store_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.identity_store_id = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                    "conversion to `IdentityStoreId` for identity_store_id failed"
                         .to_string()
                 });
             self
@@ -6452,15 +6911,12 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
@@ -6707,7 +7163,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionView<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> SessionView<'a> {
@@ -6720,13 +7176,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -6797,7 +7252,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionAuthenticate<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
         body: Result<types::builder::SessionAuthenticate, String>,
     }
 
@@ -6812,13 +7267,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -6921,7 +7375,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionExtend<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
         body: Result<types::builder::SessionExtend, String>,
     }
 
@@ -6936,13 +7390,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7043,7 +7496,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionInteractionCreate<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
         body: Result<types::builder::InteractionCreate, String>,
     }
 
@@ -7058,13 +7511,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7167,7 +7619,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionLogout<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> SessionLogout<'a> {
@@ -7180,13 +7632,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7257,7 +7708,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionRevoke<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> SessionRevoke<'a> {
@@ -7270,13 +7721,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7347,7 +7797,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct UserSessionsRevoke<'a> {
         client: &'a super::Client,
-        user_id: Result<::std::string::String, String>,
+        user_id: Result<types::UserId, String>,
         body: Result<types::builder::UserSessionsRevoke, String>,
     }
 
@@ -7362,14 +7812,11 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
@@ -7474,8 +7921,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListSessions<'a> {
         client: &'a super::Client,
-        identity_store_id: Result<::std::string::String, String>,
-        user_id: Result<::std::string::String, String>,
+        identity_store_id: Result<types::IdentityStoreId, String>,
+        user_id: Result<types::UserId, String>,
         x_security_token: Result<Option<::std::string::String>, String>,
     }
 
@@ -7493,12 +7940,12 @@ pub mod builder {
 
         pub fn identity_store_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.identity_store_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                    "conversion to `IdentityStoreId` for identity_store_id failed"
                         .to_string()
                 });
             self
@@ -7506,14 +7953,11 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
@@ -7606,8 +8050,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct BatchDeleteSessions<'a> {
         client: &'a super::Client,
-        identity_store_id: Result<::std::string::String, String>,
-        user_id: Result<::std::string::String, String>,
+        identity_store_id: Result<types::IdentityStoreId, String>,
+        user_id: Result<types::UserId, String>,
         x_security_token: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::BatchDeleteSessionsReqBody, String>,
     }
@@ -7627,12 +8071,12 @@ pub mod builder {
 
         pub fn identity_store_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.identity_store_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                    "conversion to `IdentityStoreId` for identity_store_id failed"
                         .to_string()
                 });
             self
@@ -7640,14 +8084,11 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
