@@ -19,7 +19,7 @@
 use reqwest::header::HeaderMap;
 
 use crate::auth::{AuthError, authorization_header, http_client};
-use crate::types::{LookerAccessToken, LookerError};
+use crate::types::{LookerAccessToken, LookerError, LookerLoginBody};
 use crate::{Client, ClientState, Error};
 
 /// Why a Looker login did not give a usable client.
@@ -50,9 +50,10 @@ pub async fn looker_login(
         http_client(HeaderMap::new())?,
         ClientState::default(),
     );
-    let mut form = serde_json::Map::new();
-    form.insert("client_id".to_string(), client_id.into());
-    form.insert("client_secret".to_string(), client_secret.into());
+    let form = LookerLoginBody {
+        client_id: Some(client_id.to_string()),
+        client_secret: Some(client_secret.to_string()),
+    };
     let token = anonymous
         .login()
         .body(form)

@@ -10,9 +10,13 @@
 //!
 //! - every `components.schemas` entry goes under `$defs`, and
 //!   `#/components/schemas/X` refs are rewritten to `#/$defs/X`;
-//! - `nullable: true` becomes `"null"` in `type` (and `null` in `enum`) on a
-//!   plain typed schema, or `anyOf: [<schema>, {"type": "null"}]` on anything
-//!   composed (`$ref`, `allOf`, `oneOf`, `anyOf`);
+//! - `nullable: true` is read with OpenAPI 3.0.3's strict semantics, as
+//!   strict validators (`openapi-schema-validator`'s `OAS30Validator`) read
+//!   it: it adds `"null"` to the schema's `type` when there is one, and
+//!   nothing else — an `enum` without `null` and every composition member
+//!   still refuse `null`, and `nullable` without a sibling `type` has no
+//!   effect. A nullable reference is therefore written `oneOf: [{"$ref":
+//!   ...}, {"enum": [null]}]`;
 //! - the validation is strict about undocumented fields: an object schema with
 //!   `properties` and no `additionalProperties` is closed with
 //!   `additionalProperties: false`. A schema whose properties are spread over a
@@ -647,22 +651,11 @@ fn close(out: &mut Map<String, Value>, composing: bool) {
     }
 }
 
-/// Lets a translated schema also accept `null`.
+/// Lets a translated schema also accept `null` where OpenAPI 3.0.3 says
+/// `nullable` does: as another `type`, when the schema has a `type`.
 fn make_nullable(mut out: Map<String, Value>) -> Value {
-    let composed = ["$ref", "allOf", "oneOf", "anyOf"]
-        .iter()
-        .any(|key| out.contains_key(*key));
-    let Some(Value::String(type_name)) = out.get("type").cloned() else {
-        return json!({ "anyOf": [out, { "type": "null" }] });
-    };
-    if composed {
-        return json!({ "anyOf": [out, { "type": "null" }] });
-    }
-    out.insert("type".to_string(), json!([type_name, "null"]));
-    if let Some(Value::Array(values)) = out.get_mut("enum")
-        && !values.contains(&Value::Null)
-    {
-        values.push(Value::Null);
+    if let Some(Value::String(type_name)) = out.get("type").cloned() {
+        out.insert("type".to_string(), json!([type_name, "null"]));
     }
     Value::Object(out)
 }
@@ -737,9 +730,15 @@ mod tests {
                             "count": { "type": "integer", "format": "uint32", "minimum": 0 },
                             "note": { "type": "string", "nullable": true },
                             "mood": {
+                                "type": "string", "enum": ["happy", "sad", null], "nullable": true
+                            },
+                            "strict_mood": {
                                 "type": "string", "enum": ["happy", "sad"], "nullable": true
                             },
                             "kind": {
+                                "oneOf": [{ "$ref": "#/components/schemas/Kind" }, { "enum": [null] }]
+                            },
+                            "untyped_kind": {
                                 "allOf": [{ "$ref": "#/components/schemas/Kind" }],
                                 "nullable": true
                             },
@@ -942,6 +941,19 @@ mod tests {
             body[field] = Value::Null;
             let pointer = format!("\"/{field}\"");
             assert_fails(validate_thing(&body), &[&pointer, "null"]);
+        }
+    }
+
+    /// OpenAPI 3.0.3's strict reading: `nullable` adds `null` to `type` and
+    /// nothing else, so an enum without `null` and a nullable without a
+    /// `type` still refuse it.
+    #[test]
+    fn nullable_is_read_strictly() {
+        for field in ["strict_mood", "untyped_kind"] {
+            let mut body = thing();
+            body[field] = Value::Null;
+            let pointer = format!("\"/{field}\"");
+            assert_fails(validate_thing(&body), &[&pointer]);
         }
     }
 

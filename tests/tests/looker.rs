@@ -587,7 +587,7 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
         .login()
         .client_id(admin.looker_client_id.clone())
         .client_secret(admin.looker_client_secret.clone())
-        .body(serde_json::Map::new())
+        .body(login_sessions_client::types::LookerLoginBody::default())
         .send()
         .await
         .expect("login by query")

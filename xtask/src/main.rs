@@ -1,8 +1,10 @@
 //! `cargo xtask`: the workspace's code-generation tasks.
 //!
 //! * `cargo xtask openapi generate|check` — the published OpenAPI document,
-//!   `openapi/login-sessions.json`, generated from the API trait in
-//!   `login-sessions-api` plus the security transform (see [`security`]).
+//!   `openapi/login-sessions.json`: the API crate's `openapi_document()`,
+//!   and its copy as a published version in `openapi/versions/`, which may
+//!   not change incompatibly without a major version bump (see
+//!   [`versions`] and [`compat`]).
 //! * `cargo xtask client generate|check` — the Rust client,
 //!   `client/src/generated.rs`, generated with progenitor from the
 //!   checked-in OpenAPI document.
@@ -28,11 +30,12 @@
 
 mod bench;
 mod client;
+mod compat;
 mod golden;
 mod openapi;
-mod security;
 mod ua_accuracy;
 mod vendor;
+mod versions;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -114,7 +117,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let root = workspace::root()?;
     let (golden, action) = match cli.command {
-        Command::Openapi { action } => (openapi::golden(), action),
+        Command::Openapi { action } => return openapi_command(&root, action),
         Command::Client { action } => (client::golden(), action),
         Command::UaAccuracy {
             corpus,
@@ -163,6 +166,33 @@ fn enrich_bench(root: &Path, args: &[String]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `cargo xtask openapi generate|check`: the document, then its version.
+fn openapi_command(root: &Path, action: Action) -> anyhow::Result<ExitCode> {
+    let golden = openapi::golden();
+    match action {
+        Action::Generate => {
+            let code = generate(&golden, root)?;
+            let text = openapi::contents()?;
+            if versions::record(root, &text)? {
+                eprintln!(
+                    "wrote {}",
+                    versions::path(root, &login_sessions_api::API_VERSION).display()
+                );
+            }
+            Ok(code)
+        }
+        Action::Check => {
+            let code = check(&golden, root)?;
+            let problems = versions::check(root, &openapi::contents()?)?;
+            if problems.is_empty() {
+                return Ok(code);
+            }
+            eprintln!("{}", problems.join("\n"));
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Writes a golden file and says whether it changed.

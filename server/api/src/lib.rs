@@ -2,12 +2,14 @@
 //! every dialect, and the wire types they exchange.
 //!
 //! This crate is the contract. The OpenAPI document in `openapi/` is
-//! generated from it (`cargo xtask openapi generate`), the Rust client in
-//! `client/` is generated from that document, and the server implements the
-//! trait. It holds no behaviour.
+//! generated from it ([`openapi_document`], written by `cargo xtask openapi
+//! generate`), the Rust client in `client/` is generated from that document,
+//! and the server implements the trait and serves the document. It holds no
+//! behaviour.
 
 pub mod bench;
 pub mod checked;
+pub mod document;
 pub mod huawei;
 pub mod looker;
 pub mod native;
@@ -40,13 +42,24 @@ use prefactor::{
 };
 use raw_typed::RawTypedBody;
 
+pub use document::openapi_document;
+
 /// The title of the published OpenAPI document.
 pub const API_TITLE: &str = "login-sessions";
 
-/// The version of the published OpenAPI document. Bump the minor version
-/// for additions, the major version for anything a generated client would
-/// notice.
-pub const API_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+/// The version of the published OpenAPI document (`info.version`).
+///
+/// The rule: bump the **major** version for anything a generated client
+/// would notice — an operation, parameter, property or response removed or
+/// renamed; a type changed; a parameter or property newly required; an
+/// input newly refused or a status newly answered; an enumeration
+/// narrowed. Bump the **minor** version for additions only (a new
+/// operation, an optional parameter or property, a wider enumeration),
+/// and the **patch** version for changes of wording, examples and
+/// descriptions. Every bump gets a line in `CHANGELOG.md`. `cargo xtask
+/// openapi check` refuses a document that changed incompatibly since the
+/// last published version without a major bump.
+pub const API_VERSION: semver::Version = semver::Version::new(2, 0, 0);
 
 /// The description of the published OpenAPI document.
 pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
@@ -55,6 +68,25 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
     Identity Center user login sessions), each wire-compatible with the \
     vendor's own clients.";
 
+/// WHEN CHANGING THE API (this trait or any type it uses):
+///
+/// 1. Follow the naming conventions below, and give every operation a doc
+///    comment: its first line is the summary, the rest the description.
+///    Say there what OpenAPI cannot state (fields required together,
+///    characters refused in free text, what makes an opaque token valid).
+/// 2. State every constraint the server applies that OpenAPI can state on
+///    the types (patterns, lengths, ranges, enumerations).
+/// 3. Add the operation's error statuses to `document::responses`
+///    (`OPERATION_ERRORS`); a new dialect also needs a line in
+///    `document::responses::DIALECTS`, `document::security::SCHEMES` and a
+///    tag below. A new body schema needs an example in
+///    `document::examples`.
+/// 4. Bump [`API_VERSION`] by the rule written on it and add a line to
+///    `CHANGELOG.md`.
+/// 5. Run `cargo xtask openapi generate` and `cargo xtask client
+///    generate`, and commit the document, its copy under
+///    `openapi/versions/`, and the client with the change.
+///
 /// Naming conventions of the operations:
 ///
 /// * Native operations are named `<resource>_<verb>`, the resource in the
@@ -133,6 +165,10 @@ pub trait LoginSessionsApi {
     ) -> Result<HttpResponseCreated<Session>, NativeError>;
 
     /// Fetch one session.
+    ///
+    /// Any session the credential may see, live or ended, until retention
+    /// removes it; one outside the credential's scope is 404, whether or
+    /// not it exists.
     #[endpoint {
         method = GET,
         path = "/native/v1/sessions/{session_id}",
@@ -500,22 +536,13 @@ pub fn stub_api_description()
     login_sessions_api_mod::stub_api_description()
 }
 
-/// The OpenAPI document as dropshot generates it, before the security
-/// transform that `cargo xtask openapi generate` applies.
-pub fn openapi_json() -> Result<serde_json::Value, String> {
-    let description = stub_api_description().map_err(|e| e.to_string())?;
-    let mut definition = description.openapi(API_TITLE, API_VERSION);
-    definition.description(API_DESCRIPTION);
-    definition.json().map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_tag_used_is_described() {
-        let spec = openapi_json().expect("spec");
+        let spec = document::generated_document().expect("spec");
         let described: Vec<&str> = spec["tags"]
             .as_array()
             .expect("tags")

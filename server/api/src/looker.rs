@@ -291,9 +291,9 @@ impl ExclusiveExtractor for LookerLoginForm {
     }
 }
 
-/// The schema of `login`'s body, as Looker declares it: `{"type":
-/// "object"}`, inline. (Never deserialized: [`LookerLoginForm`] reads the
-/// form.)
+/// The schema of `login`'s body: Looker's form fields, both optional here
+/// because Looker also takes them as query parameters. (Never
+/// deserialized: [`LookerLoginForm`] reads the form.)
 #[derive(Debug, Deserialize)]
 pub struct LookerLoginBody {}
 
@@ -307,8 +307,28 @@ impl JsonSchema for LookerLoginBody {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let field = |description: &str| -> Schema {
+            SchemaObject {
+                instance_type: Some(InstanceType::String.into()),
+                metadata: Some(Box::new(Metadata {
+                    description: Some(description.to_string()),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }
+            .into()
+        };
+        let mut object = ObjectValidation::default();
+        object
+            .properties
+            .insert("client_id".to_string(), field("client_id part of API Key."));
+        object.properties.insert(
+            "client_secret".to_string(),
+            field("client_secret part of API Key."),
+        );
         SchemaObject {
             instance_type: Some(InstanceType::Object.into()),
+            object: Some(Box::new(object)),
             ..Default::default()
         }
         .into()

@@ -370,8 +370,13 @@ where
     fn from(e: E) -> Self {
         let message = e.to_string();
         let status = e.status_code();
+        // login-sessions: the error's own headers (such as `Retry-After`).
+        let headers = e.headers();
         match e.to_response(Response::builder().status(status.as_status())) {
-            Ok(rsp) => Self::Handler { message, rsp },
+            Ok(mut rsp) => {
+                rsp.headers_mut().extend(headers);
+                Self::Handler { message, rsp }
+            }
             Err(e) => Self::Dropshot(e),
         }
     }
@@ -548,6 +553,12 @@ pub trait HttpResponseError:
 {
     /// Returns the status code for a response generated from this error.
     fn status_code(&self) -> ErrorStatusCode;
+
+    /// login-sessions: headers to send with the error's response (such as
+    /// `Retry-After` on a 429). None by default.
+    fn headers(&self) -> http::HeaderMap {
+        http::HeaderMap::new()
+    }
 }
 
 /// Defines an implementation of the `HttpHandlerFunc` trait for functions
