@@ -176,18 +176,17 @@ class DialectAuth:
 # Documented exceptions.
 
 
-def _strings(value: Any) -> Iterator[tuple[str, str]]:
-    """Every (name, string) in a request part, nested objects and arrays included."""
-    if isinstance(value, dict):
+def _strings(value: Any, name: str = "") -> Iterator[tuple[str, str]]:
+    """Every (name, string) in a request part, nested objects and arrays
+    included; an array's strings carry the array's name."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(item, str):
-                yield key, item
-            else:
-                for inner in _strings(item):
-                    yield inner
+            yield from _strings(item, key)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from _strings(item, name)
 
 
 def _request_strings(case: Any) -> Iterator[tuple[str, str]]:
