@@ -7600,13 +7600,6 @@ pub mod builder {
                         ),
                     )
                 }
-                415u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7903,13 +7896,6 @@ pub mod builder {
                         ),
                     )
                 }
-                415u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -8074,13 +8060,6 @@ pub mod builder {
                     )
                 }
                 413u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8253,13 +8232,6 @@ pub mod builder {
                     )
                 }
                 413u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8688,13 +8660,6 @@ pub mod builder {
                     )
                 }
                 413u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -36,6 +36,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+pub mod node;
 pub mod postgres;
 pub mod proxy;
 pub mod python;
@@ -73,7 +75,7 @@ use proxy::RecordingProxy;
 use spec::SpecValidator;
 
 /// Paths the server answers that the spec deliberately does not publish.
-pub const UNPUBLISHED_PATHS: &[&str] = &["/healthz"];
+pub const UNPUBLISHED_PATHS: &[&str] = &["/healthz", "/openapi.json", "/docs", "/docs/"];
 
 /// The public URL test servers are configured with (links in responses).
 pub const PUBLIC_URL: &str = "http://login-sessions.test";

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::request::Parts as RequestParts;
 use http::response::Parts as ResponseParts;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
@@ -399,6 +399,9 @@ impl Shared {
     ) -> Result<(), String> {
         check_request_id(headers)
             .map_err(|problem| format!("operation {operation_id}, status {status}: {problem}"))?;
+        let present: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        self.validator
+            .validate_headers(operation_id, status, &present)?;
         if method == Method::HEAD {
             return self.validator.validate_status(operation_id, status);
         }

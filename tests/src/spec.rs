@@ -48,6 +48,8 @@ use serde_json::{Map, Value, json};
 const SCHEMA_REF_PREFIX: &str = "#/components/schemas/";
 /// Where OpenAPI response refs point.
 const RESPONSE_REF_PREFIX: &str = "#/components/responses/";
+/// Where OpenAPI header refs point.
+const HEADER_REF_PREFIX: &str = "#/components/headers/";
 /// Suffix of the `$defs` entry holding the unclosed copy of a schema.
 const OPEN_SUFFIX: &str = ":open";
 /// The HTTP methods a path item may hold operations for.
@@ -85,6 +87,8 @@ enum Segment {
 struct ResponseCheck {
     /// The declared media types; empty when declared without content.
     media: Vec<MediaCheck>,
+    /// The headers the response declares `required`, lower-case.
+    required_headers: Vec<String>,
 }
 
 /// One declared media type of a response.
@@ -151,6 +155,33 @@ impl SpecValidator {
     /// Every operation id in the spec, sorted.
     pub fn operation_ids(&self) -> Vec<String> {
         self.operations.keys().cloned().collect()
+    }
+
+    /// Checks that a response of `operation_id` with `status` carries every
+    /// header the spec declares `required` for it (`present`: the names of
+    /// the headers it carries, any case).
+    pub fn validate_headers(
+        &self,
+        operation_id: &str,
+        status: u16,
+        present: &[&str],
+    ) -> Result<(), String> {
+        let response = self.response(operation_id, status)?;
+        let missing: Vec<&str> = response
+            .required_headers
+            .iter()
+            .filter(|name| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "operation {operation_id}, status {status}: the response lacks the required \
+                 header(s) {}",
+                missing.join(", ")
+            ))
+        }
     }
 
     /// Checks only that the operation declares `status` (for responses that
@@ -227,7 +258,7 @@ impl Operation {
                 let response = resolve_response(spec, response, &context);
                 (
                     response_key(key),
-                    ResponseCheck::compile(defs, response, &context),
+                    ResponseCheck::compile(spec, defs, response, &context),
                 )
             })
             .collect();
@@ -335,9 +366,41 @@ fn resolve_response<'a>(spec: &'a Value, response: &'a Value, context: &str) -> 
     resolve_response(spec, target, context)
 }
 
+/// The names (lower-case) of the headers a response declares `required`,
+/// following `$ref`s to `#/components/headers/...`.
+fn required_headers(spec: &Value, response: &Value, context: &str) -> Vec<String> {
+    let Some(headers) = response.get("headers").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    headers
+        .iter()
+        .filter(|(_, header)| {
+            let header = match header.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    let name = reference
+                        .strip_prefix(HEADER_REF_PREFIX)
+                        .unwrap_or_else(|| {
+                            panic!("{context}: unsupported header $ref {reference:?}")
+                        });
+                    spec.pointer(&format!("/components/headers/{name}"))
+                        .unwrap_or_else(|| panic!("{context}: dangling header $ref {reference:?}"))
+                }
+                None => header,
+            };
+            header.get("required") == Some(&Value::Bool(true))
+        })
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .collect()
+}
+
 impl ResponseCheck {
     /// Compiles the schemas of a (resolved) response object.
-    fn compile(defs: &Map<String, Value>, response: &Value, context: &str) -> ResponseCheck {
+    fn compile(
+        spec: &Value,
+        defs: &Map<String, Value>,
+        response: &Value,
+        context: &str,
+    ) -> ResponseCheck {
         let media = response
             .get("content")
             .and_then(Value::as_object)
@@ -352,7 +415,11 @@ impl ResponseCheck {
                 MediaCheck { media_type, schema }
             })
             .collect();
-        ResponseCheck { media }
+        let required_headers = required_headers(spec, response, context);
+        ResponseCheck {
+            media,
+            required_headers,
+        }
     }
 
     /// Checks a response body and its Content-Type against this response.
@@ -942,6 +1009,44 @@ mod tests {
             let pointer = format!("\"/{field}\"");
             assert_fails(validate_thing(&body), &[&pointer, "null"]);
         }
+    }
+
+    #[test]
+    fn required_headers_are_checked_through_refs() {
+        let validator = SpecValidator::from_json(json!({
+            "openapi": "3.0.3",
+            "info": { "title": "test", "version": "1" },
+            "paths": { "/a": { "get": {
+                "operationId": "a_get",
+                "responses": {
+                    "200": { "description": "ok", "headers": {
+                        "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" },
+                        "X-Optional": { "schema": { "type": "string" } },
+                    } },
+                    "429": { "$ref": "#/components/responses/Slow" },
+                },
+            } } },
+            "components": {
+                "headers": { "X-Request-Id": { "required": true, "schema": { "type": "string" } } },
+                "responses": { "Slow": { "description": "slow", "headers": {
+                    "Retry-After": { "required": true, "schema": { "type": "integer" } },
+                } } },
+            },
+        }));
+        validator
+            .validate_headers("a_get", 200, &["x-request-id"])
+            .unwrap();
+        assert_fails(
+            validator.validate_headers("a_get", 200, &["content-type"]),
+            &["status 200", "x-request-id"],
+        );
+        validator
+            .validate_headers("a_get", 429, &["Retry-After"])
+            .unwrap();
+        assert_fails(
+            validator.validate_headers("a_get", 429, &[]),
+            &["status 429", "retry-after"],
+        );
     }
 
     /// OpenAPI 3.0.3's strict reading: `nullable` adds `null` to `type` and

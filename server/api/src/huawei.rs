@@ -137,6 +137,11 @@ pub struct HuaweiError {
     #[serde(skip)]
     #[schemars(skip)]
     pub status: ErrorStatusCode,
+    /// Seconds until the rate limit admits another request: the
+    /// `Retry-After` header of a 429.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl HuaweiError {
@@ -153,6 +158,7 @@ impl HuaweiError {
             request_id,
             encoded_authorization_message: None,
             status,
+            retry_after_seconds: None,
         }
     }
 
@@ -196,6 +202,10 @@ impl From<HttpError> for HuaweiError {
 impl HttpResponseError for HuaweiError {
     fn status_code(&self) -> ErrorStatusCode {
         self.status
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        crate::retry_after::headers(self.retry_after_seconds)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod looker;
 pub mod native;
 pub mod prefactor;
 pub mod raw_typed;
+pub mod retry_after;
 
 use dropshot::{
     EndpointTagPolicy, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -527,6 +528,30 @@ pub trait LoginSessionsApi {
     async fn looker_error_docs(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<http::Response<dropshot::Body>, LookerError>;
+
+    /// The published OpenAPI document (`openapi/login-sessions.json`),
+    /// identical but for `servers`, which names this server's public URL.
+    #[endpoint {
+        method = GET,
+        path = "/openapi.json",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn openapi_document(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<http::Response<dropshot::Body>, NativeError>;
+
+    /// The API reference, rendered from the published document, at
+    /// `/docs/` (`/docs` redirects there).
+    #[endpoint {
+        method = GET,
+        path = "/docs",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn api_reference(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<http::Response<dropshot::Body>, NativeError>;
 }
 
 /// The API description without an implementation, for generating the

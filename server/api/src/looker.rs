@@ -169,6 +169,10 @@ pub struct LookerError {
     /// The HTTP status the error is answered with.
     #[serde(skip)]
     pub status: ErrorStatusCode,
+    /// Seconds until the rate limit admits another request: the
+    /// `Retry-After` header of a 429.
+    #[serde(skip)]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl std::fmt::Display for LookerError {
@@ -187,6 +191,7 @@ impl From<HttpError> for LookerError {
             errors: None,
             documentation_url: String::new(),
             status: error.status_code,
+            retry_after_seconds: None,
         }
     }
 }
@@ -194,6 +199,10 @@ impl From<HttpError> for LookerError {
 impl HttpResponseError for LookerError {
     fn status_code(&self) -> ErrorStatusCode {
         self.status
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        crate::retry_after::headers(self.retry_after_seconds)
     }
 }
 
@@ -505,6 +514,7 @@ mod tests {
             errors: None,
             documentation_url: "http://x/docs/looker/errors#404".to_string(),
             status: ErrorStatusCode::NOT_FOUND,
+            retry_after_seconds: None,
         };
         assert_eq!(
             serde_json::to_value(&error).unwrap(),

@@ -524,6 +524,11 @@ pub struct NativeError {
     pub message: String,
     /// The id of the request, as in the `x-request-id` response header.
     pub request_id: String,
+    /// Seconds until the rate limit admits another request: the
+    /// `Retry-After` header of a 429.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl std::fmt::Display for NativeError {
@@ -549,6 +554,7 @@ impl NativeError {
             error_code: NativeErrorCode::for_status(error.status_code),
             message: error.external_message,
             request_id,
+            retry_after_seconds: None,
         }
     }
 }
@@ -556,5 +562,9 @@ impl NativeError {
 impl HttpResponseError for NativeError {
     fn status_code(&self) -> ErrorStatusCode {
         self.error_code.status()
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        crate::retry_after::headers(self.retry_after_seconds)
     }
 }

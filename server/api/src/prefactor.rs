@@ -292,6 +292,11 @@ pub struct PrefactorError {
     #[serde(skip)]
     #[schemars(skip)]
     pub status_override: Option<ErrorStatusCode>,
+    /// Seconds until the rate limit admits another request: the
+    /// `Retry-After` header of a 429.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl PrefactorError {
@@ -303,6 +308,7 @@ impl PrefactorError {
             message: message.into(),
             errors: None,
             status_override: None,
+            retry_after_seconds: None,
         }
     }
 
@@ -351,5 +357,9 @@ impl From<HttpError> for PrefactorError {
 impl HttpResponseError for PrefactorError {
     fn status_code(&self) -> ErrorStatusCode {
         self.status_override.unwrap_or_else(|| self.code.status())
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        crate::retry_after::headers(self.retry_after_seconds)
     }
 }

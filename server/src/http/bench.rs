@@ -23,6 +23,7 @@ pub async fn bench_baseline(
             error_code: NativeErrorCode::NotFound,
             message: "not found (the benchmark endpoints are off: serve --bench-endpoints)".into(),
             request_id: rqctx.request_id.clone(),
+            retry_after_seconds: None,
         });
     }
     Ok(HttpResponseOk(BenchBaseline::representative()))

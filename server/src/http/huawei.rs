@@ -112,15 +112,18 @@ async fn authenticate(rqctx: &Rqctx, body: &[u8]) -> Result<Credential, HuaweiEr
     context.auth.admit(&credential).map_err(|e| match e {
         AuthError::RateLimited {
             retry_after_seconds,
-        } => HuaweiError::new(
-            ErrorStatusCode::TOO_MANY_REQUESTS,
-            wire::CODE_THROTTLED,
-            format!(
-                "The throttling threshold has been reached: this credential's rate limit; \
-                 retry in {retry_after_seconds} s"
-            ),
-            rqctx.request_id.clone(),
-        ),
+        } => HuaweiError {
+            retry_after_seconds: Some(retry_after_seconds),
+            ..HuaweiError::new(
+                ErrorStatusCode::TOO_MANY_REQUESTS,
+                wire::CODE_THROTTLED,
+                format!(
+                    "The throttling threshold has been reached: this credential's rate limit; \
+                     retry in {retry_after_seconds} s"
+                ),
+                rqctx.request_id.clone(),
+            )
+        },
         other => huawei_error(
             rqctx,
             ErrorStatusCode::UNAUTHORIZED,

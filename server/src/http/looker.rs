@@ -312,6 +312,7 @@ const ERROR_DOCS: &str = r#"<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>login-sessions: Looker API 4.0 errors</title></head>
 <body>
+<p><a href="../">API reference</a></p>
 <h1>Looker API 4.0 errors</h1>
 <p>Every error of the Looker dialect (<code>/api/4.0</code>) is
 <code>{"message", "documentation_url"}</code>, with <code>errors</code>
@@ -404,6 +405,7 @@ fn looker_error(rqctx: &Rqctx, status: ErrorStatusCode, message: impl Into<Strin
         errors: None,
         documentation_url: documentation_url(rqctx, status),
         status,
+        retry_after_seconds: None,
     }
 }
 
@@ -474,11 +476,16 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> LookerError {
             ErrorStatusCode::UNAUTHORIZED,
             "Requires authentication.",
         ),
-        AuthError::RateLimited { .. } => looker_error(
-            rqctx,
-            ErrorStatusCode::TOO_MANY_REQUESTS,
-            "Too Many Requests",
-        ),
+        AuthError::RateLimited {
+            retry_after_seconds,
+        } => LookerError {
+            retry_after_seconds: Some(retry_after_seconds),
+            ..looker_error(
+                rqctx,
+                ErrorStatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+            )
+        },
         AuthError::Store(e) => store_error(rqctx, e),
     }
 }

@@ -11,6 +11,7 @@ pub mod huawei;
 pub mod looker;
 pub mod native;
 pub mod prefactor;
+pub mod reference;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,6 +67,9 @@ pub struct ApiContext {
     /// Whether the benchmark's endpoints (`/bench/...`) answer; off
     /// unless `serve --bench-endpoints`.
     pub bench_endpoints: bool,
+    /// `/openapi.json` and `/docs/` for this public URL, built once
+    /// ([`start`] refuses to serve without them).
+    pub contract: Result<reference::Contract, reference::ContractError>,
 }
 
 impl ApiContext {
@@ -80,6 +84,7 @@ impl ApiContext {
         let public_url = public_url.trim_end_matches('/').to_string();
         ApiContext {
             docs_url: default_docs_url(&public_url),
+            contract: reference::Contract::for_public_url(&public_url),
             public_url,
             sessions: SessionService::new(store.clone(), clock.clone(), settings),
             credentials: CredentialService::new(store.clone(), clock.clone(), key.clone()),
@@ -133,6 +138,9 @@ pub fn start(
     bind: SocketAddr,
     log: slog::Logger,
 ) -> Result<HttpServer<ApiContext>, String> {
+    if let Err(e) = &context.contract {
+        return Err(format!("cannot serve the API's contract: {e}"));
+    }
     let api = login_sessions_api_mod::api_description::<LoginSessionsImpl>()
         .map_err(|e| format!("the API description is invalid: {e}"))?;
     let config = ConfigDropshot {
@@ -322,5 +330,17 @@ impl LoginSessionsApi for LoginSessionsImpl {
         rqctx: RequestContext<ApiContext>,
     ) -> Result<http::Response<dropshot::Body>, LookerError> {
         looker::error_docs(rqctx).await
+    }
+
+    async fn openapi_document(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<http::Response<dropshot::Body>, NativeError> {
+        reference::openapi_document(rqctx).await
+    }
+
+    async fn api_reference(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<http::Response<dropshot::Body>, NativeError> {
+        reference::api_reference(rqctx).await
     }
 }

@@ -309,6 +309,7 @@ fn native_error(rqctx: &Rqctx, error_code: NativeErrorCode, message: String) -> 
         error_code,
         message,
         request_id: rqctx.request_id.clone(),
+        retry_after_seconds: None,
     }
 }
 
@@ -325,9 +326,12 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> NativeError {
         AuthError::Missing | AuthError::Invalid => {
             native_error(rqctx, NativeErrorCode::Unauthenticated, error.to_string())
         }
-        AuthError::RateLimited { .. } => {
-            native_error(rqctx, NativeErrorCode::TooManyRequests, error.to_string())
-        }
+        AuthError::RateLimited {
+            retry_after_seconds,
+        } => NativeError {
+            retry_after_seconds: Some(retry_after_seconds),
+            ..native_error(rqctx, NativeErrorCode::TooManyRequests, error.to_string())
+        },
         AuthError::Store(e) => store_error(rqctx, e),
     }
 }

@@ -236,8 +236,11 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> PrefactorError {
             PrefactorErrorCode::BadAuthtoken,
             "the API token is not valid",
         ),
-        AuthError::RateLimited { .. } => PrefactorError {
+        AuthError::RateLimited {
+            retry_after_seconds,
+        } => PrefactorError {
             status_override: Some(dropshot::ErrorStatusCode::TOO_MANY_REQUESTS),
+            retry_after_seconds: Some(retry_after_seconds),
             ..PrefactorError::new(PrefactorErrorCode::Unknown, error.to_string())
         },
         AuthError::Store(e) => store_error(rqctx, e),

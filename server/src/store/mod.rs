@@ -20,6 +20,10 @@
 //! and authenticated as the user after the revocation is a login after
 //! the revocation and stays live.
 
+/// The conformance suite is test code: compiled for this crate's tests and,
+/// through the `test-support` feature, for the tests crate, never into the
+/// server a user runs.
+#[cfg(any(test, feature = "test-support"))]
 pub mod conformance;
 pub mod credential_cache;
 pub mod postgres;

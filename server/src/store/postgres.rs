@@ -265,9 +265,84 @@ impl PostgresStore {
     }
 
     // -----------------------------------------------------------------------
-    // Sessions: one function per trait method.
+    // Credentials.
 
-    async fn insert_session_now(&self, session: &Session) -> Result<(), StoreError> {
+    /// The first credential `sql` (selecting [`CREDENTIAL_COLUMNS`] and
+    /// possibly one more column) finds for `key`, with that row.
+    async fn credential_where(
+        &self,
+        sql: &str,
+        key: &(dyn ToSql + Sync),
+    ) -> Result<Option<(Credential, Row)>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(db_error)?;
+        let row = client
+            .query_opt(&statement, &[key])
+            .await
+            .map_err(db_error)?;
+        match row {
+            Some(row) => Ok(Some((decode_credential(&row)?, row))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The connection holding the janitor's lock. Dropping the client closes
+/// the connection, which releases the lock; the task ends with it.
+struct LeaseConnection {
+    _client: tokio_postgres::Client,
+    task: tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+}
+
+impl Drop for LeaseConnection {
+    fn drop(&mut self) {
+        // Ending the connection's task closes the socket, which releases
+        // the lock at once.
+        self.task.abort();
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
+        let mut ids: Vec<String> = request
+            .ids
+            .iter()
+            .map(|id| id.as_str().to_string())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = to_unix_millis(request.now);
+        // One statement: the whole set is revoked atomically, and a row
+        // changed concurrently is judged live or not on its newest version.
+        let sql = format!(
+            "UPDATE sessions SET status = '{revoked}', ended_at = $1, version = version + 1 \
+             WHERE identity_store_id = $2 AND user_id = $3 AND status IN {open} \
+             AND expires_at > $1 AND id = ANY($4) RETURNING id",
+            revoked = Status::Revoked.as_str(),
+            open = open_statuses(),
+        );
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&sql).await.map_err(db_error)?;
+        let rows = client
+            .query(
+                &statement,
+                &[&now, &request.identity_store_id, &request.user_id, &ids],
+            )
+            .await
+            .map_err(db_error)?;
+        let mut revoked = rows
+            .iter()
+            .map(|row| Columns::of(row, "session").pfid(0, "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        revoked.sort_unstable();
+        Ok(revoked)
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let Some(user) = marked_user(session) else {
             let statement = client
@@ -320,7 +395,7 @@ impl PostgresStore {
         transaction.commit().await.map_err(db_error)
     }
 
-    async fn insert_sessions_now(&self, sessions: &[Session]) -> Result<(), StoreError> {
+    async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
         if sessions.is_empty() {
             return Ok(());
         }
@@ -395,7 +470,17 @@ impl PostgresStore {
         transaction.commit().await.map_err(db_error)
     }
 
-    async fn session_now(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
+    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        defer_session_indexes(&mut client, incoming).await
+    }
+
+    async fn end_bulk_load(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        build_deferred_indexes(&mut client).await
+    }
+
+    async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(&format!(
@@ -410,7 +495,7 @@ impl PostgresStore {
         row.as_ref().map(decode_session).transpose()
     }
 
-    async fn list_sessions_now(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
         let (sql, params) = listing_sql(query);
         let client = self.client().await?;
         let statement = client.prepare_cached(&sql).await.map_err(db_error)?;
@@ -421,7 +506,7 @@ impl PostgresStore {
         rows.iter().map(decode_session).collect()
     }
 
-    async fn count_sessions_now(&self, query: &SessionQuery) -> Result<u64, StoreError> {
+    async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
         let (sql, params) = count_sql(query);
         let client = self.client().await?;
         let statement = client.prepare_cached(&sql).await.map_err(db_error)?;
@@ -433,7 +518,7 @@ impl PostgresStore {
         u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("a negative count {count}")))
     }
 
-    async fn replace_session_now(
+    async fn replace_session(
         &self,
         expected_version: u64,
         session: &Session,
@@ -454,7 +539,7 @@ impl PostgresStore {
         Ok(changed == 1)
     }
 
-    async fn revoke_user_sessions_now(
+    async fn revoke_user_sessions(
         &self,
         request: &RevokeUserSessions,
     ) -> Result<Vec<Pfid>, StoreError> {
@@ -511,7 +596,7 @@ impl PostgresStore {
         Ok(revoked)
     }
 
-    async fn delete_ended_sessions_now(
+    async fn delete_ended_sessions(
         &self,
         cutoff: Timestamp,
         limit: u32,
@@ -527,7 +612,7 @@ impl PostgresStore {
             .map_err(db_error)
     }
 
-    async fn janitor_lease_now(&self) -> Result<Option<JanitorLease>, StoreError> {
+    async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError> {
         // A connection of its own: the lock is the connection's, and it is
         // released when the connection closes, whatever happens to this
         // process. A pooled connection would carry it back into the pool.
@@ -548,7 +633,7 @@ impl PostgresStore {
         }
     }
 
-    async fn ping_now(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         let version = schema_version(&**client).await?;
         if version == SCHEMA_VERSION {
@@ -560,11 +645,157 @@ impl PostgresStore {
             )))
         }
     }
+}
 
-    // -----------------------------------------------------------------------
-    // Credentials: one function per trait method.
+#[async_trait]
+impl CredentialStore for PostgresStore {
+    async fn insert_temporary_huawei_key(
+        &self,
+        key: &TemporaryHuaweiKey,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
+                 secret_key_sealed, security_token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await
+            .map_err(db_error)?;
+        let token_hash = key.security_token.as_bytes().to_vec();
+        client
+            .execute(
+                &statement,
+                &[
+                    &key.access_key,
+                    &key.credential_id.as_str(),
+                    &key.secret_key_sealed,
+                    &token_hash,
+                    &to_unix_millis(key.created_at),
+                    &to_unix_millis(key.expires_at),
+                ],
+            )
+            .await
+            .map_err(|error| match db_error(error) {
+                StoreError::Duplicate(_) => {
+                    StoreError::Duplicate(format!("Huawei temporary access key {}", key.access_key))
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
 
-    async fn insert_credential_now(
+    async fn temporary_huawei_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
+        let credential_columns = CREDENTIAL_COLUMNS
+            .split(", ")
+            .map(|name| format!("c.{name}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {credential_columns}, t.access_key, t.secret_key_sealed, t.security_token_hash, \
+             t.created_at, t.expires_at \
+             FROM huawei_temporary_credentials t JOIN credentials c ON c.id = t.credential_id \
+             WHERE t.access_key = $1 AND c.revoked_at IS NULL"
+        );
+        let Some((credential, row)) = self.credential_where(&sql, &access_key).await? else {
+            return Ok(None);
+        };
+        Ok(Some((credential, decode_temporary_key(&row)?)))
+    }
+
+    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO looker_access_tokens (token_hash, credential_id, created_at, \
+                 expires_at, revoked_at, acting_user_id, session_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await
+            .map_err(db_error)?;
+        let hash = token.token_hash.as_bytes().to_vec();
+        client
+            .execute(
+                &statement,
+                &[
+                    &hash,
+                    &token.credential_id.as_str(),
+                    &to_unix_millis(token.created_at),
+                    &to_unix_millis(token.expires_at),
+                    &token.revoked_at.map(to_unix_millis),
+                    &token.acting_user_id,
+                    &token.session_id.map(|id| id.as_str().to_string()),
+                ],
+            )
+            .await
+            .map_err(|error| match db_error(error) {
+                StoreError::Duplicate(_) => {
+                    StoreError::Duplicate("an access token with this hash".to_string())
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    async fn access_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
+        let credential_columns = CREDENTIAL_COLUMNS
+            .split(", ")
+            .map(|name| format!("c.{name}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {credential_columns}, {ACCESS_TOKEN_COLUMNS} \
+             FROM looker_access_tokens t JOIN credentials c ON c.id = t.credential_id \
+             WHERE t.token_hash = $1 AND c.revoked_at IS NULL"
+        );
+        let key = hash.as_bytes().to_vec();
+        let Some((credential, row)) = self.credential_where(&sql, &key).await? else {
+            return Ok(None);
+        };
+        let token = decode_access_token(&row, CREDENTIAL_COLUMN_COUNT)?;
+        Ok(Some((token, credential)))
+    }
+
+    async fn revoke_access_token(
+        &self,
+        hash: &SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE looker_access_tokens SET revoked_at = $1 \
+                 WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1",
+            )
+            .await
+            .map_err(db_error)?;
+        let key = hash.as_bytes().to_vec();
+        let changed = client
+            .execute(&statement, &[&to_unix_millis(at), &key])
+            .await
+            .map_err(db_error)?;
+        Ok(changed == 1)
+    }
+
+    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("DELETE FROM looker_access_tokens WHERE expires_at <= $1")
+            .await
+            .map_err(db_error)?;
+        client
+            .execute(&statement, &[&to_unix_millis(now)])
+            .await
+            .map_err(db_error)
+    }
+
+    async fn insert_credential(
         &self,
         credential: &Credential,
         secrets: &StoredSecrets,
@@ -605,7 +836,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn list_credentials_now(&self) -> Result<Vec<Credential>, StoreError> {
+    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(&format!(
@@ -617,26 +848,7 @@ impl PostgresStore {
         rows.iter().map(decode_credential).collect()
     }
 
-    /// The first credential `sql` (selecting [`CREDENTIAL_COLUMNS`] and
-    /// possibly one more column) finds for `key`, with that row.
-    async fn credential_where(
-        &self,
-        sql: &str,
-        key: &(dyn ToSql + Sync),
-    ) -> Result<Option<(Credential, Row)>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(db_error)?;
-        let row = client
-            .query_opt(&statement, &[key])
-            .await
-            .map_err(db_error)?;
-        match row {
-            Some(row) => Ok(Some((decode_credential(&row)?, row))),
-            None => Ok(None),
-        }
-    }
-
-    async fn credential_now(&self, id: &Pfid) -> Result<Option<Credential>, StoreError> {
+    async fn credential(&self, id: &Pfid) -> Result<Option<Credential>, StoreError> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id = $1");
         Ok(self
             .credential_where(&sql, &id.as_str())
@@ -644,7 +856,7 @@ impl PostgresStore {
             .map(|(credential, _)| credential))
     }
 
-    async fn revoke_credential_now(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
+    async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(
@@ -659,7 +871,7 @@ impl PostgresStore {
         Ok(changed == 1)
     }
 
-    async fn credential_by_bearer_now(
+    async fn credential_by_bearer(
         &self,
         kind: BearerKind,
         hash: &SecretHash,
@@ -681,7 +893,7 @@ impl PostgresStore {
             .map(|(credential, _)| credential))
     }
 
-    async fn credential_by_looker_client_id_now(
+    async fn credential_by_looker_client_id(
         &self,
         client_id: &str,
     ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
@@ -696,7 +908,7 @@ impl PostgresStore {
         Ok(Some((credential, hash)))
     }
 
-    async fn credential_by_huawei_access_key_now(
+    async fn credential_by_huawei_access_key(
         &self,
         access_key: &str,
     ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
@@ -709,355 +921,6 @@ impl PostgresStore {
         };
         let sealed = Columns::of(&row, "credential").bytes(8, "huawei_secret_key_sealed")?;
         Ok(Some((credential, sealed)))
-    }
-
-    async fn revoke_sessions_now(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
-        let mut ids: Vec<String> = request
-            .ids
-            .iter()
-            .map(|id| id.as_str().to_string())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = to_unix_millis(request.now);
-        // One statement: the whole set is revoked atomically, and a row
-        // changed concurrently is judged live or not on its newest version.
-        let sql = format!(
-            "UPDATE sessions SET status = '{revoked}', ended_at = $1, version = version + 1 \
-             WHERE identity_store_id = $2 AND user_id = $3 AND status IN {open} \
-             AND expires_at > $1 AND id = ANY($4) RETURNING id",
-            revoked = Status::Revoked.as_str(),
-            open = open_statuses(),
-        );
-        let client = self.client().await?;
-        let statement = client.prepare_cached(&sql).await.map_err(db_error)?;
-        let rows = client
-            .query(
-                &statement,
-                &[&now, &request.identity_store_id, &request.user_id, &ids],
-            )
-            .await
-            .map_err(db_error)?;
-        let mut revoked = rows
-            .iter()
-            .map(|row| Columns::of(row, "session").pfid(0, "id"))
-            .collect::<Result<Vec<_>, _>>()?;
-        revoked.sort_unstable();
-        Ok(revoked)
-    }
-
-    async fn insert_temporary_huawei_key_now(
-        &self,
-        key: &TemporaryHuaweiKey,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
-                 secret_key_sealed, security_token_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .await
-            .map_err(db_error)?;
-        let token_hash = key.security_token.as_bytes().to_vec();
-        client
-            .execute(
-                &statement,
-                &[
-                    &key.access_key,
-                    &key.credential_id.as_str(),
-                    &key.secret_key_sealed,
-                    &token_hash,
-                    &to_unix_millis(key.created_at),
-                    &to_unix_millis(key.expires_at),
-                ],
-            )
-            .await
-            .map_err(|error| match db_error(error) {
-                StoreError::Duplicate(_) => {
-                    StoreError::Duplicate(format!("Huawei temporary access key {}", key.access_key))
-                }
-                other => other,
-            })?;
-        Ok(())
-    }
-
-    async fn temporary_huawei_key_now(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
-        let credential_columns = CREDENTIAL_COLUMNS
-            .split(", ")
-            .map(|name| format!("c.{name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {credential_columns}, t.access_key, t.secret_key_sealed, t.security_token_hash, \
-             t.created_at, t.expires_at \
-             FROM huawei_temporary_credentials t JOIN credentials c ON c.id = t.credential_id \
-             WHERE t.access_key = $1 AND c.revoked_at IS NULL"
-        );
-        let Some((credential, row)) = self.credential_where(&sql, &access_key).await? else {
-            return Ok(None);
-        };
-        Ok(Some((credential, decode_temporary_key(&row)?)))
-    }
-
-    async fn insert_access_token_now(&self, token: &AccessToken) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO looker_access_tokens (token_hash, credential_id, created_at, \
-                 expires_at, revoked_at, acting_user_id, session_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .await
-            .map_err(db_error)?;
-        let hash = token.token_hash.as_bytes().to_vec();
-        client
-            .execute(
-                &statement,
-                &[
-                    &hash,
-                    &token.credential_id.as_str(),
-                    &to_unix_millis(token.created_at),
-                    &to_unix_millis(token.expires_at),
-                    &token.revoked_at.map(to_unix_millis),
-                    &token.acting_user_id,
-                    &token.session_id.map(|id| id.as_str().to_string()),
-                ],
-            )
-            .await
-            .map_err(|error| match db_error(error) {
-                StoreError::Duplicate(_) => {
-                    StoreError::Duplicate("an access token with this hash".to_string())
-                }
-                other => other,
-            })?;
-        Ok(())
-    }
-
-    async fn access_token_now(
-        &self,
-        hash: &SecretHash,
-    ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
-        let credential_columns = CREDENTIAL_COLUMNS
-            .split(", ")
-            .map(|name| format!("c.{name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {credential_columns}, {ACCESS_TOKEN_COLUMNS} \
-             FROM looker_access_tokens t JOIN credentials c ON c.id = t.credential_id \
-             WHERE t.token_hash = $1 AND c.revoked_at IS NULL"
-        );
-        let key = hash.as_bytes().to_vec();
-        let Some((credential, row)) = self.credential_where(&sql, &key).await? else {
-            return Ok(None);
-        };
-        let token = decode_access_token(&row, CREDENTIAL_COLUMN_COUNT)?;
-        Ok(Some((token, credential)))
-    }
-
-    async fn revoke_access_token_now(
-        &self,
-        hash: &SecretHash,
-        at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "UPDATE looker_access_tokens SET revoked_at = $1 \
-                 WHERE token_hash = $2 AND revoked_at IS NULL AND expires_at > $1",
-            )
-            .await
-            .map_err(db_error)?;
-        let key = hash.as_bytes().to_vec();
-        let changed = client
-            .execute(&statement, &[&to_unix_millis(at), &key])
-            .await
-            .map_err(db_error)?;
-        Ok(changed == 1)
-    }
-
-    async fn delete_expired_access_tokens_now(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("DELETE FROM looker_access_tokens WHERE expires_at <= $1")
-            .await
-            .map_err(db_error)?;
-        client
-            .execute(&statement, &[&to_unix_millis(now)])
-            .await
-            .map_err(db_error)
-    }
-}
-
-/// The connection holding the janitor's lock. Dropping the client closes
-/// the connection, which releases the lock; the task ends with it.
-struct LeaseConnection {
-    _client: tokio_postgres::Client,
-    task: tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
-}
-
-impl Drop for LeaseConnection {
-    fn drop(&mut self) {
-        // Ending the connection's task closes the socket, which releases
-        // the lock at once.
-        self.task.abort();
-    }
-}
-
-#[async_trait]
-impl SessionStore for PostgresStore {
-    async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
-        self.revoke_sessions_now(request).await
-    }
-
-    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.insert_session_now(session).await
-    }
-
-    async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
-        self.insert_sessions_now(sessions).await
-    }
-
-    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        defer_session_indexes(&mut client, incoming).await
-    }
-
-    async fn end_bulk_load(&self) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        build_deferred_indexes(&mut client).await
-    }
-
-    async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
-        self.session_now(id).await
-    }
-
-    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
-        self.list_sessions_now(query).await
-    }
-
-    async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
-        self.count_sessions_now(query).await
-    }
-
-    async fn replace_session(
-        &self,
-        expected_version: u64,
-        session: &Session,
-    ) -> Result<bool, StoreError> {
-        self.replace_session_now(expected_version, session).await
-    }
-
-    async fn revoke_user_sessions(
-        &self,
-        request: &RevokeUserSessions,
-    ) -> Result<Vec<Pfid>, StoreError> {
-        self.revoke_user_sessions_now(request).await
-    }
-
-    async fn delete_ended_sessions(
-        &self,
-        cutoff: Timestamp,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.delete_ended_sessions_now(cutoff, limit).await
-    }
-
-    async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError> {
-        self.janitor_lease_now().await
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.ping_now().await
-    }
-}
-
-#[async_trait]
-impl CredentialStore for PostgresStore {
-    async fn insert_temporary_huawei_key(
-        &self,
-        key: &TemporaryHuaweiKey,
-    ) -> Result<(), StoreError> {
-        self.insert_temporary_huawei_key_now(key).await
-    }
-
-    async fn temporary_huawei_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
-        self.temporary_huawei_key_now(access_key).await
-    }
-
-    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
-        self.insert_access_token_now(token).await
-    }
-
-    async fn access_token(
-        &self,
-        hash: &SecretHash,
-    ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
-        self.access_token_now(hash).await
-    }
-
-    async fn revoke_access_token(
-        &self,
-        hash: &SecretHash,
-        at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.revoke_access_token_now(hash, at).await
-    }
-
-    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
-        self.delete_expired_access_tokens_now(now).await
-    }
-
-    async fn insert_credential(
-        &self,
-        credential: &Credential,
-        secrets: &StoredSecrets,
-    ) -> Result<(), StoreError> {
-        self.insert_credential_now(credential, secrets).await
-    }
-
-    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
-        self.list_credentials_now().await
-    }
-
-    async fn credential(&self, id: &Pfid) -> Result<Option<Credential>, StoreError> {
-        self.credential_now(id).await
-    }
-
-    async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
-        self.revoke_credential_now(id, at).await
-    }
-
-    async fn credential_by_bearer(
-        &self,
-        kind: BearerKind,
-        hash: &SecretHash,
-    ) -> Result<Option<Credential>, StoreError> {
-        self.credential_by_bearer_now(kind, hash).await
-    }
-
-    async fn credential_by_looker_client_id(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
-        self.credential_by_looker_client_id_now(client_id).await
-    }
-
-    async fn credential_by_huawei_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
-        self.credential_by_huawei_access_key_now(access_key).await
     }
 }
 

@@ -8,7 +8,7 @@
 //! nullability, `readOnly`, description, items, additional properties,
 //! `required`). Every difference is listed; the test fails unless the list
 //! is exactly [`KNOWN_DIFFERENCES`], the ones dropshot forces or this
-//! server chooses, each explained in the README's compatibility notes.
+//! server chooses, each explained in the compatibility notes of `docs/dialects/looker.md`.
 
 use std::collections::BTreeSet;
 
@@ -349,7 +349,7 @@ pub(super) fn the_published_looker_section_matches_lookers_spec() {
     assert!(
         unexpected.is_empty() && gone.is_empty(),
         "the Looker section of the spec differs from Looker's:\n  new differences: {unexpected:#?}\n  \
-         known differences no longer found (remove them here and in the README): {gone:#?}"
+         known differences no longer found (remove them here and in docs/dialects/looker.md): {gone:#?}"
     );
 }
 
