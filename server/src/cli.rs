@@ -373,25 +373,49 @@ enum KeyCommand {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,
+        Err(Failure::Message(message)) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+/// Why a command stopped early.
+#[derive(Debug)]
+enum Failure {
+    /// It failed: the message says why.
+    Message(String),
+    /// Whoever read its output went away (`credentials list | head`): not
+    /// a failure, there is just no one left to tell.
+    OutputClosed,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Message(message)
+    }
+}
+
+/// Writes one line of a command's output to stdout.
+fn say(line: impl std::fmt::Display) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::OutputClosed),
+        Err(e) => Err(Failure::Message(format!("could not write the output: {e}"))),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => Ok(serve(args).await?),
         Command::Credentials { command } => credentials(command).await,
         Command::Seed(args) => seed(args).await,
         Command::Key {
             command: KeyCommand::Generate,
-        } => {
-            println!("{}", ServerKey::generate().to_hex());
-            Ok(())
-        }
+        } => say(ServerKey::generate().to_hex()),
     }
 }
 
@@ -400,9 +424,16 @@ async fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String>
     let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
     let key_source =
         config::key_source(args.key_file.as_deref(), &database).map_err(|e| e.to_string())?;
+    let creates = match &database {
+        DatabaseUrl::Sqlite(path) => (!path.exists()).then(|| path.clone()),
+        DatabaseUrl::Postgres(_) => None,
+    };
     let store = config::open_store(&database, usize::from(args.database_pool_size))
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(path) = creates {
+        eprintln!("created a new database: {}", path.display());
+    }
     let key = config::load_key(&key_source).map_err(|e| e.to_string())?;
     Ok((store, Arc::new(key)))
 }
@@ -453,7 +484,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
-        println!("{}", crate::demo::banner(&public_url, seeded, &admin));
+        // The server keeps running when nobody reads the banner.
+        if let Err(Failure::Message(message)) =
+            say(crate::demo::banner(&public_url, seeded, &admin))
+        {
+            eprintln!("warning: {message}");
+        }
     }
 
     let log = logger(args.log_level)?;
@@ -475,10 +511,44 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .map(|d| d.redacted())
             .unwrap_or_default()
     );
-    server.await
+    let stopped = server.wait_for_shutdown();
+    tokio::select! {
+        result = stopped => result,
+        signal = stop_signal() => {
+            let signal = signal?;
+            eprintln!(
+                "{signal}: stopping; finishing the requests in flight (at most {} s), \
+                 serving no new ones",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            match tokio::time::timeout(SHUTDOWN_GRACE, server.close()).await {
+                Ok(result) => result.map(|()| eprintln!("stopped")),
+                Err(_) => Err(format!(
+                    "requests were still in flight after {} s; stopped without them",
+                    SHUTDOWN_GRACE.as_secs()
+                )),
+            }
+        }
+    }
 }
 
-async fn seed(args: SeedArgs) -> Result<(), String> {
+/// How long `serve` waits for the requests in flight once asked to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first of SIGTERM and SIGINT to arrive, by name.
+async fn stop_signal() -> Result<&'static str, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+    tokio::select! {
+        _ = terminate.recv() => Ok("SIGTERM"),
+        _ = interrupt.recv() => Ok("SIGINT"),
+    }
+}
+
+async fn seed(args: SeedArgs) -> Result<(), Failure> {
     use std::io::{IsTerminal, Write};
 
     let (store, _key) = open(&args.store).await?;
@@ -524,22 +594,18 @@ async fn seed(args: SeedArgs) -> Result<(), String> {
             .map_err(|e| format!("could not write the sample to {}: {e}", path.display()))?;
     }
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "inserted": report.inserted,
-                "seconds": report.seconds,
-                "sessions_per_second": report.sessions_per_second,
-                "cpu_seconds": report.cpu_seconds,
-            })
-        );
+        say(json!({
+            "inserted": report.inserted,
+            "seconds": report.seconds,
+            "sessions_per_second": report.sessions_per_second,
+            "cpu_seconds": report.cpu_seconds,
+        }))
     } else {
-        println!(
+        say(format_args!(
             "seeded {} sessions in {:.1} s: {:.0} sessions/s",
             report.inserted, report.seconds, report.sessions_per_second
-        );
+        ))
     }
-    Ok(())
 }
 
 /// The server's logger: dropshot's terminal logger, behind a filter at the
@@ -563,7 +629,7 @@ fn logger(level: LogLevel) -> Result<slog::Logger, String> {
     Ok(slog::Logger::root(filtered, slog::o!()))
 }
 
-async fn credentials(command: CredentialsCommand) -> Result<(), String> {
+async fn credentials(command: CredentialsCommand) -> Result<(), Failure> {
     match command {
         CredentialsCommand::Create(args) => {
             let service = credential_service(&args.store).await?;
@@ -583,11 +649,10 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if args.json {
-                println!("{}", issued_json(&issued));
+                say(issued_json(&issued))
             } else {
-                println!("{}", issued_text(&issued));
+                say(issued_text(&issued))
             }
-            Ok(())
         }
         CredentialsCommand::CreateTemporary {
             store,
@@ -601,11 +666,10 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
-                println!("{}", temporary_json(&issued));
+                say(temporary_json(&issued))
             } else {
-                println!("{}", temporary_text(&issued));
+                say(temporary_text(&issued))
             }
-            Ok(())
         }
         CredentialsCommand::List { store, json } => {
             let credentials = credential_service(&store)
@@ -615,13 +679,12 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             if json {
                 let list: Vec<_> = credentials.iter().map(credential_json).collect();
-                println!("{}", serde_json::Value::Array(list));
+                say(serde_json::Value::Array(list))
             } else {
-                for credential in &credentials {
-                    println!("{}", credential_line(credential));
-                }
+                credentials
+                    .iter()
+                    .try_for_each(|credential| say(credential_line(credential)))
             }
-            Ok(())
         }
         CredentialsCommand::Revoke { store, id } => {
             let revoked = credential_service(&store)
@@ -629,8 +692,7 @@ async fn credentials(command: CredentialsCommand) -> Result<(), String> {
                 .revoke(&id)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("revoked {}", revoked.id);
-            Ok(())
+            say(format_args!("revoked {}", revoked.id))
         }
     }
 }

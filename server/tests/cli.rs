@@ -469,3 +469,85 @@ fn the_bench_baseline_answers_only_with_bench_endpoints() {
     let body: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["can"], serde_json::json!({}));
 }
+
+/// `credentials list | head`: the reader goes away before the output is
+/// written. The command exits 0 without a word, never a panic.
+#[test]
+fn a_closed_output_pipe_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let created = login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert!(created.status.success());
+    for args in [
+        vec!["credentials", "list", "--database", &db],
+        vec!["credentials", "list", "--json", "--database", &db],
+        vec!["key", "generate"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+            .args(&args)
+            .env_remove("LOGIN_SESSIONS_DATABASE")
+            .env_remove("LOGIN_SESSIONS_KEY_FILE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the only reader of its stdout at once.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}\n{stderr}",
+            output.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.trim().is_empty(), "{args:?} said: {stderr}");
+    }
+}
+
+/// A command that creates a database says so, with its path, and makes it
+/// (and its key) readable by its owner only; one that opens an existing
+/// database says nothing of the kind.
+#[test]
+fn a_new_database_is_announced_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let path = dir.path().join("cli.db");
+    let first = login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert!(first.status.success());
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains(&format!("created a new database: {}", path.display())),
+        "{stderr}"
+    );
+    for file in [path.clone(), dir.path().join("cli.db.key")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    let again = login_sessions(&["credentials", "list", "--database", &db], &[]);
+    assert!(again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("created a new database"), "{stderr}");
+}

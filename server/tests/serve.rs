@@ -187,8 +187,13 @@ impl Server {
     }
 
     fn hangup(&self) {
+        self.signal("HUP");
+    }
+
+    /// Sends the process a signal by name (`HUP`, `TERM`, `INT`).
+    fn signal(&self, name: &str) {
         let status = Command::new("sh")
-            .args(["-c", &format!("kill -HUP {}", self.child.id())])
+            .args(["-c", &format!("kill -{name} {}", self.child.id())])
             .status()
             .unwrap();
         assert!(status.success());
@@ -234,6 +239,56 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Asked to stop (`TERM` or `INT`), `serve` answers the request already in
+/// flight and exits 0.
+fn stops_gracefully_on(signal: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let token = admin_token(&db);
+    let mut server = Server::start(&db, &[], &[]);
+    // A request in flight: its headers sent, its body not yet.
+    let body = json!({ "identity_store_id": "acme", "user_id": "42" }).to_string();
+    let mut stream = std::net::TcpStream::connect(&server.bind).unwrap();
+    write!(
+        stream,
+        "POST /native/v1/sessions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.bind,
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.signal(signal);
+    server.wait_for(&format!("SIG{signal}: stopping"));
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.success(),
+        "{status}; stderr:\n{}",
+        server.seen.join("\n")
+    );
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    stops_gracefully_on("TERM");
+}
+
+#[test]
+fn sigint_finishes_the_request_in_flight_and_exits_0() {
+    stops_gracefully_on("INT");
 }
 
 fn place(session: &Value) -> [&Value; 3] {

@@ -182,11 +182,13 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens the database file at `path`, creating it if needed, and brings
-    /// its schema up to [`SCHEMA_VERSION`]. Refuses a database written by a
-    /// newer version of the server.
+    /// Opens the database file at `path`, creating it if needed (readable
+    /// and writable by its owner only: it holds credential hashes and
+    /// sealed keys), and brings its schema up to [`SCHEMA_VERSION`].
+    /// Refuses a database written by a newer version of the server.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let context = |error: StoreError| in_context(error, path.display());
+        create_private_file(path).map_err(context)?;
         let mut writer = open_connection(path).map_err(context)?;
         retry_while_busy(|| enable_wal(&writer)).map_err(context)?;
         retry_while_busy(|| migrate(&mut writer)).map_err(context)?;
@@ -881,6 +883,26 @@ impl CredentialStore for SqliteStore {
 
 /// One connection to `path`, configured as every connection of the store
 /// is. `journal_mode` is a property of the file and set once by `open`.
+/// Creates `path` as an empty file only its owner may read and write,
+/// unless it exists. SQLite gives the log and shared-memory files it
+/// creates beside a database the database file's permissions.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Unavailable(format!(
+            "cannot create the database file: {error}"
+        ))),
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
