@@ -10,13 +10,78 @@ pub mod types {
     ///Which sessions to delete.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct BatchDeleteSessionsReqBody {
-        ///The IDs of the sessions to delete: 1 to 100 IDs of at most 128 characters each. IDs of sessions that are not live sessions of this user in this identity store are ignored.
-        pub session_ids: ::std::vec::Vec<::std::string::String>,
+        ///The IDs of the sessions to delete: 1 to 100 IDs of 1 to 128 characters each. As in Huawei's API, any such string is an ID: IDs that are not live sessions of this user in this identity store (not PFIDs, unknown, ended) are ignored.
+        pub session_ids: ::std::vec::Vec<BatchDeleteSessionsReqBodySessionIdsItem>,
     }
 
     impl BatchDeleteSessionsReqBody {
         pub fn builder() -> builder::BatchDeleteSessionsReqBody {
             Default::default()
+        }
+    }
+
+    ///`BatchDeleteSessionsReqBodySessionIdsItem`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BatchDeleteSessionsReqBodySessionIdsItem(::std::string::String);
+    impl ::std::ops::Deref for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<BatchDeleteSessionsReqBodySessionIdsItem>
+    for ::std::string::String {
+        fn from(value: BatchDeleteSessionsReqBodySessionIdsItem) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BatchDeleteSessionsReqBodySessionIdsItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for BatchDeleteSessionsReqBodySessionIdsItem {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -198,6 +263,69 @@ pub mod types {
         }
     }
 
+    ///An identity store (tenant) id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct IdentityStoreId(::std::string::String);
+    impl ::std::ops::Deref for IdentityStoreId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<IdentityStoreId> for ::std::string::String {
+        fn from(value: IdentityStoreId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for IdentityStoreId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for IdentityStoreId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for IdentityStoreId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for IdentityStoreId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///One moment the session's client was seen.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Interaction {
@@ -226,6 +354,7 @@ pub mod types {
         pub at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip_address: ::std::option::Option<::std::net::IpAddr>,
+        ///Any text: control characters are removed and it is cut to 1024 characters; one with nothing left is not recorded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
@@ -252,6 +381,69 @@ pub mod types {
     impl InteractionDetails {
         pub fn builder() -> builder::InteractionDetails {
             Default::default()
+        }
+    }
+
+    ///Free text: 1 to 256 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Label(::std::string::String);
+    impl ::std::ops::Deref for Label {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Label> for ::std::string::String {
+        fn from(value: Label) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for Label {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for Label {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for Label {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Label {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -554,6 +746,76 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     impl PaginationOutput {
         pub fn builder() -> builder::PaginationOutput {
             Default::default()
+        }
+    }
+
+    ///A PFID (Prefactor ID): 32 lowercase Crockford base32 characters (0-9 and a-z except i, l, o and u), the first 0-7.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Pfid(::std::string::String);
+    impl ::std::ops::Deref for Pfid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<Pfid> for ::std::string::String {
+        fn from(value: Pfid) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for Pfid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            if value.chars().count() < 32usize {
+                return Err("shorter than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[0-7][0-9a-hjkmnp-tv-z]{31}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-7][0-9a-hjkmnp-tv-z]{31}$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for Pfid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for Pfid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Pfid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -881,7 +1143,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_seen: ::std::option::Option<Interaction>,
         ///The session id (a PFID).
-        pub id: ::std::string::String,
+        pub id: SessionId,
         ///The identity store (tenant) the session belongs to.
         pub identity_store_id: ::std::string::String,
         ///The latest interaction; null until the client is first seen.
@@ -920,8 +1182,8 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     #[serde(deny_unknown_fields)]
     pub struct SessionAuthenticate {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub credentials_type: ::std::option::Option<::std::string::String>,
-        pub user_id: ::std::string::String,
+        pub credentials_type: ::std::option::Option<Label>,
+        pub user_id: UserId,
     }
 
     impl SessionAuthenticate {
@@ -949,45 +1211,45 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     pub struct SessionCreate {
         ///Account id (a PFID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub account_id: ::std::option::Option<::std::string::String>,
+        pub account_id: ::std::option::Option<Pfid>,
         ///How the user logged in (`email`, `api3`, `saml`, ...).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub credentials_type: ::std::option::Option<::std::string::String>,
+        pub credentials_type: ::std::option::Option<Label>,
         ///Device id (a PFID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub device_id: ::std::option::Option<::std::string::String>,
+        pub device_id: ::std::option::Option<Pfid>,
         ///Domain id (a PFID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub domain_id: ::std::option::Option<::std::string::String>,
-        ///Absolute expiry time.
+        pub domain_id: ::std::option::Option<Pfid>,
+        ///Absolute expiry time: at least one second and at most the server's maximum lifetime from now. Not with `ttl_seconds`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///The identity store (tenant) the session belongs to.
-        pub identity_store_id: ::std::string::String,
+        pub identity_store_id: IdentityStoreId,
         ///IP address of the first interaction. Omit both this and `user_agent` for a session that has not been seen yet.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip_address: ::std::option::Option<::std::net::IpAddr>,
         ///Defaults to `browser`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub session_type: ::std::option::Option<SessionType>,
-        ///`new`, `unauthenticated` or `authenticated`. Defaults to `authenticated` when `user_id` is given, else `new`.
+        ///`new`, `unauthenticated` or `authenticated`. Defaults to `authenticated` when `user_id` is given, else `new`. `authenticated` needs `user_id`; `new` and `unauthenticated` refuse it; `complete` and `revoked` are refused (a session is created live).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<SessionStatus>,
         ///The administrator acting as this user.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sudo_user_id: ::std::option::Option<::std::string::String>,
+        pub sudo_user_id: ::std::option::Option<UserId>,
         ///A human-readable label.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub title: ::std::option::Option<::std::string::String>,
-        ///Lifetime in seconds from now. Give this or `expires_at`, not both; with neither, the server's default lifetime applies.
+        pub title: ::std::option::Option<Label>,
+        ///Lifetime in seconds from now, at most the server's maximum lifetime (366 days by default). Give this or `expires_at`, not both; with neither, the server's default lifetime applies.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ttl_seconds: ::std::option::Option<u32>,
-        ///`User-Agent` of the first interaction.
+        pub ttl_seconds: ::std::option::Option<::std::num::NonZeroU32>,
+        ///`User-Agent` of the first interaction. Any text: control characters are removed and it is cut to 1024 characters; one with nothing left is not recorded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_agent: ::std::option::Option<::std::string::String>,
         ///The authenticated user; omit for a session nobody has logged in to yet.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user_id: ::std::option::Option<::std::string::String>,
+        pub user_id: ::std::option::Option<UserId>,
     }
 
     impl SessionCreate {
@@ -1000,10 +1262,12 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct SessionExtend {
+        ///The new expiry time: later than the current one, and at least one second and at most the server's maximum lifetime from now. Not with `ttl_seconds`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Lifetime in seconds from now, at most the server's maximum lifetime (366 days by default), ending later than the current expiry. Not with `expires_at`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ttl_seconds: ::std::option::Option<u32>,
+        pub ttl_seconds: ::std::option::Option<::std::num::NonZeroU32>,
     }
 
     impl SessionExtend {
@@ -1024,6 +1288,76 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     impl SessionFetchResponse {
         pub fn builder() -> builder::SessionFetchResponse {
             Default::default()
+        }
+    }
+
+    ///A session id: a PFID (Prefactor ID), 32 lowercase Crockford base32 characters (0-9 and a-z except i, l, o and u), the first 0-7, minted by the server when the session is recorded.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SessionId(::std::string::String);
+    impl ::std::ops::Deref for SessionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<SessionId> for ::std::string::String {
+        fn from(value: SessionId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for SessionId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            if value.chars().count() < 32usize {
+                return Err("shorter than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[0-7][0-9a-hjkmnp-tv-z]{31}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-7][0-9a-hjkmnp-tv-z]{31}$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for SessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for SessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for SessionId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -1174,6 +1508,66 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         }
     }
 
+    ///The sorts of a session list: `id` (oldest first) or `-id` (newest first).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionSortParam {
+        #[serde(rename = "id")]
+        Id,
+        #[serde(rename = "-id")]
+        Xid,
+    }
+
+    impl ::std::fmt::Display for SessionSortParam {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Id => f.write_str("id"),
+                Self::Xid => f.write_str("-id"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for SessionSortParam {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "id" => Ok(Self::Id),
+                "-id" => Ok(Self::Xid),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for SessionSortParam {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for SessionSortParam {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
     /**Where a session stands in its life.
 
 `new`: nothing has happened in it yet. `unauthenticated`: the user interacted but has not logged in. `authenticated`: the user logged in. `complete`: the session ended without an administrator: the user logged out, or it expired. `revoked`: an administrator cut it short.*/
@@ -1267,7 +1661,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub first_seen: ::std::option::Option<InteractionDetails>,
         ///A valid session ID.
-        pub id: ::std::string::String,
+        pub id: SessionId,
         ///The latest interaction; null for a session never seen.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_seen: ::std::option::Option<InteractionDetails>,
@@ -1480,6 +1874,69 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         }
     }
 
+    ///A user id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserId(::std::string::String);
+    impl ::std::ops::Deref for UserId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<UserId> for ::std::string::String {
+        fn from(value: UserId) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for UserId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UserId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for UserId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UserId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
     ///A user login session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserSessionDto {
@@ -1489,7 +1946,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///The session ID.
-        pub session_id: ::std::string::String,
+        pub session_id: SessionId,
         ///Session expiration time, in Unix seconds.
         pub session_not_valid_after: i64,
         ///User client information: the `User-Agent` the session was first seen with, in square brackets (`[Mozilla/5.0 (...)]`), as Huawei renders it; absent when not recorded.
@@ -1511,10 +1968,10 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     pub struct UserSessionsRevoke {
         ///Keep this session live ("log out other devices").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub except_session_id: ::std::option::Option<::std::string::String>,
+        pub except_session_id: ::std::option::Option<SessionId>,
         ///Only sessions in this identity store.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub identity_store_id: ::std::option::Option<::std::string::String>,
+        pub identity_store_id: ::std::option::Option<IdentityStoreId>,
     }
 
     impl UserSessionsRevoke {
@@ -1527,7 +1984,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserSessionsRevoked {
         ///The sessions that were live and are now revoked.
-        pub revoked_session_ids: ::std::vec::Vec<::std::string::String>,
+        pub revoked_session_ids: ::std::vec::Vec<SessionId>,
     }
 
     impl UserSessionsRevoked {
@@ -1541,7 +1998,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct BatchDeleteSessionsReqBody {
             session_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::BatchDeleteSessionsReqBodySessionIdsItem>,
                 ::std::string::String,
             >,
         }
@@ -1557,7 +2014,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl BatchDeleteSessionsReqBody {
             pub fn session_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::BatchDeleteSessionsReqBodySessionIdsItem>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_ids = value
@@ -3156,7 +3615,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::option::Option<super::Interaction>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<super::SessionId, ::std::string::String>,
             identity_store_id: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -3408,7 +3867,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SessionId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -3612,10 +4071,10 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct SessionAuthenticate {
             credentials_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Label>,
                 ::std::string::String,
             >,
-            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_id: ::std::result::Result<super::UserId, ::std::string::String>,
         }
 
         impl ::std::default::Default for SessionAuthenticate {
@@ -3630,7 +4089,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl SessionAuthenticate {
             pub fn credentials_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Label>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.credentials_type = value
@@ -3644,7 +4103,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::UserId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_id = value
@@ -3726,19 +4185,19 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct SessionCreate {
             account_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Pfid>,
                 ::std::string::String,
             >,
             credentials_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Label>,
                 ::std::string::String,
             >,
             device_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Pfid>,
                 ::std::string::String,
             >,
             domain_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Pfid>,
                 ::std::string::String,
             >,
             expires_at: ::std::result::Result<
@@ -3746,7 +4205,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             identity_store_id: ::std::result::Result<
-                ::std::string::String,
+                super::IdentityStoreId,
                 ::std::string::String,
             >,
             ip_address: ::std::result::Result<
@@ -3762,15 +4221,15 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             sudo_user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UserId>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Label>,
                 ::std::string::String,
             >,
             ttl_seconds: ::std::result::Result<
-                ::std::option::Option<u32>,
+                ::std::option::Option<::std::num::NonZeroU32>,
                 ::std::string::String,
             >,
             user_agent: ::std::result::Result<
@@ -3778,7 +4237,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UserId>,
                 ::std::string::String,
             >,
         }
@@ -3809,7 +4268,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl SessionCreate {
             pub fn account_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Pfid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_id = value
@@ -3821,7 +4280,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn credentials_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Label>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.credentials_type = value
@@ -3835,7 +4294,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn device_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Pfid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.device_id = value
@@ -3847,7 +4306,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn domain_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Pfid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.domain_id = value
@@ -3873,7 +4332,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn identity_store_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::IdentityStoreId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.identity_store_id = value
@@ -3923,7 +4382,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn sudo_user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::UserId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sudo_user_id = value
@@ -3935,7 +4394,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn title<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Label>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.title = value
@@ -3947,7 +4406,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn ttl_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.ttl_seconds = value
@@ -3971,7 +4432,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::UserId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_id = value
@@ -4035,7 +4496,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::string::String,
             >,
             ttl_seconds: ::std::result::Result<
-                ::std::option::Option<u32>,
+                ::std::option::Option<::std::num::NonZeroU32>,
                 ::std::string::String,
             >,
         }
@@ -4066,7 +4527,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn ttl_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.ttl_seconds = value
@@ -4380,7 +4843,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::option::Option<super::InteractionDetails>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<super::SessionId, ::std::string::String>,
             last_seen: ::std::result::Result<
                 ::std::option::Option<super::InteractionDetails>,
                 ::std::string::String,
@@ -4490,7 +4953,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SessionId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -4688,10 +5151,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            session_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            session_id: ::std::result::Result<super::SessionId, ::std::string::String>,
             session_not_valid_after: ::std::result::Result<i64, ::std::string::String>,
             user_agent: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4744,7 +5204,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SessionId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_id = value
@@ -4826,11 +5286,11 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct UserSessionsRevoke {
             except_session_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::SessionId>,
                 ::std::string::String,
             >,
             identity_store_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::IdentityStoreId>,
                 ::std::string::String,
             >,
         }
@@ -4847,7 +5307,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl UserSessionsRevoke {
             pub fn except_session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::SessionId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.except_session_id = value
@@ -4861,7 +5321,9 @@ With no `fields` filter every key is present, `null` where there is no value; wi
             }
             pub fn identity_store_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::IdentityStoreId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.identity_store_id = value
@@ -4899,7 +5361,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         #[derive(Clone, Debug)]
         pub struct UserSessionsRevoked {
             revoked_session_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::SessionId>,
                 ::std::string::String,
             >,
         }
@@ -4917,7 +5379,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         impl UserSessionsRevoked {
             pub fn revoked_session_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SessionId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.revoked_session_ids = value
@@ -5193,10 +5655,10 @@ An extension: Prefactor does not document a session list publicly. Shaped after 
 Sends a `GET` request to `/api/v1/session`
 
 Arguments:
-- `pagination_offset`: Zero-based offset of the first item. Default 0.
+- `pagination_offset`: Zero-based offset of the first item, at most 4294967295. Default 0.
 - `pagination_page_size`: Items per page, 1 to 100. Default 25.
 - `pool_id`: The pool (identity store) whose sessions to list.
-- `sorting`: The sort: a field name, descending with a leading `-` (`id`, `-id`). Default `-id`: newest first.
+- `sorting`: The sort: a field name, descending with a leading `-` (`id`, `-id`). Default `-id`: newest first. Read as text, so that another value is answered with `validation_errors`.
 ```ignore
 let response = client.list_pool_sessions()
     .pagination_offset(pagination_offset)
@@ -5248,7 +5710,7 @@ let response = client.revoke_session()
 
     /**List sessions, newest first
 
-Filters combine with AND. Pagination is by keyset: a page token stays valid and stable while sessions are added.
+Filters combine with AND. Pagination is by keyset: a page token stays valid and stable while sessions are added. `page_token` is opaque: only a `next_page` this operation answered is valid (any other string is 400 `InvalidRequest`), and it carries the first page's filters, so it is sent alone or with `limit`. A page holds at most `limit` sessions (1000 at most; a larger `limit` is served 1000); the last page has no `next_page`.
 
 Sends a `GET` request to `/native/v1/sessions`
 
@@ -6312,9 +6774,9 @@ pub mod builder {
     pub struct ListPoolSessions<'a> {
         client: &'a super::Client,
         pagination_offset: Result<Option<u64>, String>,
-        pagination_page_size: Result<Option<u64>, String>,
-        pool_id: Result<::std::string::String, String>,
-        sorting: Result<Option<::std::string::String>, String>,
+        pagination_page_size: Result<Option<::std::num::NonZeroU64>, String>,
+        pool_id: Result<types::IdentityStoreId, String>,
+        sorting: Result<Option<types::SessionSortParam>, String>,
     }
 
     impl<'a> ListPoolSessions<'a> {
@@ -6343,40 +6805,39 @@ pub mod builder {
 
         pub fn pagination_page_size<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<u64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
             self.pagination_page_size = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `u64` for pagination_page_size failed".to_string()
+                    "conversion to `:: std :: num :: NonZeroU64` for pagination_page_size failed"
+                        .to_string()
                 });
             self
         }
 
         pub fn pool_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.pool_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for pool_id failed"
-                        .to_string()
+                    "conversion to `IdentityStoreId` for pool_id failed".to_string()
                 });
             self
         }
 
         pub fn sorting<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionSortParam>,
         {
             self.sorting = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for sorting failed"
-                        .to_string()
+                    "conversion to `SessionSortParam` for sorting failed".to_string()
                 });
             self
         }
@@ -6506,7 +6967,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct FetchSession<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> FetchSession<'a> {
@@ -6519,13 +6980,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -6634,7 +7094,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RevokeSession<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> RevokeSession<'a> {
@@ -6647,13 +7107,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -6769,12 +7228,12 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionList<'a> {
         client: &'a super::Client,
-        identity_store_id: Result<Option<::std::string::String>, String>,
+        identity_store_id: Result<Option<types::IdentityStoreId>, String>,
         limit: Result<Option<::std::num::NonZeroU32>, String>,
         live: Result<Option<bool>, String>,
         page_token: Result<Option<::std::string::String>, String>,
         status: Result<Option<types::SessionStatus>, String>,
-        user_id: Result<Option<::std::string::String>, String>,
+        user_id: Result<Option<types::UserId>, String>,
     }
 
     impl<'a> SessionList<'a> {
@@ -6792,13 +7251,13 @@ pub mod builder {
 
         pub fn identity_store_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.identity_store_id = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                    "conversion to `IdentityStoreId` for identity_store_id failed"
                         .to_string()
                 });
             self
@@ -6858,15 +7317,12 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
@@ -7176,7 +7632,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionView<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> SessionView<'a> {
@@ -7189,13 +7645,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7301,7 +7756,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionAuthenticate<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
         body: Result<types::builder::SessionAuthenticate, String>,
     }
 
@@ -7316,13 +7771,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7474,7 +7928,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionExtend<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
         body: Result<types::builder::SessionExtend, String>,
     }
 
@@ -7489,13 +7943,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7645,7 +8098,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionInteractionCreate<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
         body: Result<types::builder::InteractionCreate, String>,
     }
 
@@ -7660,13 +8113,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7818,7 +8270,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionLogout<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> SessionLogout<'a> {
@@ -7831,13 +8283,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -7950,7 +8401,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionRevoke<'a> {
         client: &'a super::Client,
-        session_id: Result<::std::string::String, String>,
+        session_id: Result<types::SessionId, String>,
     }
 
     impl<'a> SessionRevoke<'a> {
@@ -7963,13 +8414,12 @@ pub mod builder {
 
         pub fn session_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SessionId>,
         {
             self.session_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_id failed"
-                        .to_string()
+                    "conversion to `SessionId` for session_id failed".to_string()
                 });
             self
         }
@@ -8082,7 +8532,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct UserSessionsRevoke<'a> {
         client: &'a super::Client,
-        user_id: Result<::std::string::String, String>,
+        user_id: Result<types::UserId, String>,
         body: Result<types::builder::UserSessionsRevoke, String>,
     }
 
@@ -8097,14 +8547,11 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
@@ -8251,8 +8698,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListSessions<'a> {
         client: &'a super::Client,
-        identity_store_id: Result<::std::string::String, String>,
-        user_id: Result<::std::string::String, String>,
+        identity_store_id: Result<types::IdentityStoreId, String>,
+        user_id: Result<types::UserId, String>,
         x_security_token: Result<Option<::std::string::String>, String>,
     }
 
@@ -8270,12 +8717,12 @@ pub mod builder {
 
         pub fn identity_store_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.identity_store_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                    "conversion to `IdentityStoreId` for identity_store_id failed"
                         .to_string()
                 });
             self
@@ -8283,14 +8730,11 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 
@@ -8411,8 +8855,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct BatchDeleteSessions<'a> {
         client: &'a super::Client,
-        identity_store_id: Result<::std::string::String, String>,
-        user_id: Result<::std::string::String, String>,
+        identity_store_id: Result<types::IdentityStoreId, String>,
+        user_id: Result<types::UserId, String>,
         x_security_token: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::BatchDeleteSessionsReqBody, String>,
     }
@@ -8432,12 +8876,12 @@ pub mod builder {
 
         pub fn identity_store_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::IdentityStoreId>,
         {
             self.identity_store_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for identity_store_id failed"
+                    "conversion to `IdentityStoreId` for identity_store_id failed"
                         .to_string()
                 });
             self
@@ -8445,14 +8889,11 @@ pub mod builder {
 
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UserId>,
         {
             self.user_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `UserId` for user_id failed".to_string());
             self
         }
 

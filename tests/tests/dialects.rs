@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use login_sessions_client::Client;
 use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
 use login_sessions_client::looker::looker_login;
-use login_sessions_client::types::{PrefactorSessionStatus, UserSessionDto};
+use login_sessions_client::types::{PrefactorSessionStatus, UserId, UserSessionDto};
 use login_sessions_server::clock::Clock;
 use login_sessions_tests::{StoreKind, TestServer, test_epoch};
 
@@ -45,12 +45,12 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
         .session_create()
         .body_map(|b| {
             b.identity_store_id("acme")
-                .user_id("42".to_string())
+                .user_id("42".parse::<UserId>().unwrap())
                 .ip_address(Some("198.51.100.20".parse().unwrap()))
                 .user_agent(Some(
                     "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_string(),
                 ))
-                .ttl_seconds(Some(3600))
+                .ttl_seconds(std::num::NonZeroU32::new(3600))
         })
         .send()
         .await
@@ -59,7 +59,7 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
     server.clock.advance(TimeDelta::milliseconds(1500));
     let viewed = native
         .session_view()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .send()
         .await
         .unwrap()
@@ -68,7 +68,7 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
     let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
     let fetched = prefactor
         .fetch_session()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .send()
         .await
         .unwrap()
@@ -117,7 +117,7 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
     let seen = looker
         .user_session()
         .user_id("42")
-        .session_id(&viewed.id)
+        .session_id(viewed.id.clone())
         .send()
         .await
         .unwrap()
@@ -144,14 +144,14 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
     server.clock.advance(TimeDelta::hours(2));
     let viewed = native
         .session_view()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .send()
         .await
         .unwrap()
         .into_inner();
     let fetched = prefactor
         .fetch_session()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .send()
         .await
         .unwrap()

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use login_sessions_client::Client;
-use login_sessions_client::types::Session;
+use login_sessions_client::types::{Session, UserId};
 use login_sessions_server::enrich::Enricher;
 use login_sessions_server::enrich::geoip::GeoIp;
 use login_sessions_tests::{ServerOptions, StoreKind, TestServer};
@@ -122,7 +122,7 @@ async fn create(client: &Client, ip: Option<&str>, agent: Option<&str>) -> Sessi
         .session_create()
         .body_map(|b| {
             b.identity_store_id("acme")
-                .user_id("42".to_string())
+                .user_id("42".parse::<UserId>().unwrap())
                 .ip_address(ip.map(|ip| ip.parse().unwrap()))
                 .user_agent(agent.map(str::to_string))
         })
@@ -201,7 +201,7 @@ async fn sessions_are_enriched_from_agent_and_address_in_both_layouts(kind: Stor
         assert_eq!(fields(&created), expected(want), "{ip} {agent}");
         let viewed = client
             .session_view()
-            .session_id(&created.id)
+            .session_id(created.id.clone())
             .send()
             .await
             .unwrap()
@@ -210,7 +210,7 @@ async fn sessions_are_enriched_from_agent_and_address_in_both_layouts(kind: Stor
     }
     let listed = client
         .session_list()
-        .user_id("42".to_string())
+        .user_id("42".parse::<UserId>().unwrap())
         .send()
         .await
         .unwrap()
@@ -257,7 +257,7 @@ async fn enrichment_follows_the_first_interaction(kind: StoreKind) {
     // The first interaction is enriched.
     let first = client
         .session_interaction_create()
-        .session_id(&session.id)
+        .session_id(session.id.clone())
         .body_map(|b| {
             b.ip_address(Some("81.2.69.142".parse().unwrap()))
                 .user_agent(Some(CHROME_MAC.to_string()))
@@ -279,7 +279,7 @@ async fn enrichment_follows_the_first_interaction(kind: StoreKind) {
     // last_seen only.
     let later = client
         .session_interaction_create()
-        .session_id(&session.id)
+        .session_id(session.id.clone())
         .body_map(|b| {
             b.ip_address(Some("8.8.8.8".parse().unwrap()))
                 .user_agent(Some(FIREFOX_WINDOWS.to_string()))
@@ -297,7 +297,7 @@ async fn enrichment_follows_the_first_interaction(kind: StoreKind) {
     let created = create(&client, Some("8.8.8.8"), Some(FIREFOX_WINDOWS)).await;
     let moved = client
         .session_interaction_create()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .body_map(|b| {
             b.ip_address(Some("81.2.69.142".parse().unwrap()))
                 .user_agent(Some(CHROME_MAC.to_string()))

@@ -15,7 +15,7 @@
 use std::process::Stdio;
 
 use chrono::Utc;
-use login_sessions_client::types::Session;
+use login_sessions_client::types::{Session, UserId};
 use login_sessions_server::domain::credential::Role;
 use login_sessions_tests::proxy::is_request_id;
 use login_sessions_tests::python;
@@ -29,7 +29,7 @@ async fn record(server: &TestServer, store: &str, user: &str, agent: Option<&str
         .session_create()
         .body_map(|b| {
             b.identity_store_id(store)
-                .user_id(user.to_string())
+                .user_id(user.parse::<UserId>().unwrap())
                 .ip_address(Some("198.51.100.23".parse().unwrap()))
                 .user_agent(agent.map(str::to_string))
         })

@@ -28,7 +28,7 @@ use spec::{
 use chrono::TimeDelta;
 use login_sessions_client::Client;
 use login_sessions_client::looker::{LookerLoginError, looker_client, looker_login};
-use login_sessions_client::types::{LookerError, SessionStatus};
+use login_sessions_client::types::{Label, LookerError, SessionStatus, UserId};
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::{CredentialRequest, IssuedCredential};
 use login_sessions_tests::{PUBLIC_URL, ServerOptions, StoreKind, TestServer, error_response};
@@ -58,19 +58,20 @@ async fn record(server: &TestServer, store: &str, user: &str) -> String {
         .session_create()
         .body_map(|b| {
             b.identity_store_id(store)
-                .user_id(user.to_string())
+                .user_id(user.parse::<UserId>().unwrap())
                 .ip_address(Some("203.0.113.9".parse().unwrap()))
                 .user_agent(Some(
                     "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_string(),
                 ))
-                .credentials_type(Some("email".to_string()))
-                .ttl_seconds(Some(7200))
+                .credentials_type("email".parse::<Label>().unwrap())
+                .ttl_seconds(std::num::NonZeroU32::new(7200))
         })
         .send()
         .await
         .expect("record a session")
         .into_inner()
         .id
+        .to_string()
 }
 
 /// The native status of a session.
@@ -226,7 +227,7 @@ async fn login_then_every_operation_then_logout(kind: StoreKind) {
     let session = client
         .user_session()
         .user_id("42")
-        .session_id(&first)
+        .session_id(first.clone())
         .send()
         .await
         .expect("user_session")
@@ -266,7 +267,7 @@ async fn login_then_every_operation_then_logout(kind: StoreKind) {
     let deleted = client
         .delete_user_session()
         .user_id("42")
-        .session_id(&second)
+        .session_id(second.clone())
         .send()
         .await
         .expect("delete_user_session");
@@ -278,7 +279,7 @@ async fn login_then_every_operation_then_logout(kind: StoreKind) {
     let error = client
         .user_session()
         .user_id("42")
-        .session_id(&second)
+        .session_id(second.clone())
         .send()
         .await
         .unwrap_err();
@@ -352,8 +353,8 @@ async fn a_session_on_the_wire_is_lookers(kind: StoreKind) {
     server
         .admin_client()
         .session_extend()
-        .session_id(&id)
-        .body_map(|b| b.ttl_seconds(Some(3 * 3600)))
+        .session_id(id.clone())
+        .body_map(|b| b.ttl_seconds(std::num::NonZeroU32::new(3 * 3600)))
         .send()
         .await
         .unwrap();
@@ -417,7 +418,7 @@ async fn path_ids_arrive_percent_encoded(kind: StoreKind) {
     let session = client
         .user_session()
         .user_id(user)
-        .session_id(&id)
+        .session_id(id.clone())
         .send()
         .await
         .expect("user_session")
@@ -595,9 +596,11 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
     assert_eq!(by_query.expires_in, Some(3600));
 
     // Wrong or unknown credentials: 404 Not found, as Looker answers.
+    // (A client id with a NUL names nothing, on PostgreSQL too.)
     for (id, secret) in [
         (admin.looker_client_id.as_str(), "wrong-secret"),
         ("unknown-client", admin.looker_client_secret.as_str()),
+        ("nul\0client", admin.looker_client_secret.as_str()),
     ] {
         let (status, body) = send(
             http.post(&login_url)
@@ -712,8 +715,13 @@ async fn logout_revokes_the_token_once_at_either_path(kind: StoreKind) {
     assert_eq!(status, 404);
     assert_looker_error(&body, 404, "Not found");
 
-    // Without any token: authentication is required.
+    // Without any token, or with one never issued: authentication is
+    // required.
     let (status, body) = send(raw(&server, reqwest::Method::DELETE, "/logout", None)).await;
+    assert_eq!(status, 401);
+    assert_looker_error(&body, 401, "Requires authentication.");
+    let made_up = Some("lsa_never-issued");
+    let (status, body) = send(raw(&server, reqwest::Method::DELETE, "/logout", made_up)).await;
     assert_eq!(status, 401);
     assert_looker_error(&body, 401, "Requires authentication.");
     server.finish().await;
@@ -736,7 +744,7 @@ async fn requests_without_a_working_token_are_401(kind: StoreKind) {
     let error = Client::new(&server.url(), login_sessions_client::ClientState::default())
         .user_session()
         .user_id("42")
-        .session_id(&id)
+        .session_id(id.clone())
         .send()
         .await
         .unwrap_err();
@@ -852,7 +860,7 @@ async fn a_user_credential_sees_only_its_own_user(kind: StoreKind) {
     client
         .user_session()
         .user_id("42")
-        .session_id(&own_acme)
+        .session_id(own_acme.clone())
         .send()
         .await
         .expect("its own session");
@@ -897,7 +905,7 @@ async fn a_user_credential_sees_only_its_own_user(kind: StoreKind) {
     let error = client
         .user_session()
         .user_id("42")
-        .session_id(&theirs)
+        .session_id(theirs.clone())
         .send()
         .await
         .unwrap_err();
@@ -907,7 +915,7 @@ async fn a_user_credential_sees_only_its_own_user(kind: StoreKind) {
     client
         .delete_user_session()
         .user_id("42")
-        .session_id(&own_globex)
+        .session_id(own_globex.clone())
         .send()
         .await
         .expect("end its own session");
@@ -951,7 +959,7 @@ async fn a_store_admin_sees_its_store_and_an_admin_every_store(kind: StoreKind) 
     let error = scoped
         .user_session()
         .user_id("42")
-        .session_id(&in_globex)
+        .session_id(in_globex.clone())
         .send()
         .await
         .unwrap_err();
@@ -959,7 +967,7 @@ async fn a_store_admin_sees_its_store_and_an_admin_every_store(kind: StoreKind) 
     let error = scoped
         .delete_user_session()
         .user_id("42")
-        .session_id(&in_globex)
+        .session_id(in_globex.clone())
         .send()
         .await
         .unwrap_err();
@@ -971,7 +979,7 @@ async fn a_store_admin_sees_its_store_and_an_admin_every_store(kind: StoreKind) 
     scoped
         .delete_user_session()
         .user_id("42")
-        .session_id(&in_acme)
+        .session_id(in_acme.clone())
         .send()
         .await
         .expect("a session of its store");
@@ -1012,8 +1020,8 @@ async fn ended_and_expired_sessions_do_not_exist(kind: StoreKind) {
         .session_create()
         .body_map(|b| {
             b.identity_store_id("acme")
-                .user_id("42".to_string())
-                .ttl_seconds(Some(60))
+                .user_id("42".parse::<UserId>().unwrap())
+                .ttl_seconds(std::num::NonZeroU32::new(60))
         })
         .send()
         .await
@@ -1023,13 +1031,13 @@ async fn ended_and_expired_sessions_do_not_exist(kind: StoreKind) {
     let live = record(&server, "acme", "42").await;
     native
         .session_revoke()
-        .session_id(&revoked)
+        .session_id(revoked.clone())
         .send()
         .await
         .unwrap();
     native
         .session_logout()
-        .session_id(&logged_out)
+        .session_id(logged_out.clone())
         .send()
         .await
         .unwrap();
@@ -1296,7 +1304,7 @@ async fn login_user_acts_as_the_user_and_records_the_sudo(kind: StoreKind) {
     let native = server
         .admin_client()
         .session_view()
-        .session_id(&sudo_session)
+        .session_id(sudo_session.clone())
         .send()
         .await
         .unwrap()

@@ -13,6 +13,8 @@ use dropshot::{ErrorStatusCode, HttpError, HttpResponseError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::native::{IdentityStoreId, SessionId, UserId};
+
 /// The most session ids one `BatchDeleteSessions` request may name.
 pub const MAX_BATCH_DELETE_IDS: usize = 100;
 
@@ -50,9 +52,9 @@ pub const CODE_UNAVAILABLE: &str = "IIC.503";
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct IdentityStoreUserPath {
     /// The identity store (tenant) ID.
-    pub identity_store_id: String,
+    pub identity_store_id: IdentityStoreId,
     /// The user ID.
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 /// Request headers of the session operations.
@@ -77,7 +79,7 @@ pub struct UserSessionDto {
     #[schemars(with = "String")]
     pub ip_address: Option<String>,
     /// The session ID.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Session expiration time, in Unix seconds.
     pub session_not_valid_after: i64,
     /// User client information: the `User-Agent` the session was first
@@ -100,10 +102,11 @@ pub struct ListSessionsResponse {
 /// Which sessions to delete.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct BatchDeleteSessionsReqBody {
-    /// The IDs of the sessions to delete: 1 to 100 IDs of at most 128
-    /// characters each. IDs of sessions that are not live sessions of this
-    /// user in this identity store are ignored.
-    #[schemars(length(min = 1, max = 100))]
+    /// The IDs of the sessions to delete: 1 to 100 IDs of 1 to 128
+    /// characters each. As in Huawei's API, any such string is an ID: IDs
+    /// that are not live sessions of this user in this identity store (not
+    /// PFIDs, unknown, ended) are ignored.
+    #[schemars(length(min = 1, max = 100), inner(length(min = 1, max = 128)))]
     pub session_ids: Vec<String>,
 }
 

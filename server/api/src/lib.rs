@@ -183,7 +183,12 @@ pub trait LoginSessionsApi {
     /// List sessions, newest first.
     ///
     /// Filters combine with AND. Pagination is by keyset: a page token
-    /// stays valid and stable while sessions are added.
+    /// stays valid and stable while sessions are added. `page_token` is
+    /// opaque: only a `next_page` this operation answered is valid (any
+    /// other string is 400 `InvalidRequest`), and it carries the first
+    /// page's filters, so it is sent alone or with `limit`. A page holds at
+    /// most `limit` sessions (1000 at most; a larger `limit` is served
+    /// 1000); the last page has no `next_page`.
     #[endpoint {
         method = GET,
         path = "/native/v1/sessions",

@@ -4,13 +4,186 @@
 //! Times are RFC 3339 strings in UTC. Session ids are PFIDs (32 lowercase
 //! Crockford base32 characters); identity store and user ids are opaque
 //! strings chosen by the caller.
+//!
+//! The ids every dialect takes ([`SessionId`], [`Pfid`], [`IdentityStoreId`],
+//! [`UserId`]) and free-text [`Label`]s are defined here once, each a named
+//! schema, so every property and parameter that holds one refers to the same
+//! component and a generated client has one type for it. Their schemas state
+//! the rules the server enforces; they deserialize from any string, so that
+//! each dialect refuses a bad value with its own error.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use dropshot::{ErrorStatusCode, HttpError, HttpResponseError};
 use schemars::JsonSchema;
+use schemars::r#gen::SchemaGenerator;
+use schemars::schema::{InstanceType, Metadata, Schema, SchemaObject, StringValidation};
 use serde::{Deserialize, Serialize};
+
+/// The pattern of a PFID's text form: 32 lowercase Crockford base32
+/// characters, the first `0`-`7`.
+pub const PFID_PATTERN: &str = "^[0-7][0-9a-hjkmnp-tv-z]{31}$";
+
+/// The length of a PFID's text form.
+pub const PFID_LENGTH: u32 = 32;
+
+/// The longest identity store or user id the server accepts, in characters.
+pub const MAX_ID_CHARS: u32 = 128;
+
+/// The longest label (title, credentials type) the server accepts, in
+/// characters.
+pub const MAX_LABEL_CHARS: u32 = 256;
+
+/// A string schema with length bounds, an optional pattern and a
+/// description.
+fn string_schema(
+    min_length: u32,
+    max_length: u32,
+    pattern: Option<&str>,
+    description: &str,
+) -> Schema {
+    SchemaObject {
+        instance_type: Some(InstanceType::String.into()),
+        string: Some(Box::new(StringValidation {
+            min_length: Some(min_length),
+            max_length: Some(max_length),
+            pattern: pattern.map(str::to_string),
+        })),
+        metadata: Some(Box::new(Metadata {
+            description: Some(description.to_string()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+    .into()
+}
+
+/// Defines a string newtype whose schema is a named component.
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The id's text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The id's text, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                $name(text)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                $name(text.to_string())
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> String {
+                stringify!($name).to_string()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                $schema
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A session id, in every dialect.
+    SessionId,
+    string_schema(
+        PFID_LENGTH,
+        PFID_LENGTH,
+        Some(PFID_PATTERN),
+        "A session id: a PFID (Prefactor ID), 32 lowercase Crockford base32 \
+         characters (0-9 and a-z except i, l, o and u), the first 0-7, minted by \
+         the server when the session is recorded.",
+    )
+);
+
+string_id!(
+    /// The id of an account, domain or device a session records.
+    Pfid,
+    string_schema(
+        PFID_LENGTH,
+        PFID_LENGTH,
+        Some(PFID_PATTERN),
+        "A PFID (Prefactor ID): 32 lowercase Crockford base32 characters (0-9 \
+         and a-z except i, l, o and u), the first 0-7.",
+    )
+);
+
+string_id!(
+    /// An identity store (tenant) id, chosen by the caller.
+    IdentityStoreId,
+    string_schema(
+        1,
+        MAX_ID_CHARS,
+        None,
+        "An identity store (tenant) id, chosen by whoever records sessions: 1 \
+         to 128 characters, any but Unicode control characters (category Cc), \
+         and not starting or ending with white space. Anything else is refused \
+         as an invalid request.",
+    )
+);
+
+string_id!(
+    /// A user id, chosen by the caller.
+    UserId,
+    string_schema(
+        1,
+        MAX_ID_CHARS,
+        None,
+        "A user id, chosen by whoever records sessions: 1 to 128 characters, \
+         any but Unicode control characters (category Cc), and not starting or \
+         ending with white space. Anything else is refused as an invalid \
+         request.",
+    )
+);
+
+string_id!(
+    /// A free-text label of a session (its title, how the user logged in).
+    Label,
+    string_schema(
+        1,
+        MAX_LABEL_CHARS,
+        None,
+        "Free text: 1 to 256 characters, any but Unicode control characters \
+         (category Cc), and not starting or ending with white space. Anything \
+         else is refused as an invalid request.",
+    )
+);
 
 /// Where a session stands in its life.
 ///
@@ -65,7 +238,7 @@ pub struct Interaction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Session {
     /// The session id (a PFID).
-    pub id: String,
+    pub id: SessionId,
     /// The identity store (tenant) the session belongs to.
     pub identity_store_id: String,
     /// The authenticated user; null until someone logs in.
@@ -130,50 +303,57 @@ pub struct Session {
 #[serde(deny_unknown_fields)]
 pub struct SessionCreate {
     /// The identity store (tenant) the session belongs to.
-    pub identity_store_id: String,
+    pub identity_store_id: IdentityStoreId,
     /// The authenticated user; omit for a session nobody has logged in to
     /// yet.
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// IP address of the first interaction. Omit both this and
     /// `user_agent` for a session that has not been seen yet.
     #[serde(default)]
     pub ip_address: Option<IpAddr>,
-    /// `User-Agent` of the first interaction.
+    /// `User-Agent` of the first interaction. Any text: control characters
+    /// are removed and it is cut to 1024 characters; one with nothing left
+    /// is not recorded.
     #[serde(default)]
     pub user_agent: Option<String>,
     /// How the user logged in (`email`, `api3`, `saml`, ...).
     #[serde(default)]
-    pub credentials_type: Option<String>,
+    pub credentials_type: Option<Label>,
     /// Defaults to `browser`.
     #[serde(default)]
     pub session_type: Option<SessionType>,
     /// `new`, `unauthenticated` or `authenticated`. Defaults to
-    /// `authenticated` when `user_id` is given, else `new`.
+    /// `authenticated` when `user_id` is given, else `new`. `authenticated`
+    /// needs `user_id`; `new` and `unauthenticated` refuse it; `complete`
+    /// and `revoked` are refused (a session is created live).
     #[serde(default)]
     pub status: Option<SessionStatus>,
-    /// Lifetime in seconds from now. Give this or `expires_at`, not both;
-    /// with neither, the server's default lifetime applies.
+    /// Lifetime in seconds from now, at most the server's maximum lifetime
+    /// (366 days by default). Give this or `expires_at`, not both; with
+    /// neither, the server's default lifetime applies.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 4_294_967_295_u32))]
     pub ttl_seconds: Option<u32>,
-    /// Absolute expiry time.
+    /// Absolute expiry time: at least one second and at most the server's
+    /// maximum lifetime from now. Not with `ttl_seconds`.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
     /// The administrator acting as this user.
     #[serde(default)]
-    pub sudo_user_id: Option<String>,
+    pub sudo_user_id: Option<UserId>,
     /// Account id (a PFID).
     #[serde(default)]
-    pub account_id: Option<String>,
+    pub account_id: Option<Pfid>,
     /// Domain id (a PFID).
     #[serde(default)]
-    pub domain_id: Option<String>,
+    pub domain_id: Option<Pfid>,
     /// Device id (a PFID).
     #[serde(default)]
-    pub device_id: Option<String>,
+    pub device_id: Option<Pfid>,
     /// A human-readable label.
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<Label>,
 }
 
 /// Record that the session's client was seen.
@@ -182,6 +362,8 @@ pub struct SessionCreate {
 pub struct InteractionCreate {
     #[serde(default)]
     pub ip_address: Option<IpAddr>,
+    /// Any text: control characters are removed and it is cut to 1024
+    /// characters; one with nothing left is not recorded.
     #[serde(default)]
     pub user_agent: Option<String>,
     /// When it happened; defaults to now. At most five minutes in the
@@ -195,8 +377,15 @@ pub struct InteractionCreate {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionExtend {
+    /// Lifetime in seconds from now, at most the server's maximum lifetime
+    /// (366 days by default), ending later than the current expiry. Not
+    /// with `expires_at`.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 4_294_967_295_u32))]
     pub ttl_seconds: Option<u32>,
+    /// The new expiry time: later than the current one, and at least one
+    /// second and at most the server's maximum lifetime from now. Not with
+    /// `ttl_seconds`.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -205,9 +394,9 @@ pub struct SessionExtend {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionAuthenticate {
-    pub user_id: String,
+    pub user_id: UserId,
     #[serde(default)]
-    pub credentials_type: Option<String>,
+    pub credentials_type: Option<Label>,
 }
 
 /// Revoke every live session of a user.
@@ -216,39 +405,39 @@ pub struct SessionAuthenticate {
 pub struct UserSessionsRevoke {
     /// Only sessions in this identity store.
     #[serde(default)]
-    pub identity_store_id: Option<String>,
+    pub identity_store_id: Option<IdentityStoreId>,
     /// Keep this session live ("log out other devices").
     #[serde(default)]
-    pub except_session_id: Option<String>,
+    pub except_session_id: Option<SessionId>,
 }
 
 /// What a revoke-all did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UserSessionsRevoked {
     /// The sessions that were live and are now revoked.
-    pub revoked_session_ids: Vec<String>,
+    pub revoked_session_ids: Vec<SessionId>,
 }
 
 /// Path of an operation on one session.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct SessionPath {
     /// The session id (a PFID).
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 /// Path of an operation on one user.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct UserPath {
-    pub user_id: String,
+    pub user_id: UserId,
 }
 
 /// Filters of a session listing. Filters combine with AND.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct SessionFilter {
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     #[serde(default)]
-    pub identity_store_id: Option<String>,
+    pub identity_store_id: Option<IdentityStoreId>,
     /// Status as reported now (an expired session is `complete`).
     #[serde(default)]
     pub status: Option<SessionStatus>,

@@ -10,6 +10,8 @@ use dropshot::{ErrorStatusCode, HttpError, HttpResponseError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::native::{IdentityStoreId, SessionId};
+
 /// `"success"`, on every successful response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -90,7 +92,7 @@ pub struct SessionSummary {
     /// The first interaction; null for a session never seen.
     pub first_seen: Option<InteractionDetails>,
     /// A valid session ID.
-    pub id: String,
+    pub id: SessionId,
     /// The latest interaction; null for a session never seen.
     pub last_seen: Option<InteractionDetails>,
     /// A valid pool ID: the identity store the session belongs to.
@@ -175,23 +177,37 @@ pub struct SessionListResponse {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct SessionPath {
     /// A valid session ID (a PFID).
-    pub session_id: String,
+    pub session_id: SessionId,
+}
+
+/// The sorts of a session list: `id` (oldest first) or `-id` (newest
+/// first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SessionSortParam {
+    #[serde(rename = "id")]
+    Id,
+    #[serde(rename = "-id")]
+    DescendingId,
 }
 
 /// The query of a session list.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct SessionListQuery {
     /// The pool (identity store) whose sessions to list.
-    pub pool_id: String,
+    pub pool_id: IdentityStoreId,
     /// The sort: a field name, descending with a leading `-` (`id`,
-    /// `-id`). Default `-id`: newest first.
+    /// `-id`). Default `-id`: newest first. Read as text, so that another
+    /// value is answered with `validation_errors`.
     #[serde(default)]
+    #[schemars(with = "Option<SessionSortParam>")]
     pub sorting: Option<String>,
-    /// Zero-based offset of the first item. Default 0.
+    /// Zero-based offset of the first item, at most 4294967295. Default 0.
     #[serde(default, rename = "pagination[offset]")]
+    #[schemars(range(max = 4_294_967_295_u32))]
     pub pagination_offset: Option<u64>,
     /// Items per page, 1 to 100. Default 25.
     #[serde(default, rename = "pagination[page_size]")]
+    #[schemars(range(min = 1, max = 100))]
     pub pagination_page_size: Option<u64>,
 }
 

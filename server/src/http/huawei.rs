@@ -17,7 +17,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use dropshot::{ErrorStatusCode, Header, HttpError, HttpResponseOk, Path, RequestContext};
-use login_sessions_api::checked::Checked;
+use login_sessions_api::checked::{Checked, json_object_or_other};
 use login_sessions_api::huawei as wire;
 use login_sessions_api::huawei::HuaweiError;
 use login_sessions_api::raw_typed::RawTypedBody;
@@ -76,7 +76,9 @@ pub async fn batch_delete_sessions(
     let (bytes, body) = body.into_parts().map_err(|e| unreadable_body(&rqctx, e))?;
     let caller = authenticate(&rqctx, &bytes).await?;
     let (store, user) = store_and_user(&rqctx, path)?;
-    let body = body.map_err(|e| bad_request(&rqctx, &e.external_message))?;
+    let body = json_object_or_other(&bytes)
+        .and(body)
+        .map_err(|e| bad_request(&rqctx, &e.external_message))?;
     let ids = session_ids(&rqctx, &body.session_ids)?;
     rqctx
         .context()
@@ -145,8 +147,8 @@ fn store_and_user(
         .map_err(|e| bad_request(rqctx, &e.external_message))?
         .into_inner();
     for (name, value) in [
-        ("identity_store_id", &path.identity_store_id),
-        ("user_id", &path.user_id),
+        ("identity_store_id", path.identity_store_id.as_str()),
+        ("user_id", path.user_id.as_str()),
     ] {
         if value.starts_with('{') && value.ends_with('}') {
             return Err(bad_request(
@@ -155,7 +157,10 @@ fn store_and_user(
             ));
         }
     }
-    Ok((path.identity_store_id, path.user_id))
+    Ok((
+        path.identity_store_id.into_string(),
+        path.user_id.into_string(),
+    ))
 }
 
 /// The session ids of a batch deletion: 1 to [`wire::MAX_BATCH_DELETE_IDS`]
@@ -318,7 +323,7 @@ pub fn to_user_session_dto(session: &Session, user_id: &str) -> wire::UserSessio
     wire::UserSessionDto {
         creation_time: first.map_or(session.created_at, |seen| seen.at).timestamp(),
         ip_address: first.and_then(|seen| seen.ip).map(|ip| ip.to_string()),
-        session_id: session.id.to_string(),
+        session_id: super::native::session_id_to_wire(&session.id),
         session_not_valid_after: session.expires_at.timestamp(),
         user_agent: first
             .and_then(|seen| seen.user_agent.as_deref())

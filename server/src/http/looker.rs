@@ -36,13 +36,14 @@ use login_sessions_api::looker::{
 use slog::{error, warn};
 
 use super::ApiContext;
-use crate::auth::AuthError;
-use crate::auth::access_tokens::TokenCaller;
+use crate::auth::access_tokens::{ACCESS_TOKEN_SCHEMES, TokenCaller};
+use crate::auth::{AuthError, bearer_token};
 use crate::domain::Timestamp;
 use crate::domain::access_token::ACCESS_TOKEN_LIFETIME;
 use crate::domain::ids::validate_id;
 use crate::domain::session::{Session, SessionType};
 use crate::pfid::Pfid;
+use crate::secrets::SecretHash;
 use crate::service::{Expiry, NewSession, ServiceError};
 use crate::store::StoreError;
 use fields::Selection;
@@ -151,6 +152,11 @@ pub async fn login(
             return Err(missing_fields(&rqctx, &missing));
         }
     };
+    // No issued client id holds a control character (and PostgreSQL text
+    // cannot hold NUL): such an id names no credential.
+    if client_id.chars().any(char::is_control) {
+        return Err(not_found(&rqctx));
+    }
     let auth = &rqctx.context().auth;
     let credential = auth
         .looker_client(&client_id, &client_secret)
@@ -245,15 +251,11 @@ pub async fn login_user(
 
 pub async fn logout(rqctx: Rqctx) -> Result<HttpResponseDeleted, LookerError> {
     let context = rqctx.context();
-    // Looker answers a logout with a token that no longer works with 404.
-    let caller = context
-        .auth
-        .access_token(rqctx.request.headers())
-        .await
-        .map_err(|e| match e {
-            AuthError::Invalid => not_found(&rqctx),
-            other => auth_error(&rqctx, other),
-        })?;
+    let caller = match context.auth.access_token(rqctx.request.headers()).await {
+        Ok(caller) => caller,
+        Err(AuthError::Invalid) => return Err(logout_refusal(&rqctx).await),
+        Err(other) => return Err(auth_error(&rqctx, other)),
+    };
     let revoked = context
         .auth
         .revoke_access_token(&caller.token)
@@ -272,6 +274,21 @@ pub async fn logout(rqctx: Rqctx) -> Result<HttpResponseDeleted, LookerError> {
         }
     }
     Ok(HttpResponseDeleted())
+}
+
+/// Why a logout's token does not work: one this server issued that is no
+/// longer live (logged out, expired) is 404 `Not found`, as Looker answers
+/// it; one it never issued is not authentication at all (401).
+async fn logout_refusal(rqctx: &Rqctx) -> LookerError {
+    let Ok(token) = bearer_token(rqctx.request.headers(), ACCESS_TOKEN_SCHEMES) else {
+        return auth_error(rqctx, AuthError::Invalid);
+    };
+    let store = rqctx.context().sessions.store();
+    match store.access_token(&SecretHash::of(token)).await {
+        Ok(Some(_)) => not_found(rqctx),
+        Ok(None) => auth_error(rqctx, AuthError::Invalid),
+        Err(e) => store_error(rqctx, e),
+    }
 }
 
 /// The page the errors' `documentation_url` points to by default.

@@ -40,15 +40,15 @@ pub async fn session_create(
         account_id: optional_pfid(&rqctx, "account_id", body.account_id.as_deref())?,
         domain_id: optional_pfid(&rqctx, "domain_id", body.domain_id.as_deref())?,
         device_id: optional_pfid(&rqctx, "device_id", body.device_id.as_deref())?,
-        identity_store_id: body.identity_store_id,
-        user_id: body.user_id,
+        identity_store_id: body.identity_store_id.into_string(),
+        user_id: body.user_id.map(wire::UserId::into_string),
         ip: body.ip_address,
         user_agent: body.user_agent,
-        credentials_type: body.credentials_type,
+        credentials_type: body.credentials_type.map(wire::Label::into_string),
         session_type: body.session_type.map(session_type_from_wire),
         status: body.status.map(status_from_wire),
-        sudo_user_id: body.sudo_user_id,
-        title: body.title,
+        sudo_user_id: body.sudo_user_id.map(wire::UserId::into_string),
+        title: body.title.map(wire::Label::into_string),
     };
     let context = rqctx.context();
     let session = context
@@ -92,12 +92,16 @@ pub async fn session_list(
         }
     };
     let request = ListSessions {
-        identity_store_id: filter.identity_store_id.clone(),
-        user_id: filter.user_id.clone(),
+        identity_store_id: filter
+            .identity_store_id
+            .clone()
+            .map(wire::IdentityStoreId::into_string),
+        user_id: filter.user_id.clone().map(wire::UserId::into_string),
         status: filter.status.map(status_from_wire),
         live: filter.live,
         cursor,
-        limit,
+        // One more than the page holds, to know whether another page follows.
+        limit: limit + 1,
         ..Default::default()
     };
     let sessions = &rqctx.context().sessions;
@@ -106,14 +110,24 @@ pub async fn session_list(
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     let now = sessions.now();
-    let items: Vec<wire::Session> = found.iter().map(|s| to_wire_session(s, now)).collect();
-    let page = ResultsPage::new(items, &filter, |session, filter| {
+    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
+    let last_page = found.len() <= page_size;
+    let items: Vec<wire::Session> = found
+        .iter()
+        .take(page_size)
+        .map(|s| to_wire_session(s, now))
+        .collect();
+    let mut page = ResultsPage::new(items, &filter, |session, filter| {
         wire::SessionPageSelector {
             filter: filter.clone(),
-            last_id: session.id.clone(),
+            last_id: session.id.clone().into_string(),
         }
     })
     .map_err(|e| extractor_error(&rqctx, e))?;
+    // The last page carries no token: the next page would be empty.
+    if last_page {
+        page.next_page = None;
+    }
     Ok(HttpResponseOk(page))
 }
 
@@ -161,7 +175,12 @@ pub async fn session_authenticate(
     session_answer(
         &rqctx,
         sessions
-            .authenticate(&caller, &id, body.user_id, body.credentials_type)
+            .authenticate(
+                &caller,
+                &id,
+                body.user_id.into_string(),
+                body.credentials_type.map(wire::Label::into_string),
+            )
             .await,
     )
 }
@@ -202,11 +221,17 @@ pub async fn user_sessions_revoke(
     let revoked = rqctx
         .context()
         .sessions
-        .revoke_user_sessions(&caller, &user_id, body.identity_store_id, except)
+        .revoke_user_sessions(
+            &caller,
+            &user_id,
+            body.identity_store_id
+                .map(wire::IdentityStoreId::into_string),
+            except,
+        )
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseOk(wire::UserSessionsRevoked {
-        revoked_session_ids: revoked.iter().map(|id| id.to_string()).collect(),
+        revoked_session_ids: revoked.iter().map(session_id_to_wire).collect(),
     }))
 }
 
@@ -347,7 +372,7 @@ fn store_error(rqctx: &Rqctx, error: StoreError) -> NativeError {
 pub fn to_wire_session(session: &Session, now: Timestamp) -> wire::Session {
     let enrichment = &session.enrichment;
     wire::Session {
-        id: session.id.to_string(),
+        id: session_id_to_wire(&session.id),
         identity_store_id: session.identity_store_id.clone(),
         user_id: session.user_id.clone(),
         status: status_to_wire(session.effective_status(now)),
@@ -373,6 +398,11 @@ pub fn to_wire_session(session: &Session, now: Timestamp) -> wire::Session {
         device_id: session.device_id.map(|id| id.to_string()),
         title: session.title.clone(),
     }
+}
+
+/// A session id as the wire carries it.
+pub fn session_id_to_wire(id: &Pfid) -> wire::SessionId {
+    wire::SessionId(id.to_string())
 }
 
 fn interaction_to_wire(interaction: &Interaction) -> wire::Interaction {

@@ -58,7 +58,7 @@ pub async fn list_pool_sessions(
     }
 
     let request = ListSessions {
-        identity_store_id: Some(query.pool_id),
+        identity_store_id: Some(query.pool_id.into_string()),
         order: match sorting.direction {
             wire::SortDirection::Asc => SessionOrder::OldestFirst,
             wire::SortDirection::Desc => SessionOrder::NewestFirst,
@@ -141,7 +141,7 @@ fn query_error(error: HttpError) -> PrefactorError {
 
 /// `id` sorts oldest first, `-id` newest first (the default).
 fn parse_sorting(text: Option<&str>) -> Result<wire::Sorting, PrefactorError> {
-    let text = text.map(str::trim).unwrap_or("-id");
+    let text = text.unwrap_or("-id");
     let (direction, field) = match text.strip_prefix('-') {
         Some(field) => (wire::SortDirection::Desc, field),
         None => (wire::SortDirection::Asc, text),
@@ -308,7 +308,7 @@ pub fn summary(session: &Session, now: Timestamp) -> wire::SessionSummary {
         device_id: session.device_id.map(|id| id.to_string()),
         domain_id: session.domain_id.map(|id| id.to_string()),
         first_seen: session.first_seen.as_ref().map(interaction_details),
-        id: session.id.to_string(),
+        id: super::native::session_id_to_wire(&session.id),
         last_seen: session.last_seen.as_ref().map(interaction_details),
         pool_id: session.identity_store_id.clone(),
         session_type: match session.session_type {

@@ -11,7 +11,7 @@ use chrono::TimeDelta;
 use login_sessions_client::Client;
 use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
 use login_sessions_client::looker::{looker_client, looker_login};
-use login_sessions_client::types::{PrefactorSessionStatus, Session, SessionStatus};
+use login_sessions_client::types::{PrefactorSessionStatus, Session, SessionStatus, UserId};
 use login_sessions_server::clock::{Clock, SystemClock};
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::domain::session::Status;
@@ -68,10 +68,10 @@ async fn create(client: &Client, user: &str, ttl_seconds: u32) -> Session {
         .session_create()
         .body_map(|b| {
             b.identity_store_id("acme")
-                .user_id(user.to_string())
+                .user_id(user.parse::<UserId>().unwrap())
                 .ip_address(Some("203.0.113.9".parse().unwrap()))
                 .user_agent(Some("curl/8.5.0".to_string()))
-                .ttl_seconds(Some(ttl_seconds))
+                .ttl_seconds(std::num::NonZeroU32::new(ttl_seconds))
         })
         .send()
         .await
@@ -120,7 +120,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     clock.advance(TimeDelta::seconds(10));
     let touched = clients[1]
         .session_interaction_create()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .body_map(|b| b.ip_address(Some("198.51.100.7".parse().unwrap())))
         .send()
         .await
@@ -137,8 +137,8 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     clock.advance(TimeDelta::seconds(10));
     let extended = clients[2]
         .session_extend()
-        .session_id(&created.id)
-        .body_map(|b| b.ttl_seconds(Some(3600)))
+        .session_id(created.id.clone())
+        .body_map(|b| b.ttl_seconds(std::num::NonZeroU32::new(3600)))
         .send()
         .await
         .unwrap()
@@ -153,7 +153,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
 
     let revoked = clients[0]
         .session_revoke()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .send()
         .await
         .unwrap()
@@ -165,7 +165,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         assert!(!seen.live);
         let live = client
             .session_list()
-            .user_id("42".to_string())
+            .user_id("42".parse::<UserId>().unwrap())
             .live(true)
             .send()
             .await
@@ -179,8 +179,8 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         let (status, _) = error_response(
             client
                 .session_extend()
-                .session_id(&created.id)
-                .body_map(|b| b.ttl_seconds(Some(7200)))
+                .session_id(created.id.clone())
+                .body_map(|b| b.ttl_seconds(std::num::NonZeroU32::new(7200)))
                 .send()
                 .await
                 .unwrap_err(),
@@ -190,7 +190,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     let fetched = replicas[1]
         .prefactor_client(&replicas[1].admin.prefactor_api_token)
         .fetch_session()
-        .session_id(&created.id)
+        .session_id(created.id.clone())
         .send()
         .await
         .unwrap()
@@ -210,14 +210,14 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     second
         .native_client(&issued.native_token)
         .session_view()
-        .session_id(&session.id)
+        .session_id(session.id.clone())
         .send()
         .await
         .expect("a credential issued on another replica");
     second
         .prefactor_client(&issued.prefactor_api_token)
         .fetch_session()
-        .session_id(&session.id)
+        .session_id(session.id.clone())
         .send()
         .await
         .expect("its Prefactor token too");
@@ -229,7 +229,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
         first
             .native_client(&issued.native_token)
             .session_view()
-            .session_id(&session.id)
+            .session_id(session.id.clone())
             .send()
             .await
             .unwrap_err(),
@@ -239,7 +239,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
         first
             .prefactor_client(&issued.prefactor_api_token)
             .fetch_session()
-            .session_id(&session.id)
+            .session_id(session.id.clone())
             .send()
             .await
             .unwrap_err(),
@@ -254,7 +254,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
         replica
             .native_client(&user.native_token)
             .session_view()
-            .session_id(&session.id)
+            .session_id(session.id.clone())
             .send()
             .await
             .expect("the user's own session");
@@ -274,7 +274,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
         replica
             .native_client(&user.native_token)
             .session_view()
-            .session_id(&session.id)
+            .session_id(session.id.clone())
             .send()
             .await
             .expect("the cached lookup, within its lifetime");
@@ -285,7 +285,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
             replica
                 .native_client(&user.native_token)
                 .session_view()
-                .session_id(&session.id)
+                .session_id(session.id.clone())
                 .send()
                 .await
                 .unwrap_err(),
@@ -316,8 +316,8 @@ async fn concurrent_extensions_and_interactions_from_every_replica_all_count() {
             if index < EXTENSIONS {
                 client
                     .session_extend()
-                    .session_id(&id)
-                    .body_map(|b| b.ttl_seconds(Some(3600)))
+                    .session_id(id.clone())
+                    .body_map(|b| b.ttl_seconds(std::num::NonZeroU32::new(3600)))
                     .send()
                     .await
                     .map(|response| response.into_inner())
@@ -325,7 +325,7 @@ async fn concurrent_extensions_and_interactions_from_every_replica_all_count() {
                 let ip = format!("198.51.100.{}", index % 250);
                 client
                     .session_interaction_create()
-                    .session_id(&id)
+                    .session_id(id.clone())
                     .body_map(|b| b.ip_address(Some(ip.parse().unwrap())))
                     .send()
                     .await
@@ -417,7 +417,7 @@ async fn revoke_all_racing_new_logins_leaves_nothing_from_before_it_live() {
         for login in logins {
             created.push(login.await.unwrap());
         }
-        let revoked: BTreeSet<String> = revoke
+        let revoked: BTreeSet<_> = revoke
             .await
             .unwrap()
             .revoked_session_ids
@@ -442,7 +442,7 @@ async fn revoke_all_racing_new_logins_leaves_nothing_from_before_it_live() {
                     (Status::Revoked, Some(revoked_at)),
                     "round {round}: {} was created before the revocation ({} < {revoked_at}) \
                      and must not stay live (listed by the revocation: {})",
-                    session.id,
+                    session.id.as_str(),
                     stored.created_at,
                     revoked.contains(&session.id)
                 );
@@ -477,7 +477,7 @@ async fn revoke_all_racing_new_logins_leaves_nothing_from_before_it_live() {
                 assert!(
                     stored.created_at >= revoked_at,
                     "replica {index} lists {} as live",
-                    session.id
+                    session.id.as_str()
                 );
             }
         }
@@ -507,14 +507,14 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     let revoked = create(&clients[0], "1", 600).await;
     clients[0]
         .session_revoke()
-        .session_id(&revoked.id)
+        .session_id(revoked.id.clone())
         .send()
         .await
         .unwrap();
     let logged_out = create(&clients[1], "1", 600).await;
     clients[1]
         .session_logout()
-        .session_id(&logged_out.id)
+        .session_id(logged_out.id.clone())
         .send()
         .await
         .unwrap();
@@ -540,7 +540,7 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     for id in [&revoked.id, &logged_out.id, &expiring.id] {
         prefactor
             .fetch_session()
-            .session_id(id)
+            .session_id(id.clone())
             .send()
             .await
             .expect("still retained");
@@ -558,7 +558,7 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     let recently_revoked = create(&clients[0], "4", 600).await;
     clients[0]
         .session_revoke()
-        .session_id(&recently_revoked.id)
+        .session_id(recently_revoked.id.clone())
         .send()
         .await
         .unwrap();
@@ -586,7 +586,7 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     let (status, _) = error_response(
         prefactor
             .fetch_session()
-            .session_id(&revoked.id)
+            .session_id(revoked.id.clone())
             .send()
             .await
             .unwrap_err(),
@@ -595,7 +595,7 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     for id in [&long_lived.id, &recently_revoked.id] {
         let kept = prefactor
             .fetch_session()
-            .session_id(id)
+            .session_id(id.clone())
             .send()
             .await
             .expect("kept")
@@ -624,7 +624,7 @@ async fn a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere()
     let seen = on_b
         .user_session()
         .user_id("42")
-        .session_id(&session.id)
+        .session_id(session.id.clone())
         .send()
         .await
         .expect("A's token on B")
