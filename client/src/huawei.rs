@@ -227,14 +227,7 @@ fn signed_headers(headers: &HeaderMap) -> Result<Vec<(String, String)>, SignErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The SDK-generated vectors of the reference notes (see the
-    /// `huawei-signing` crate's tests).
-    const AK: &str = "TESTAK0000000000";
-    const SK: &str = "TESTSK0000000000000000000000000000000000";
-    const DATE: &str = "20250730T065607Z";
-    const HOST_VALUE: &str = "127.0.0.1:8080";
-    const UA: &str = "huaweicloud-usdk-python/3.0";
+    use huawei_signing::sdk_vectors::{AK, DATE, HOST_VALUE, SK, UA};
 
     /// The signer, applied to a real `reqwest::Request`, produces the SDK's
     /// signature when the request holds the same headers.

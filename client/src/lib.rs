@@ -18,14 +18,18 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use login_sessions_client::types::{IdentityStoreId, UserId};
+//!
 //! let client = login_sessions_client::auth::native_client("http://127.0.0.1:8080", "token")?;
+//! let store = IdentityStoreId::try_from("store-1")?;
+//! let user = UserId::try_from("alice")?;
 //! let session = client
 //!     .session_create()
-//!     .body_map(|body| body.identity_store_id("store-1").user_id("alice".to_string()))
+//!     .body_map(|body| body.identity_store_id(store).user_id(Some(user)))
 //!     .send()
 //!     .await?
 //!     .into_inner();
-//! println!("{} is {}", session.id, session.status);
+//! println!("{} is {}", session.id.as_str(), session.status);
 //! # Ok(())
 //! # }
 //! ```

@@ -182,18 +182,29 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         .map(|naive| naive.and_utc())
 }
 
+/// The inputs of the signing vectors Huawei's Python SDK produced (fake
+/// AK/SK, Host `127.0.0.1:8080`, `X-Sdk-Date: 20250730T065607Z`,
+/// `User-Agent: huaweicloud-usdk-python/3.0`, `Content-Type:
+/// application/json`), for the tests of this crate and of signers built on
+/// it.
+pub mod sdk_vectors {
+    /// The access key.
+    pub const AK: &str = "TESTAK0000000000";
+    /// The secret key.
+    pub const SK: &str = "TESTSK0000000000000000000000000000000000";
+    /// The signing time, as `X-Sdk-Date`.
+    pub const DATE: &str = "20250730T065607Z";
+    /// The `Host` header.
+    pub const HOST_VALUE: &str = "127.0.0.1:8080";
+    /// The `User-Agent` header.
+    pub const UA: &str = "huaweicloud-usdk-python/3.0";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The SDK-generated vectors of the reference notes: fake AK/SK, Host
-    /// `127.0.0.1:8080`, `X-Sdk-Date: 20250730T065607Z`, `User-Agent:
-    /// huaweicloud-usdk-python/3.0`, `Content-Type: application/json`.
-    const AK: &str = "TESTAK0000000000";
-    const SK: &str = "TESTSK0000000000000000000000000000000000";
-    const DATE: &str = "20250730T065607Z";
-    const HOST_VALUE: &str = "127.0.0.1:8080";
-    const UA: &str = "huaweicloud-usdk-python/3.0";
+    use crate::sdk_vectors::{AK, DATE, HOST_VALUE, SK, UA};
 
     fn sha256_hex(text: &str) -> String {
         hex::encode(Sha256::digest(text.as_bytes()))

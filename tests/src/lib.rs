@@ -74,6 +74,20 @@ use tokio::task::JoinHandle;
 use proxy::RecordingProxy;
 use spec::SpecValidator;
 
+/// How many requests a paginated walk of six sessions takes at each page
+/// size, when a page shorter than its limit (or the exactly full last one)
+/// carries no next page: sizes that divide six and sizes that do not.
+pub const WALKS_OF_SIX: [(u32, usize); 8] = [
+    (1, 6),
+    (2, 3),
+    (3, 2),
+    (4, 2),
+    (5, 2),
+    (6, 1),
+    (7, 1),
+    (100, 1),
+];
+
 /// Paths the server answers that the spec deliberately does not publish.
 pub const UNPUBLISHED_PATHS: &[&str] = &["/healthz", "/openapi.json", "/docs", "/docs/"];
 

@@ -55,6 +55,12 @@ fn succeed(command: &mut Command, what: &str) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|error| panic!("{what}: could not run {command:?}: {error}"));
+    assert_succeeded(&output, what);
+    output
+}
+
+/// Panics with a program's output unless it exited 0.
+fn assert_succeeded(output: &Output, what: &str) {
     assert!(
         output.status.success(),
         "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
@@ -62,7 +68,6 @@ fn succeed(command: &mut Command, what: &str) -> Output {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    output
 }
 
 /// Asserts that a generator warned about nothing: a warning means a piece
@@ -116,13 +121,7 @@ async fn run_consumer(server: &TestServer, mut command: tokio::process::Command,
         .await
         .unwrap_or_else(|_| panic!("{what} took longer than {PROGRAM_TIMEOUT:?}"))
         .unwrap_or_else(|error| panic!("running {what}: {error}"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output, what);
 }
 
 /// Asserts that the server holds what a consumer program did: its sessions

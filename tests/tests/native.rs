@@ -994,17 +994,7 @@ async fn a_walk_makes_the_minimal_number_of_requests(kind: StoreKind) {
     }
     create(&client, "elsewhere", Some("1")).await;
 
-    // 6 sessions: limits that divide 6 and limits that do not.
-    for (limit, requests) in [
-        (1, 6),
-        (2, 3),
-        (3, 2),
-        (4, 2),
-        (5, 2),
-        (6, 1),
-        (7, 1),
-        (100, 1),
-    ] {
+    for (limit, requests) in login_sessions_tests::WALKS_OF_SIX {
         let (made, seen) = walk(&client, "walk", limit).await;
         assert_eq!(made, requests, "limit {limit}");
         assert_eq!(seen, newest_first, "limit {limit}");

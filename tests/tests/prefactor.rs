@@ -710,18 +710,8 @@ async fn a_walk_makes_the_minimal_number_of_requests(kind: StoreKind) {
     create(&admin, "elsewhere", Some("u1"), None).await;
     let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
 
-    // 6 sessions: page sizes that divide 6 and page sizes that do not.
-    for (size, requests) in [
-        (1, 6),
-        (2, 3),
-        (3, 2),
-        (4, 2),
-        (5, 2),
-        (6, 1),
-        (7, 1),
-        (100, 1),
-    ] {
-        let (made, seen) = walk(&prefactor, "walk", size).await;
+    for (size, requests) in login_sessions_tests::WALKS_OF_SIX {
+        let (made, seen) = walk(&prefactor, "walk", u64::from(size)).await;
         assert_eq!(made, requests, "page size {size}");
         assert_eq!(seen, newest_first, "page size {size}");
     }
