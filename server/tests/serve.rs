@@ -99,6 +99,14 @@ fn database(dir: &Path) -> String {
 }
 
 fn admin_token(db: &str) -> String {
+    admin_credential(db)["native"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A new admin credential, as `credentials create --json` prints it.
+fn admin_credential(db: &str) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
         .args([
             "credentials",
@@ -114,8 +122,7 @@ fn admin_token(db: &str) -> String {
         .output()
         .unwrap();
     assert!(output.status.success());
-    let issued: Value = serde_json::from_slice(&output.stdout).unwrap();
-    issued["native"]["token"].as_str().unwrap().to_string()
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// A running `serve`, killed when dropped; its stderr, line by line.
@@ -197,6 +204,32 @@ impl Server {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// One HTTP/1.1 request with these headers and body; the status and
+    /// the body as text.
+    fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        let mut stream = std::net::TcpStream::connect(&self.bind).unwrap();
+        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\n", self.bind);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        (status, body.to_string())
     }
 
     /// One HTTP/1.1 request; the status and the JSON body.
@@ -289,6 +322,132 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
 #[test]
 fn sigint_finishes_the_request_in_flight_and_exits_0() {
     stops_gracefully_on("INT");
+}
+
+/// Every dialect's authentication, at the most verbose log level, with
+/// secrets in headers, bodies and (Looker's documented form) the query
+/// string: no log line carries any of them.
+#[test]
+fn no_secret_reaches_the_log_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let admin = admin_credential(&db);
+    let secret = |pointer: &str| {
+        admin
+            .pointer(pointer)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let native = secret("/native/token");
+    let prefactor = secret("/prefactor/api_token");
+    let (client_id, client_secret) = (secret("/looker/client_id"), secret("/looker/client_secret"));
+    let (access_key, secret_key) = (secret("/huawei/access_key"), secret("/huawei/secret_key"));
+    let mut server = Server::start(&db, &["--log-level", "trace"], &[]);
+    let mut secrets = vec![
+        native.clone(),
+        prefactor.clone(),
+        client_secret.clone(),
+        secret_key.clone(),
+    ];
+
+    let session = server.create(&native, "203.0.113.9");
+    let id = session["id"].as_str().unwrap();
+    let bearer = |token: &str| format!("Bearer {token}");
+    let (status, _) = server.send(
+        "GET",
+        &format!("/api/v1/session/{id}"),
+        &[("Authorization", &bearer(&prefactor))],
+        "",
+    );
+    assert_eq!(status, 200);
+
+    // Looker: the query-string login, the form login, a wrong secret, and
+    // the token it answers with.
+    let login = format!("/api/4.0/login?client_id={client_id}&client_secret={client_secret}");
+    let (status, body) = server.send("POST", &login, &[], "");
+    assert_eq!(status, 200, "{body}");
+    let form = format!("client_id={client_id}&client_secret={client_secret}");
+    let form_headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, body) = server.send("POST", "/api/4.0/login", &form_headers, &form);
+    assert_eq!(status, 200, "{body}");
+    let wrong = format!("/api/4.0/login?client_id={client_id}&client_secret=wrong-{client_secret}");
+    assert_eq!(server.send("POST", &wrong, &[], "").0, 404);
+    let token: Value = serde_json::from_str(&body).unwrap();
+    let access_token = token["access_token"].as_str().unwrap().to_string();
+    let looker = format!("token {access_token}");
+    let (status, _) = server.send(
+        "GET",
+        &format!("/api/4.0/users/42/sessions/{id}"),
+        &[("Authorization", &looker)],
+        "",
+    );
+    assert_eq!(status, 200);
+    secrets.push(access_token);
+
+    // Huawei: a signed request, and one signed with the wrong key.
+    let path = "/v1/identity-stores/acme/users/42/sessions";
+    let date = huawei_signing::format_date(chrono::Utc::now());
+    let sign = |key: &str| {
+        let headers = [
+            ("host", server.bind.as_str()),
+            ("x-sdk-date", date.as_str()),
+        ];
+        let canonical = huawei_signing::canonical_request(
+            "GET",
+            &huawei_signing::canonical_uri(path),
+            "",
+            &headers,
+            "host;x-sdk-date",
+            huawei_signing::EMPTY_PAYLOAD_HASH,
+        );
+        let signature =
+            huawei_signing::signature(key, &huawei_signing::string_to_sign(&date, &canonical));
+        (
+            huawei_signing::authorization(&access_key, "host;x-sdk-date", &signature),
+            hex::encode(signature),
+        )
+    };
+    let (authorization, signature) = sign(&secret_key);
+    let (status, body) = server.send(
+        "GET",
+        path,
+        &[("Authorization", &authorization), ("X-Sdk-Date", &date)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (wrong_authorization, _) = sign("not-the-secret-key");
+    assert_eq!(
+        server
+            .send(
+                "GET",
+                path,
+                &[
+                    ("Authorization", &wrong_authorization),
+                    ("X-Sdk-Date", &date)
+                ],
+                ""
+            )
+            .0,
+        401
+    );
+    secrets.push(signature);
+
+    server.signal("TERM");
+    server.wait_for("stopped");
+    let log = server.seen.join("\n");
+    assert!(
+        log.contains("request completed"),
+        "the log has request lines:\n{log}"
+    );
+    assert!(log.contains("client_secret=REDACTED"), "{log}");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret reached the log:\n{log}"
+        );
+    }
 }
 
 fn place(session: &Value) -> [&Value; 3] {

@@ -759,7 +759,8 @@ async fn http_request_handle_wrap<C: ServerContext>(
         "remote_addr" => remote_addr,
         "req_id" => request_id.clone(),
         "method" => request.method().as_str().to_string(),
-        "uri" => format!("{}", request.uri()),
+        // login-sessions: never a secret in the log.
+        "uri" => redacted_uri(request.uri()),
     ));
     // If we have been asked to include any headers from the request in the
     // log messages, do so here:
@@ -1039,6 +1040,36 @@ async fn http_request_handle<C: ServerContext>(
 // Still a UUID: `Uuid::parse_str` reads it back (the usdt probes do).
 fn generate_request_id() -> String {
     format!("{}", Uuid::new_v4().simple())
+}
+
+/// login-sessions: the URI as logged, with the value of every query
+/// parameter whose name suggests a credential replaced by `REDACTED`.
+/// Clients send secrets in query strings (Looker's documented
+/// `login?client_id=...&client_secret=...`), and every record of a
+/// request carries its URI, at every level.
+fn redacted_uri(uri: &http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_name(name) => format!("{name}=REDACTED"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), redacted.join("&"))
+}
+
+/// login-sessions: whether a query parameter's name (as sent, possibly
+/// percent-encoded or with `+` for spaces) suggests a credential.
+fn is_secret_name(name: &str) -> bool {
+    let name = percent_encoding::percent_decode_str(&name.replace('+', " "))
+        .decode_utf8_lossy()
+        .to_ascii_lowercase();
+    ["secret", "token", "password", "passwd", "signature", "key", "auth", "credential"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// ServerConnectionHandler is a Hyper Service implementation that forwards
