@@ -263,7 +263,7 @@ pub mod types {
         }
     }
 
-    ///An identity store (tenant) id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    ///An identity store (tenant) id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control and format characters (categories Cc and Cf), and not starting or ending with white space. Anything else is refused as an invalid request.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct IdentityStoreId(::std::string::String);
@@ -384,7 +384,7 @@ pub mod types {
         }
     }
 
-    ///Free text: 1 to 256 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    ///Free text: 1 to 256 characters, any but Unicode control and format characters (categories Cc and Cf: a right-to-left override would make it read differently than it is), and not starting or ending with white space. Anything else is refused as an invalid request.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct Label(::std::string::String);
@@ -1874,7 +1874,7 @@ With no `fields` filter every key is present, `null` where there is no value; wi
         }
     }
 
-    ///A user id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control characters (category Cc), and not starting or ending with white space. Anything else is refused as an invalid request.
+    ///A user id, chosen by whoever records sessions: 1 to 128 characters, any but Unicode control and format characters (categories Cc and Cf), and not starting or ending with white space. Anything else is refused as an invalid request.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UserId(::std::string::String);

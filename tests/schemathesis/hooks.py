@@ -205,7 +205,10 @@ def _is_rust_whitespace(char: str) -> bool:
 
 def has_control_character(case: Any) -> bool:
     return any(
-        unicodedata.category(char) == "Cc" for name, text in _request_strings(case) if name != "user_agent" for char in text
+        unicodedata.category(char) in ("Cc", "Cf")
+        for name, text in _request_strings(case)
+        if name != "user_agent"
+        for char in text
     )
 
 

@@ -147,7 +147,15 @@ async fn bad_input_gets_a_clear_400_and_writes_nothing(kind: StoreKind) {
         ),
         (
             json!({"identity_store_id": "a\u{1}b"}),
-            "control characters",
+            "control or format characters",
+        ),
+        (
+            json!({"identity_store_id": "acme", "title": "invoice\u{202e}fdp.exe"}),
+            "title must not contain control or format characters",
+        ),
+        (
+            json!({"identity_store_id": "acme", "credentials_type": "saml\u{200b}"}),
+            "credentials_type must not contain control or format characters",
         ),
         (
             json!({"identity_store_id": "x".repeat(129)}),

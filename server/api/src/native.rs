@@ -152,8 +152,8 @@ string_id!(
         MAX_ID_CHARS,
         None,
         "An identity store (tenant) id, chosen by whoever records sessions: 1 \
-         to 128 characters, any but Unicode control characters (category Cc), \
-         and not starting or ending with white space. Anything else is refused \
+         to 128 characters, any but Unicode control and format characters \
+         (categories Cc and Cf), and not starting or ending with white space. Anything else is refused \
          as an invalid request.",
     )
 );
@@ -166,8 +166,8 @@ string_id!(
         MAX_ID_CHARS,
         None,
         "A user id, chosen by whoever records sessions: 1 to 128 characters, \
-         any but Unicode control characters (category Cc), and not starting or \
-         ending with white space. Anything else is refused as an invalid \
+         any but Unicode control and format characters (categories Cc and Cf), \
+         and not starting or ending with white space. Anything else is refused as an invalid \
          request.",
     )
 );
@@ -179,8 +179,10 @@ string_id!(
         1,
         MAX_LABEL_CHARS,
         None,
-        "Free text: 1 to 256 characters, any but Unicode control characters \
-         (category Cc), and not starting or ending with white space. Anything \
+        "Free text: 1 to 256 characters, any but Unicode control and format \
+         characters (categories Cc and Cf: a right-to-left override would make \
+         it read differently than it is), and not starting or ending with white \
+         space. Anything \
          else is refused as an invalid request.",
     )
 );

@@ -3,8 +3,12 @@
 //!
 //! These ids travel in URL paths of every dialect (Huawei's SDK sends them
 //! percent-encoded, with spaces, `+`, `~`, `/` and non-ASCII intact), so the
-//! rules are: not empty, at most [`MAX_ID_CHARS`] characters, no control
-//! characters, no leading or trailing white space.
+//! rules are: not empty, at most [`MAX_ID_CHARS`] characters, no control or
+//! format characters (Unicode categories Cc and Cf: a right-to-left override
+//! or a zero-width space makes text read differently than it is), no
+//! leading or trailing white space.
+
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// The longest identity store or user id accepted.
 pub const MAX_ID_CHARS: usize = 128;
@@ -23,7 +27,7 @@ pub enum IdError {
     Empty { field: &'static str },
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
-    #[error("{field} must not contain control characters")]
+    #[error("{field} must not contain control or format characters")]
     ControlCharacter { field: &'static str },
     #[error("{field} must not start or end with white space")]
     SurroundingWhitespace { field: &'static str },
@@ -46,7 +50,7 @@ fn validate_text(field: &'static str, value: &str, max: usize) -> Result<(), IdE
     if value.chars().count() > max {
         return Err(IdError::TooLong { field, max });
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(is_control_or_format) {
         return Err(IdError::ControlCharacter { field });
     }
     if value.trim() != value {
@@ -55,12 +59,17 @@ fn validate_text(field: &'static str, value: &str, max: usize) -> Result<(), IdE
     Ok(())
 }
 
-/// A user agent as it is kept: control characters removed, cut to
+/// Whether `c` is a Unicode control (Cc) or format (Cf) character.
+fn is_control_or_format(c: char) -> bool {
+    c.is_control() || c.general_category() == GeneralCategory::Format
+}
+
+/// A user agent as it is kept: control and format characters removed, cut to
 /// [`MAX_USER_AGENT_CHARS`]; `None` when nothing is left.
 pub fn normalize_user_agent(raw: &str) -> Option<String> {
     let cleaned: String = raw
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !is_control_or_format(*c))
         .take(MAX_USER_AGENT_CHARS)
         .collect();
     let trimmed = cleaned.trim();
@@ -76,6 +85,30 @@ mod tests {
         for id in ["user 1", "a+b", "x~y", "a/b", "ユーザー", "42"] {
             assert_eq!(validate_id("user_id", id), Ok(()), "{id}");
         }
+    }
+
+    #[test]
+    fn format_characters_are_refused_like_control_characters() {
+        for text in [
+            "evil\u{202e}txt.exe",
+            "zero\u{200b}width",
+            "\u{feff}bom",
+            "soft\u{ad}hyphen",
+        ] {
+            assert_eq!(
+                validate_label("title", text),
+                Err(IdError::ControlCharacter { field: "title" }),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            validate_label("title", "Acme console – ünïcödé 北京"),
+            Ok(())
+        );
+        assert_eq!(
+            normalize_user_agent("curl/8\u{202e}.5"),
+            Some("curl/8.5".to_string())
+        );
     }
 
     #[test]
