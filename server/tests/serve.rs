@@ -105,6 +105,30 @@ fn admin_token(db: &str) -> String {
         .to_string()
 }
 
+/// Temporary Huawei credentials of credential `id`, as
+/// `credentials create-temporary --json` prints them.
+fn temporary_huawei_credentials(db: &str, id: &str) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args([
+            "credentials",
+            "create-temporary",
+            id,
+            "--json",
+            "--database",
+            db,
+        ])
+        .env_remove("LOGIN_SESSIONS_DATABASE")
+        .env_remove("LOGIN_SESSIONS_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// A new admin credential, as `credentials create --json` prints it.
 fn admin_credential(db: &str) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
@@ -344,6 +368,7 @@ fn no_secret_reaches_the_log_even_at_trace() {
     let prefactor = secret("/prefactor/api_token");
     let (client_id, client_secret) = (secret("/looker/client_id"), secret("/looker/client_secret"));
     let (access_key, secret_key) = (secret("/huawei/access_key"), secret("/huawei/secret_key"));
+    let temporary = temporary_huawei_credentials(&db, admin["id"].as_str().unwrap());
     let mut server = Server::start(&db, &["--log-level", "trace"], &[]);
     let mut secrets = vec![
         native.clone(),
@@ -386,53 +411,57 @@ fn no_secret_reaches_the_log_even_at_trace() {
     assert_eq!(status, 200);
     secrets.push(access_token);
 
-    // Huawei: a signed request, and one signed with the wrong key.
+    // Huawei: signed with the credential's AK/SK, with the wrong key, and
+    // with temporary credentials (their security token signed too).
     let path = "/v1/identity-stores/acme/users/42/sessions";
     let date = huawei_signing::format_date(chrono::Utc::now());
-    let sign = |key: &str| {
-        let headers = [
+    let signed_get = |access_key: &str, secret_key: &str, token: Option<&str>| {
+        let mut headers = vec![
             ("host", server.bind.as_str()),
             ("x-sdk-date", date.as_str()),
         ];
+        if let Some(token) = token {
+            headers.push(("x-security-token", token));
+        }
+        let names: Vec<&str> = headers.iter().map(|(name, _)| *name).collect();
+        let signed_headers = names.join(";");
         let canonical = huawei_signing::canonical_request(
             "GET",
             &huawei_signing::canonical_uri(path),
             "",
             &headers,
-            "host;x-sdk-date",
+            &signed_headers,
             huawei_signing::EMPTY_PAYLOAD_HASH,
         );
-        let signature =
-            huawei_signing::signature(key, &huawei_signing::string_to_sign(&date, &canonical));
-        (
-            huawei_signing::authorization(&access_key, "host;x-sdk-date", &signature),
-            hex::encode(signature),
-        )
+        let signature = huawei_signing::signature(
+            secret_key,
+            &huawei_signing::string_to_sign(&date, &canonical),
+        );
+        let authorization = huawei_signing::authorization(access_key, &signed_headers, &signature);
+        let mut sent = vec![
+            ("Authorization", authorization.as_str()),
+            ("X-Sdk-Date", date.as_str()),
+        ];
+        if let Some(token) = token {
+            sent.push(("X-Security-Token", token));
+        }
+        let (status, _) = server.send("GET", path, &sent, "");
+        (status, hex::encode(signature))
     };
-    let (authorization, signature) = sign(&secret_key);
-    let (status, body) = server.send(
-        "GET",
-        path,
-        &[("Authorization", &authorization), ("X-Sdk-Date", &date)],
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    let (wrong_authorization, _) = sign("not-the-secret-key");
-    assert_eq!(
-        server
-            .send(
-                "GET",
-                path,
-                &[
-                    ("Authorization", &wrong_authorization),
-                    ("X-Sdk-Date", &date)
-                ],
-                ""
-            )
-            .0,
-        401
-    );
+    let (status, signature) = signed_get(&access_key, &secret_key, None);
+    assert_eq!(status, 200);
     secrets.push(signature);
+    assert_eq!(signed_get(&access_key, "not-the-secret-key", None).0, 401);
+    let (status, signature) = signed_get(
+        temporary["access_key"].as_str().unwrap(),
+        temporary["secret_key"].as_str().unwrap(),
+        temporary["security_token"].as_str(),
+    );
+    assert_eq!(status, 200);
+    secrets.push(signature);
+    for field in ["secret_key", "security_token"] {
+        secrets.push(temporary[field].as_str().unwrap().to_string());
+    }
 
     server.signal("TERM");
     server.wait_for("stopped");
