@@ -232,6 +232,21 @@ async fn bad_input_gets_a_clear_400_and_writes_nothing(kind: StoreKind) {
             "{body}: message {message:?} lacks {expected:?}"
         );
     }
+    // A query that does not decode to UTF-8 is refused, not read with
+    // U+FFFD in place of its bytes.
+    let not_utf8 = http
+        .get(format!("{url}?user_id=%FF"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_utf8.status().as_u16(), 400);
+    let error: serde_json::Value = not_utf8.json().await.unwrap();
+    assert_eq!(error["error_code"], "InvalidRequest");
+    assert!(
+        error["message"].as_str().unwrap().contains("UTF-8"),
+        "{error}"
+    );
     let malformed = http
         .post(&url)
         .bearer_auth(token)

@@ -372,6 +372,14 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
         .await
         .unwrap();
     assert_error(response, 400, "invalid_value").await;
+    // invalid_value: a query that does not decode to UTF-8.
+    let response = http
+        .get(url("/api/v1/session?pool_id=%FF"))
+        .bearer_auth(&server.admin.prefactor_api_token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 400, "invalid_value").await;
 
     // validation_errors: out-of-range page size, unsupported sort.
     let (status, error) = error_response(

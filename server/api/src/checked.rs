@@ -10,7 +10,9 @@
 //! the handler builds the error in its dialect's shape with the full request
 //! context.
 //!
-//! [`CheckedBody`] also holds JSON bodies to what their schemas say: an
+//! [`Checked`] also refuses a query string that does not decode to UTF-8
+//! (dropshot's query parser would replace the bytes with U+FFFD and go on),
+//! and [`CheckedBody`] holds JSON bodies to what their schemas say: an
 //! object. (Serde's derived `Deserialize` of a struct takes a JSON array of
 //! its fields too, so `[null, null]` would otherwise pass for a body whose
 //! fields are all optional.)
@@ -37,6 +39,9 @@ impl<E: SharedExtractor> SharedExtractor for Checked<E> {
     async fn from_request<Context: ServerContext>(
         rqctx: &RequestContext<Context>,
     ) -> Result<Self, HttpError> {
+        if let Err(error) = utf8_query(rqctx.request.uri().query()) {
+            return Ok(Checked(Err(error)));
+        }
         Ok(Checked(E::from_request(rqctx).await))
     }
 
@@ -80,6 +85,27 @@ impl<E: ExclusiveExtractor + 'static> ExclusiveExtractor for CheckedBody<E> {
     }
 }
 
+/// Refuses a query string any of whose names or values, percent-decoded,
+/// is not UTF-8.
+pub fn utf8_query(query: Option<&str>) -> Result<(), HttpError> {
+    let Some(query) = query else {
+        return Ok(());
+    };
+    let decodes = query.split(['&', '=', ';']).all(|part| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .is_ok()
+    });
+    if decodes {
+        Ok(())
+    } else {
+        Err(HttpError::for_bad_request(
+            None,
+            "the query string does not decode to UTF-8".to_string(),
+        ))
+    }
+}
+
 /// Refuses a body that is JSON but not an object; anything else (an object,
 /// text that is not JSON at all) is left to the wrapped extractor.
 pub fn json_object_or_other(bytes: &[u8]) -> Result<(), HttpError> {
@@ -95,6 +121,23 @@ pub fn json_object_or_other(bytes: &[u8]) -> Result<(), HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_must_decode_to_utf8() {
+        for query in [
+            None,
+            Some(""),
+            Some("a=1&b=%C3%A9"),
+            Some("x=%25FF"),
+            Some("flag"),
+        ] {
+            assert!(utf8_query(query).is_ok(), "{query:?}");
+        }
+        for query in [Some("user_id=%FF"), Some("%C3=1"), Some("a=1&b=%E2%82")] {
+            let error = utf8_query(query).unwrap_err();
+            assert_eq!(error.status_code.as_u16(), 400, "{query:?}");
+        }
+    }
 
     #[test]
     fn only_json_objects_pass_to_the_wrapped_extractor() {
