@@ -108,44 +108,42 @@ fn admin_token(db: &str) -> String {
 /// Temporary Huawei credentials of credential `id`, as
 /// `credentials create-temporary --json` prints them.
 fn temporary_huawei_credentials(db: &str, id: &str) -> Value {
+    cli_json(&[
+        "credentials",
+        "create-temporary",
+        id,
+        "--json",
+        "--database",
+        db,
+    ])
+}
+
+/// A new admin credential, as `credentials create --json` prints it.
+fn admin_credential(db: &str) -> Value {
+    cli_json(&[
+        "credentials",
+        "create",
+        "--role",
+        "admin",
+        "--json",
+        "--database",
+        db,
+    ])
+}
+
+/// What a `login-sessions` command prints as JSON; it must succeed.
+fn cli_json(args: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
-        .args([
-            "credentials",
-            "create-temporary",
-            id,
-            "--json",
-            "--database",
-            db,
-        ])
+        .args(args)
         .env_remove("LOGIN_SESSIONS_DATABASE")
         .env_remove("LOGIN_SESSIONS_KEY_FILE")
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// A new admin credential, as `credentials create --json` prints it.
-fn admin_credential(db: &str) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
-        .args([
-            "credentials",
-            "create",
-            "--role",
-            "admin",
-            "--json",
-            "--database",
-            db,
-        ])
-        .env_remove("LOGIN_SESSIONS_DATABASE")
-        .env_remove("LOGIN_SESSIONS_KEY_FILE")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
     serde_json::from_slice(&output.stdout).unwrap()
 }
 

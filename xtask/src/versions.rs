@@ -111,7 +111,6 @@ fn published(root: &Path) -> anyhow::Result<Vec<(Version, Value)>> {
         versions.push((version, document));
     }
     versions.sort_by(|(a, _), (b, _)| a.cmp(b));
-    versions.dedup_by(|(a, _), (b, _)| a == b);
     Ok(versions)
 }
 

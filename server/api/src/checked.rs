@@ -107,8 +107,16 @@ pub fn utf8_query(query: Option<&str>) -> Result<(), HttpError> {
 }
 
 /// Refuses a body that is JSON but not an object; anything else (an object,
-/// text that is not JSON at all) is left to the wrapped extractor.
+/// text that is not JSON at all) is left to the extractor that reads it.
+/// A body that starts with `{` is an object or no JSON at all, so the usual
+/// body is not parsed twice.
 pub fn json_object_or_other(bytes: &[u8]) -> Result<(), HttpError> {
+    let first = bytes
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    if matches!(first, None | Some(b'{')) {
+        return Ok(());
+    }
     match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(value) if !value.is_object() => Err(HttpError::for_bad_request(
             None,
@@ -141,10 +149,24 @@ mod tests {
 
     #[test]
     fn only_json_objects_pass_to_the_wrapped_extractor() {
-        for body in [&b"{}"[..], br#"{"a": [1]}"#, b"", b"{", b"not json"] {
+        for body in [
+            &b"{}"[..],
+            br#"{"a": [1]}"#,
+            b"",
+            b"{",
+            b"not json",
+            b" \n{}",
+        ] {
             assert!(json_object_or_other(body).is_ok(), "{body:?}");
         }
-        for body in [&b"[null, null]"[..], b"[]", b"null", b"1", br#""a""#] {
+        for body in [
+            &b"[null, null]"[..],
+            b"[]",
+            b"null",
+            b"1",
+            br#""a""#,
+            b" \t[]",
+        ] {
             let error = json_object_or_other(body).unwrap_err();
             assert_eq!(error.status_code.as_u16(), 400, "{body:?}");
         }

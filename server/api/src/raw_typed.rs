@@ -75,9 +75,9 @@ where
     }
 }
 
-/// The body as a `T`: JSON, with no `Content-Type` or `application/json`
-/// (parameters such as `charset` ignored), as dropshot's `TypedBody` reads
-/// it.
+/// The body as a `T`: a JSON object (as [`CheckedBody`](crate::checked::CheckedBody)
+/// holds it to), with no `Content-Type` or `application/json` (parameters
+/// such as `charset` ignored), as dropshot's `TypedBody` reads it.
 fn parse<T: DeserializeOwned>(
     content_type: Option<&http::HeaderValue>,
     bytes: &[u8],
@@ -94,6 +94,7 @@ fn parse<T: DeserializeOwned>(
             ));
         }
     }
+    crate::checked::json_object_or_other(bytes)?;
     serde_json::from_slice(bytes).map_err(|error| {
         HttpError::for_bad_request(None, format!("unable to parse JSON body: {error}"))
     })
@@ -133,5 +134,18 @@ mod tests {
         assert_eq!(error.status_code.as_u16(), 400);
         let error = parse::<Body>(None, b"").unwrap_err();
         assert!(error.external_message.contains("unable to parse JSON body"));
+    }
+
+    /// Serde reads a struct from a JSON array of its fields; the schema
+    /// says object, so an array is refused before it gets there.
+    #[test]
+    fn a_json_array_is_not_a_body() {
+        let error = parse::<Body>(None, br#"[["a"]]"#).unwrap_err();
+        assert_eq!(error.status_code.as_u16(), 400);
+        assert!(
+            error.external_message.contains("JSON object"),
+            "{}",
+            error.external_message
+        );
     }
 }

@@ -17,7 +17,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use dropshot::{ErrorStatusCode, Header, HttpError, HttpResponseOk, Path, RequestContext};
-use login_sessions_api::checked::{Checked, json_object_or_other};
+use login_sessions_api::checked::Checked;
 use login_sessions_api::huawei as wire;
 use login_sessions_api::huawei::HuaweiError;
 use login_sessions_api::raw_typed::RawTypedBody;
@@ -76,9 +76,7 @@ pub async fn batch_delete_sessions(
     let (bytes, body) = body.into_parts().map_err(|e| unreadable_body(&rqctx, e))?;
     let caller = authenticate(&rqctx, &bytes).await?;
     let (store, user) = store_and_user(&rqctx, path)?;
-    let body = json_object_or_other(&bytes)
-        .and(body)
-        .map_err(|e| bad_request(&rqctx, &e.external_message))?;
+    let body = body.map_err(|e| bad_request(&rqctx, &e.external_message))?;
     let ids = session_ids(&rqctx, &body.session_ids)?;
     rqctx
         .context()

@@ -12,6 +12,7 @@ mod page;
 mod schema;
 mod text;
 
+use bytes::Bytes;
 use dropshot::{Body, RequestContext};
 use http::{Response, StatusCode, header};
 use login_sessions_api::native::{NativeError, NativeErrorCode};
@@ -47,13 +48,13 @@ pub enum ContractError {
     Serialize(#[source] serde_json::Error),
 }
 
-/// The two answers, ready to send.
+/// The two answers, ready to send (shared, so a request copies nothing).
 #[derive(Debug)]
 pub struct Contract {
     /// `/openapi.json`.
-    document: String,
+    document: Bytes,
     /// `/docs/`.
-    reference: String,
+    reference: Bytes,
 }
 
 impl Contract {
@@ -62,8 +63,10 @@ impl Contract {
     pub fn for_public_url(public_url: &str) -> Result<Contract, ContractError> {
         let document = served_document(public_url)?;
         Ok(Contract {
-            reference: page::render(&document, &LINKS),
-            document: serde_json::to_string_pretty(&document).map_err(ContractError::Serialize)?,
+            reference: Bytes::from(page::render(&document, &LINKS)),
+            document: Bytes::from(
+                serde_json::to_string_pretty(&document).map_err(ContractError::Serialize)?,
+            ),
         })
     }
 }
@@ -166,12 +169,13 @@ mod tests {
             .values()
             .flat_map(|item| item.as_object().unwrap().values())
             .filter_map(|operation| operation["operationId"].as_str());
+        let reference = std::str::from_utf8(&contract.reference).unwrap();
         let mut count = 0;
         for id in ids {
             count += 1;
-            assert!(contract.reference.contains(&format!("id=\"{id}\"")), "{id}");
+            assert!(reference.contains(&format!("id=\"{id}\"")), "{id}");
         }
         assert!(count > 0);
-        assert!(contract.reference.contains("href=\"looker/errors\""));
+        assert!(reference.contains("href=\"looker/errors\""));
     }
 }
