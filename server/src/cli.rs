@@ -8,6 +8,8 @@
 //! (`--geoip-db`, repeatable, or `LOGIN_SESSIONS_GEOIP_DB`) and re-reads
 //! them on SIGHUP.
 
+mod output;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +22,7 @@ use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
-use crate::domain::credential::{Credential, Role};
+use crate::domain::credential::Role;
 use crate::enrich::Enricher;
 use crate::enrich::geoip::GeoIp;
 use crate::http::{self, ApiContext};
@@ -29,13 +31,14 @@ use crate::janitor::{
 };
 use crate::secrets::ServerKey;
 use crate::service::credentials::{
-    CredentialRequest, CredentialService, IssuedCredential, IssuedTemporaryHuaweiKey,
-    TEMPORARY_DEFAULT_TTL_SECONDS,
+    CredentialRequest, CredentialService, TEMPORARY_DEFAULT_TTL_SECONDS,
 };
 use crate::service::{DEFAULT_LAST_SEEN_GRANULARITY_SECONDS, SessionService, SessionSettings};
 use crate::store::SharedStore;
 use crate::store::credential_cache::{CachedCredentials, DEFAULT_CREDENTIAL_CACHE_MILLIS};
 use crate::store::postgres::DEFAULT_POOL_SIZE;
+use output::{Failure, credential_json, credential_line, say};
+pub use output::{issued_json, issued_text, temporary_json, temporary_text};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -381,33 +384,6 @@ pub async fn main() -> ExitCode {
     }
 }
 
-/// Why a command stopped early.
-#[derive(Debug)]
-enum Failure {
-    /// It failed: the message says why.
-    Message(String),
-    /// Whoever read its output went away (`credentials list | head`): not
-    /// a failure, there is just no one left to tell.
-    OutputClosed,
-}
-
-impl From<String> for Failure {
-    fn from(message: String) -> Self {
-        Failure::Message(message)
-    }
-}
-
-/// Writes one line of a command's output to stdout.
-fn say(line: impl std::fmt::Display) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::OutputClosed),
-        Err(e) => Err(Failure::Message(format!("could not write the output: {e}"))),
-    }
-}
-
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => Ok(serve(args).await?),
@@ -695,98 +671,6 @@ async fn credentials(command: CredentialsCommand) -> Result<(), Failure> {
             say(format_args!("revoked {}", revoked.id))
         }
     }
-}
-
-/// The `--json` output of `credentials create`.
-pub fn issued_json(issued: &IssuedCredential) -> serde_json::Value {
-    json!({
-        "id": issued.credential.id.as_str(),
-        "role": issued.credential.role.as_str(),
-        "native": { "token": issued.native_token },
-        "looker": {
-            "client_id": issued.looker_client_id,
-            "client_secret": issued.looker_client_secret,
-        },
-        "prefactor": { "api_token": issued.prefactor_api_token },
-        "huawei": {
-            "access_key": issued.huawei_access_key,
-            "secret_key": issued.huawei_secret_key,
-        },
-    })
-}
-
-/// The `--json` output of `credentials create-temporary`.
-pub fn temporary_json(issued: &IssuedTemporaryHuaweiKey) -> serde_json::Value {
-    json!({
-        "access_key": issued.access_key,
-        "secret_key": issued.secret_key,
-        "security_token": issued.security_token,
-        "expires_at": issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
-}
-
-/// The human output of `credentials create-temporary`.
-pub fn temporary_text(issued: &IssuedTemporaryHuaweiKey) -> String {
-    format!(
-        "temporary Huawei credentials of {}  {}, expiring {}\n\nThese secrets are shown only now \
-         (sign with the AK/SK and send the token as X-Security-Token):\n  \
-         access key (AK):  {}\n  secret key (SK):  {}\n  security token:   {}",
-        issued.credential.id,
-        issued.credential.role.as_str(),
-        issued
-            .expires_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        issued.access_key,
-        issued.secret_key,
-        issued.security_token,
-    )
-}
-
-/// The human output of `credentials create`.
-pub fn issued_text(issued: &IssuedCredential) -> String {
-    format!(
-        "{}\n\nThese secrets are shown only now:\n  native API token:        {}\n  Looker client_id:        {}\n  Looker client_secret:    {}\n  Prefactor API token:     {}\n  Huawei access key (AK):  {}\n  Huawei secret key (SK):  {}",
-        credential_line(&issued.credential),
-        issued.native_token,
-        issued.looker_client_id,
-        issued.looker_client_secret,
-        issued.prefactor_api_token,
-        issued.huawei_access_key,
-        issued.huawei_secret_key,
-    )
-}
-
-fn credential_line(credential: &Credential) -> String {
-    let mut line = format!("{}  {}", credential.id, credential.role.as_str());
-    if let Some(store) = &credential.identity_store_id {
-        line += &format!("  identity-store={store}");
-    }
-    if let Some(user) = &credential.user_id {
-        line += &format!("  user-id={user}");
-    }
-    if let Some(limit) = credential.rate_limit {
-        line += &format!("  rate-limit={limit}/s");
-    }
-    if let Some(name) = &credential.name {
-        line += &format!("  name={name:?}");
-    }
-    if let Some(at) = credential.revoked_at {
-        line += &format!("  REVOKED {}", at.to_rfc3339());
-    }
-    line
-}
-
-fn credential_json(credential: &Credential) -> serde_json::Value {
-    json!({
-        "id": credential.id.as_str(),
-        "role": credential.role.as_str(),
-        "name": credential.name,
-        "identity_store_id": credential.identity_store_id,
-        "user_id": credential.user_id,
-        "rate_limit": credential.rate_limit,
-        "created_at": credential.created_at.to_rfc3339(),
-        "revoked_at": credential.revoked_at.map(|at| at.to_rfc3339()),
-    })
 }
 
 #[cfg(test)]
