@@ -28,6 +28,7 @@ pub mod conformance;
 pub mod credential_cache;
 pub mod postgres;
 pub(crate) mod rows;
+pub(crate) mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;

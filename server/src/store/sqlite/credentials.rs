@@ -1,0 +1,221 @@
+//! [`CredentialStore`] on SQLite: credentials, temporary Huawei keys and
+//! Looker access tokens. Lookups run on the caller's thread against a
+//! reader connection; writes go to the writer thread.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, Row, params_from_iter};
+
+use super::{STATEMENTS, SqliteStore, db_error};
+use crate::domain::access_token::AccessToken;
+use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::{Timestamp, to_unix_millis};
+use crate::pfid::Pfid;
+use crate::secrets::SecretHash;
+use crate::store::rows::{
+    CREDENTIAL_COLUMN_COUNT, Columns, decode_access_token, decode_credential, decode_temporary_key,
+};
+use crate::store::sql;
+use crate::store::{BearerKind, CredentialStore, StoreError};
+
+impl SqliteStore {
+    /// The first row `sql` finds for `key`, read by `decode`.
+    fn find_one<K, T>(
+        &self,
+        sql: &str,
+        key: K,
+        decode: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError>
+    where
+        K: rusqlite::ToSql,
+    {
+        let reader = self.reader();
+        let mut statement = reader.prepare_cached(sql).map_err(db_error)?;
+        let mut rows = statement.query([key]).map_err(db_error)?;
+        match rows.next().map_err(db_error)? {
+            Some(row) => decode(row).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        secrets: &StoredSecrets,
+    ) -> Result<(), StoreError> {
+        let (credential, secrets) = (credential.clone(), secrets.clone());
+        self.writer
+            .write(move |writer| {
+                let values = sql::credential_values(&credential, &secrets);
+                execute(writer, &STATEMENTS.insert_credential, values)
+                    .map_err(|error| sql::duplicate_credential(error, &credential, &secrets))
+                    .map(drop)
+            })
+            .await
+    }
+
+    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        let reader = self.reader();
+        let mut statement = reader
+            .prepare_cached(&STATEMENTS.list_credentials)
+            .map_err(db_error)?;
+        let mut rows = statement.query([]).map_err(db_error)?;
+        let mut credentials = Vec::new();
+        while let Some(row) = rows.next().map_err(db_error)? {
+            credentials.push(decode_credential(row)?);
+        }
+        Ok(credentials)
+    }
+
+    async fn credential(&self, id: &Pfid) -> Result<Option<Credential>, StoreError> {
+        self.find_one(&STATEMENTS.credential, id.as_str(), |row| {
+            decode_credential(row)
+        })
+    }
+
+    async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError> {
+        let id = *id;
+        self.writer
+            .write(move |writer| {
+                let values = vec![
+                    sql::SqlValue::Integer(to_unix_millis(at)),
+                    sql::SqlValue::Text(id.as_str().into()),
+                ];
+                Ok(execute(writer, &STATEMENTS.revoke_credential, values)? == 1)
+            })
+            .await
+    }
+
+    async fn credential_by_bearer(
+        &self,
+        kind: BearerKind,
+        hash: &SecretHash,
+    ) -> Result<Option<Credential>, StoreError> {
+        self.find_one(
+            STATEMENTS.credential_by_bearer(kind),
+            hash.as_bytes().as_slice(),
+            |row| decode_credential(row),
+        )
+    }
+
+    async fn credential_by_looker_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
+        self.find_one(
+            &STATEMENTS.credential_by_looker_client_id,
+            client_id,
+            |row| {
+                let hash = Columns::of(row, "credential").hash(8, "looker_client_secret_hash")?;
+                Ok((decode_credential(row)?, hash))
+            },
+        )
+    }
+
+    async fn credential_by_huawei_access_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
+        self.find_one(
+            &STATEMENTS.credential_by_huawei_access_key,
+            access_key,
+            |row| {
+                let sealed = Columns::of(row, "credential").bytes(8, "huawei_secret_key_sealed")?;
+                Ok((decode_credential(row)?, sealed))
+            },
+        )
+    }
+
+    async fn insert_temporary_huawei_key(
+        &self,
+        key: &TemporaryHuaweiKey,
+    ) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.writer
+            .write(move |writer| {
+                let values = sql::temporary_key_values(&key);
+                execute(writer, &STATEMENTS.insert_temporary_key, values)
+                    .map_err(|error| sql::duplicate_temporary_key(error, &key))
+                    .map(drop)
+            })
+            .await
+    }
+
+    async fn temporary_huawei_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(Credential, TemporaryHuaweiKey)>, StoreError> {
+        self.find_one(&STATEMENTS.temporary_key, access_key, |row| {
+            Ok((decode_credential(row)?, decode_temporary_key(row)?))
+        })
+    }
+
+    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.writer
+            .write(move |writer| {
+                let values = sql::access_token_values(&token);
+                execute(writer, &STATEMENTS.insert_access_token, values)
+                    .map_err(sql::duplicate_access_token)
+                    .map(drop)
+            })
+            .await
+    }
+
+    async fn access_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(AccessToken, Credential)>, StoreError> {
+        self.find_one(
+            &STATEMENTS.access_token,
+            hash.as_bytes().as_slice(),
+            |row| {
+                let credential = decode_credential(row)?;
+                let token = decode_access_token(row, CREDENTIAL_COLUMN_COUNT)?;
+                Ok((token, credential))
+            },
+        )
+    }
+
+    async fn revoke_access_token(
+        &self,
+        hash: &SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let hash = *hash;
+        self.writer
+            .write(move |writer| {
+                let values = vec![
+                    sql::SqlValue::Integer(to_unix_millis(at)),
+                    sql::SqlValue::Bytes(hash.as_bytes().as_slice().into()),
+                ];
+                Ok(execute(writer, &STATEMENTS.revoke_access_token, values)? == 1)
+            })
+            .await
+    }
+
+    async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |writer| {
+                let values = vec![sql::SqlValue::Integer(to_unix_millis(now))];
+                let deleted = execute(writer, &STATEMENTS.delete_expired_access_tokens, values)?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
+}
+
+/// Runs one cached statement on the writer; how many rows it changed.
+fn execute(
+    writer: &Connection,
+    statement: &str,
+    values: Vec<sql::SqlValue<'_>>,
+) -> Result<usize, StoreError> {
+    writer
+        .prepare_cached(statement)
+        .map_err(db_error)?
+        .execute(params_from_iter(values))
+        .map_err(db_error)
+}
