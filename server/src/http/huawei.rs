@@ -56,7 +56,7 @@ pub async fn list_sessions(
     let sessions = rqctx
         .context()
         .sessions
-        .live_sessions_of_user(&caller, &store, &user, MAX_LISTED_SESSIONS)
+        .live_sessions_in_store(&caller, &store, &user, MAX_LISTED_SESSIONS)
         .await
         .map_err(|e| service_error(&rqctx, e, ACTION_LIST))?;
     Ok(HttpResponseOk(wire::ListSessionsResponse {
@@ -81,7 +81,7 @@ pub async fn batch_delete_sessions(
     rqctx
         .context()
         .sessions
-        .revoke_sessions_of_user(&caller, &store, &user, ids)
+        .revoke_listed_sessions_in_store(&caller, &store, &user, ids)
         .await
         .map_err(|e| service_error(&rqctx, e, ACTION_DELETE))?;
     Ok(HttpResponseOk(wire::BatchDeleteSessionsResponse {}))

@@ -71,7 +71,7 @@ pub async fn user_session(
     let context = rqctx.context();
     let session = context
         .sessions
-        .live_user_session(&caller.credential, &path.user_id, &id)
+        .live_session_of_user(&caller.credential, &path.user_id, &id)
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseOk(to_looker_session(
@@ -92,7 +92,7 @@ pub async fn all_user_sessions(
     let context = rqctx.context();
     let sessions = context
         .sessions
-        .live_user_sessions(&caller.credential, &path.user_id)
+        .live_sessions_in_every_store(&caller.credential, &path.user_id)
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseOk(
@@ -113,7 +113,7 @@ pub async fn delete_user_session(
     rqctx
         .context()
         .sessions
-        .end_user_session(&caller.credential, &path.user_id, &id)
+        .end_live_session_of_user(&caller.credential, &path.user_id, &id)
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseDeleted())
@@ -194,7 +194,7 @@ pub async fn login_user(
     let context = rqctx.context();
     let newest = context
         .sessions
-        .newest_user_session(&caller.credential, &user_id)
+        .newest_session_of_user(&caller.credential, &user_id)
         .await
         .map_err(|e| service_error(&rqctx, e))?
         .ok_or_else(|| not_found(&rqctx))?;

@@ -14,8 +14,13 @@
 //! is recorded — at creation when the request carries an address or agent,
 //! else by the first `interactions` call — and stored; later interactions
 //! with another agent or address change `last_seen`, never the enrichment.
+//!
+//! Operations every dialect shares live here; a query only one dialect
+//! needs lives beside it (`looker`, `huawei`), named for what it returns.
 
 pub mod credentials;
+mod huawei;
+mod looker;
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -29,9 +34,7 @@ use crate::domain::ids::{IdError, normalize_user_agent, validate_id, validate_la
 use crate::domain::session::{Interaction, Session, SessionType, Status, TransitionError};
 use crate::enrich::Enricher;
 use crate::pfid::{Pfid, partition_for_identity_store};
-use crate::store::{
-    RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError,
-};
+use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError};
 
 /// Lifetimes and precision the service applies.
 #[derive(Clone, Debug)]
@@ -455,154 +458,6 @@ impl SessionService {
         Ok(self.store.revoke_user_sessions(&request).await?)
     }
 
-    /// The live sessions of one user in one identity store, newest first,
-    /// at most `limit` of them: an administrative view, for an `admin` or
-    /// the store's `store-admin` only. A `user` credential is refused even
-    /// for its own sessions (Huawei lets only management and delegated
-    /// administrator accounts list them).
-    pub async fn live_sessions_of_user(
-        &self,
-        caller: &Credential,
-        identity_store_id: &str,
-        user_id: &str,
-        limit: u32,
-    ) -> Result<Vec<Session>, ServiceError> {
-        validate_id("identity_store_id", identity_store_id)?;
-        validate_id("user_id", user_id)?;
-        require_store_administrator(caller, identity_store_id)?;
-        let query = SessionQuery {
-            identity_store_id: Some(identity_store_id.to_string()),
-            user_id: Some(user_id.to_string()),
-            status: None,
-            live: Some(true),
-            now: self.now(),
-            order: SessionOrder::NewestFirst,
-            cursor: None,
-            offset: 0,
-            limit,
-        };
-        Ok(self.store.list_sessions(&query).await?)
-    }
-
-    /// Revokes, atomically, those of `ids` that are live sessions of the
-    /// user in the identity store, and returns the ids revoked; others are
-    /// ignored. Same authorization as [`Self::live_sessions_of_user`].
-    pub async fn revoke_sessions_of_user(
-        &self,
-        caller: &Credential,
-        identity_store_id: &str,
-        user_id: &str,
-        ids: Vec<Pfid>,
-    ) -> Result<Vec<Pfid>, ServiceError> {
-        validate_id("identity_store_id", identity_store_id)?;
-        validate_id("user_id", user_id)?;
-        require_store_administrator(caller, identity_store_id)?;
-        let request = RevokeSessions {
-            identity_store_id: identity_store_id.to_string(),
-            user_id: user_id.to_string(),
-            ids,
-            now: self.now(),
-        };
-        Ok(self.store.revoke_sessions(&request).await?)
-    }
-
-    /// Every live session of `user_id` the caller may see, newest first,
-    /// across identity stores (within the caller's own, if it has one). A
-    /// `user` credential may list only its own user's: `Forbidden`
-    /// otherwise. A user id that no session could have is `Invalid`.
-    pub async fn live_user_sessions(
-        &self,
-        caller: &Credential,
-        user_id: &str,
-    ) -> Result<Vec<Session>, ServiceError> {
-        validate_id("user_id", user_id)?;
-        require_acting_for_user(caller, user_id)?;
-        let now = self.now();
-        let mut sessions: Vec<Session> = Vec::new();
-        let mut cursor = None;
-        loop {
-            let query = SessionQuery {
-                identity_store_id: scoped_store(caller, None)?,
-                user_id: Some(user_id.to_string()),
-                status: None,
-                live: Some(true),
-                now,
-                order: SessionOrder::NewestFirst,
-                cursor,
-                offset: 0,
-                limit: LISTING_BATCH,
-            };
-            let batch = self.store.list_sessions(&query).await?;
-            let done = batch.len() < LISTING_BATCH as usize;
-            cursor = batch.last().map(|session| session.id);
-            sessions.extend(batch.into_iter().filter(|s| caller.can_see(s)));
-            if done {
-                return Ok(sessions);
-            }
-        }
-    }
-
-    /// One live session of `user_id`, addressed through its user (as
-    /// Looker's `/users/{user_id}/sessions/{session_id}` does): `NotFound`
-    /// unless it exists, is visible to the caller, belongs to that user and
-    /// is live. A `user` credential may address only its own user's
-    /// sessions: `Forbidden` otherwise.
-    pub async fn live_user_session(
-        &self,
-        caller: &Credential,
-        user_id: &str,
-        id: &Pfid,
-    ) -> Result<Session, ServiceError> {
-        validate_id("user_id", user_id)?;
-        require_acting_for_user(caller, user_id)?;
-        let session = self.view(caller, id).await?;
-        if session.user_id.as_deref() != Some(user_id) || !session.is_live(self.now()) {
-            return Err(ServiceError::NotFound);
-        }
-        Ok(session)
-    }
-
-    /// Ends one live session of `user_id`: an administrator revokes it, the
-    /// user (a `user` credential acting for itself) logs out of it. A
-    /// session that is not live (or stops being live meanwhile) is
-    /// `NotFound`.
-    pub async fn end_user_session(
-        &self,
-        caller: &Credential,
-        user_id: &str,
-        id: &Pfid,
-    ) -> Result<Session, ServiceError> {
-        self.live_user_session(caller, user_id, id).await?;
-        let ended = if caller.administers() {
-            self.revoke(caller, id).await
-        } else {
-            self.logout(caller, id).await
-        };
-        match ended {
-            Err(ServiceError::Conflict(TransitionError::Ended(_))) => Err(ServiceError::NotFound),
-            other => other,
-        }
-    }
-
-    /// The newest session of `user_id` the caller may see, in any status.
-    pub async fn newest_user_session(
-        &self,
-        caller: &Credential,
-        user_id: &str,
-    ) -> Result<Option<Session>, ServiceError> {
-        let mut found = self
-            .list(
-                caller,
-                ListSessions {
-                    user_id: Some(user_id.to_string()),
-                    limit: 1,
-                    ..ListSessions::default()
-                },
-            )
-            .await?;
-        Ok(found.pop())
-    }
-
     /// Reads the session, applies `change` to it, and writes it over the
     /// version it was read at; when another writer got there first, pauses
     /// a random moment ([`retry_pause`]) and starts over from the new
@@ -670,9 +525,6 @@ impl SessionService {
         Ok(expires_at)
     }
 }
-
-/// How many sessions a listing of all of a user's sessions reads at a time.
-const LISTING_BATCH: u32 = 1000;
 
 fn require_acting_for_user(caller: &Credential, user_id: &str) -> Result<(), ServiceError> {
     if caller.may_act_for_user(user_id) {
