@@ -163,7 +163,10 @@ fn seeding_credential() -> Credential {
 
 /// What `serve --demo` prints: the admin credential and examples to paste.
 pub fn banner(public_url: &str, seeded: usize, admin: &IssuedCredential) -> String {
-    let token = &admin.native_token;
+    use crate::auth::scheme::SecretScheme;
+    let token = admin
+        .shown(crate::auth::native::SECRETS.kind(), "token")
+        .map_or("<the native API token above>", String::as_str);
     let seeded_line = if seeded > 0 {
         format!(
             "Seeded {seeded} demo sessions in identity stores {} and {}.",

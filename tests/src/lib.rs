@@ -51,8 +51,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
 use login_sessions_client::Client;
+use login_sessions_server::auth::scheme::SecretScheme;
+use login_sessions_server::auth::{huawei, looker, native, prefactor};
 use login_sessions_server::clock::ManualClock;
 use login_sessions_server::domain::credential::Role;
+use login_sessions_server::domain::credential::SecretKind;
 use login_sessions_server::enrich::Enricher;
 use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::janitor::{Janitor, JanitorSettings};
@@ -348,7 +351,7 @@ impl TestServer {
 
     /// The generated client with the admin's native token.
     pub fn admin_client(&self) -> Client {
-        self.native_client(&self.admin.native_token)
+        self.native_client(self.admin.native_token())
     }
 
     /// The generated client with a native token.
@@ -491,5 +494,43 @@ pub fn error_response<E: std::fmt::Debug>(error: login_sessions_client::Error<E>
             (status, response.into_inner())
         }
         other => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+/// An issued credential's secrets, by dialect, as the tests present them.
+pub trait IssuedSecrets {
+    fn native_token(&self) -> &String;
+    fn prefactor_api_token(&self) -> &String;
+    fn looker_client_id(&self) -> &String;
+    fn looker_client_secret(&self) -> &String;
+    fn huawei_access_key(&self) -> &String;
+    fn huawei_secret_key(&self) -> &String;
+}
+
+/// The value `credentials create --json` shows as `kind.field`.
+fn shown<'a>(issued: &'a IssuedCredential, kind: SecretKind, field: &str) -> &'a String {
+    issued
+        .shown(kind, field)
+        .unwrap_or_else(|| panic!("every credential has {kind}.{field}"))
+}
+
+impl IssuedSecrets for IssuedCredential {
+    fn native_token(&self) -> &String {
+        shown(self, native::SECRETS.kind(), "token")
+    }
+    fn prefactor_api_token(&self) -> &String {
+        shown(self, prefactor::SECRETS.kind(), "api_token")
+    }
+    fn looker_client_id(&self) -> &String {
+        shown(self, looker::SECRETS.kind(), "client_id")
+    }
+    fn looker_client_secret(&self) -> &String {
+        shown(self, looker::SECRETS.kind(), "client_secret")
+    }
+    fn huawei_access_key(&self) -> &String {
+        shown(self, huawei::SECRETS.kind(), "access_key")
+    }
+    fn huawei_secret_key(&self) -> &String {
+        shown(self, huawei::SECRETS.kind(), "secret_key")
     }
 }

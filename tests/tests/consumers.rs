@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use login_sessions_client::types::SessionStatus;
 use login_sessions_server::pfid::{Pfid, partition_for_identity_store};
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::python::{self, workspace_root};
 use login_sessions_tests::{StoreKind, TestServer, node, test_epoch};
 use serde_json::Value;
@@ -106,12 +107,12 @@ fn unknown_session_id() -> String {
 async fn run_consumer(server: &TestServer, mut command: tokio::process::Command, what: &str) {
     command
         .env("LS_BASE_URL", server.url())
-        .env("LS_NATIVE_TOKEN", &server.admin.native_token)
-        .env("LS_PREFACTOR_TOKEN", &server.admin.prefactor_api_token)
-        .env("LS_LOOKER_CLIENT_ID", &server.admin.looker_client_id)
+        .env("LS_NATIVE_TOKEN", server.admin.native_token())
+        .env("LS_PREFACTOR_TOKEN", server.admin.prefactor_api_token())
+        .env("LS_LOOKER_CLIENT_ID", server.admin.looker_client_id())
         .env(
             "LS_LOOKER_CLIENT_SECRET",
-            &server.admin.looker_client_secret,
+            server.admin.looker_client_secret(),
         )
         .env("LS_UNKNOWN_SESSION_ID", unknown_session_id())
         .env("NO_PROXY", "127.0.0.1,localhost")

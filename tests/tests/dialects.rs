@@ -14,13 +14,14 @@ use login_sessions_client::huawei::{HuaweiCredentials, huawei_client};
 use login_sessions_client::looker::looker_login;
 use login_sessions_client::types::{PrefactorSessionStatus, UserId, UserSessionDto};
 use login_sessions_server::clock::Clock;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::{StoreKind, TestServer, test_epoch};
 
 fn huawei(server: &TestServer) -> Client {
     let clock = server.clock.clone();
     let credentials = HuaweiCredentials::new(
-        &server.admin.huawei_access_key,
-        &server.admin.huawei_secret_key,
+        server.admin.huawei_access_key(),
+        server.admin.huawei_secret_key(),
     )
     .with_clock(Arc::new(move || clock.now()));
     huawei_client(&server.url(), credentials).unwrap()
@@ -65,7 +66,7 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
         .unwrap()
         .into_inner();
 
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
     let fetched = prefactor
         .fetch_session()
         .session_id(created.id.clone())
@@ -109,8 +110,8 @@ async fn every_dialect_shows_the_same_session(kind: StoreKind) {
 
     let (looker, _) = looker_login(
         &server.url(),
-        &server.admin.looker_client_id,
-        &server.admin.looker_client_secret,
+        server.admin.looker_client_id(),
+        server.admin.looker_client_secret(),
     )
     .await
     .unwrap();

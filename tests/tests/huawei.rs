@@ -22,6 +22,7 @@ use login_sessions_client::{Client, Error, ResponseValue};
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::IssuedCredential;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::proxy::is_request_id;
 use login_sessions_tests::{StoreKind, TestServer, test_epoch};
 use serde_json::Value;
@@ -39,7 +40,11 @@ fn credentials(server: &TestServer, access_key: &str, secret_key: &str) -> Huawe
 fn client_for(server: &TestServer, issued: &IssuedCredential) -> Client {
     huawei_client(
         &server.url(),
-        credentials(server, &issued.huawei_access_key, &issued.huawei_secret_key),
+        credentials(
+            server,
+            issued.huawei_access_key(),
+            issued.huawei_secret_key(),
+        ),
     )
     .unwrap()
 }
@@ -427,7 +432,7 @@ async fn every_authentication_failure_is_apigw_0301(kind: StoreKind) {
     // An unknown access key.
     let unknown = huawei_client(
         &server.url(),
-        credentials(&server, "UNKNOWNACCESSKEY0000", &admin.huawei_secret_key),
+        credentials(&server, "UNKNOWNACCESSKEY0000", admin.huawei_secret_key()),
     )
     .unwrap();
     assert_unauthenticated(
@@ -443,7 +448,7 @@ async fn every_authentication_failure_is_apigw_0301(kind: StoreKind) {
     // A wrong secret key.
     let wrong = huawei_client(
         &server.url(),
-        credentials(&server, &admin.huawei_access_key, "not-the-secret-key"),
+        credentials(&server, admin.huawei_access_key(), "not-the-secret-key"),
     )
     .unwrap();
     assert_unauthenticated(
@@ -473,7 +478,7 @@ async fn every_authentication_failure_is_apigw_0301(kind: StoreKind) {
         let response = server
             .http()
             .get(format!("{}{SESSIONS}", server.url()))
-            .bearer_auth(&admin.native_token)
+            .bearer_auth(admin.native_token())
             .send()
             .await
             .unwrap();
@@ -527,7 +532,7 @@ async fn the_signing_time_must_be_within_fifteen_minutes(kind: StoreKind) {
         (TimeDelta::days(-1), false),
     ] {
         let clock = server.clock.clone();
-        let skewed = HuaweiCredentials::new(&admin.huawei_access_key, &admin.huawei_secret_key)
+        let skewed = HuaweiCredentials::new(admin.huawei_access_key(), admin.huawei_secret_key())
             .with_clock(Arc::new(move || clock.now() + skew));
         let result = huawei_client(&server.url(), skewed)
             .unwrap()
@@ -544,7 +549,11 @@ async fn the_signing_time_must_be_within_fifteen_minutes(kind: StoreKind) {
     }
 
     // X-Sdk-Date must be signed, and in the basic ISO 8601 format.
-    let signer = credentials(&server, &admin.huawei_access_key, &admin.huawei_secret_key);
+    let signer = credentials(
+        &server,
+        admin.huawei_access_key(),
+        admin.huawei_secret_key(),
+    );
     let (status, _, body) = send_signed(
         &server,
         &signer,
@@ -574,7 +583,11 @@ async fn a_tampered_request_fails_the_signature(kind: StoreKind) {
     let server = TestServer::start_with(kind).await;
     let session = record(&server, "d-1", "u-1", None, None).await;
     let admin = &server.admin;
-    let signer = credentials(&server, &admin.huawei_access_key, &admin.huawei_secret_key);
+    let signer = credentials(
+        &server,
+        admin.huawei_access_key(),
+        admin.huawei_secret_key(),
+    );
     let body = format!(
         r#"{{"session_ids": ["{}"]}}"#,
         "00000000000000000000000000000000"
@@ -673,7 +686,7 @@ async fn five_signature_failures_lock_the_access_key_for_five_minutes(kind: Stor
     let good = client_for(&server, admin);
     let bad = huawei_client(
         &server.url(),
-        credentials(&server, &admin.huawei_access_key, "wrong secret key"),
+        credentials(&server, admin.huawei_access_key(), "wrong secret key"),
     )
     .unwrap();
     let fail = |client: &Client| {
@@ -798,8 +811,8 @@ async fn temporary_credentials_carry_their_parents_role_until_they_expire(kind: 
             &server.url(),
             credentials(
                 &server,
-                &store_admin.huawei_access_key,
-                &store_admin.huawei_secret_key,
+                store_admin.huawei_access_key(),
+                store_admin.huawei_secret_key(),
             )
             .with_security_token(&temporary.security_token),
         )
@@ -942,8 +955,8 @@ async fn malformed_input_is_iic_400_after_authentication(kind: StoreKind) {
     // Bodies that are not the request type, correctly signed.
     let signer = credentials(
         &server,
-        &server.admin.huawei_access_key,
-        &server.admin.huawei_secret_key,
+        server.admin.huawei_access_key(),
+        server.admin.huawei_secret_key(),
     );
     // (An id longer than 128 characters the generated client would not
     // send; an array of the fields is not the object the schema says.)
@@ -989,7 +1002,7 @@ async fn malformed_input_is_iic_400_after_authentication(kind: StoreKind) {
     assert_eq!(status, 401, "Content-Type is signed: {error}");
 
     // A malformed body from someone who cannot sign is a 401, not a 400.
-    let outsider = credentials(&server, &server.admin.huawei_access_key, "wrong");
+    let outsider = credentials(&server, server.admin.huawei_access_key(), "wrong");
     let (status, _, _) = send_signed(
         &server,
         &outsider,

@@ -17,6 +17,7 @@ use std::process::Stdio;
 use chrono::Utc;
 use login_sessions_client::types::{Session, UserId};
 use login_sessions_server::domain::credential::Role;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::proxy::is_request_id;
 use login_sessions_tests::python;
 use login_sessions_tests::{StoreKind, TestServer};
@@ -75,8 +76,8 @@ async fn the_official_python_sdk_lists_and_deletes_sessions(kind: StoreKind) {
         "user": user,
         "odd_user": odd_user,
         "admin": {
-            "ak": server.admin.huawei_access_key,
-            "sk": server.admin.huawei_secret_key,
+            "ak": server.admin.huawei_access_key(),
+            "sk": server.admin.huawei_secret_key(),
         },
         "temporary": {
             "ak": temporary.access_key,
@@ -84,8 +85,8 @@ async fn the_official_python_sdk_lists_and_deletes_sessions(kind: StoreKind) {
             "token": temporary.security_token,
         },
         "user_credential": {
-            "ak": user_credential.huawei_access_key,
-            "sk": user_credential.huawei_secret_key,
+            "ak": user_credential.huawei_access_key(),
+            "sk": user_credential.huawei_secret_key(),
         },
         "delete": [first.id, third.id, odd.id, "not-a-session"],
     });

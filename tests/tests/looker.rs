@@ -31,6 +31,7 @@ use login_sessions_client::looker::{LookerLoginError, looker_client, looker_logi
 use login_sessions_client::types::{Label, LookerError, SessionStatus, UserId};
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::service::credentials::{CredentialRequest, IssuedCredential};
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::{PUBLIC_URL, ServerOptions, StoreKind, TestServer, error_response};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -43,8 +44,8 @@ const UNVERSIONED_LOGOUT: &str = "/api/logout";
 async fn login(server: &TestServer, credential: &IssuedCredential) -> (Client, String) {
     let (client, token) = looker_login(
         &server.url(),
-        &credential.looker_client_id,
-        &credential.looker_client_secret,
+        credential.looker_client_id(),
+        credential.looker_client_secret(),
     )
     .await
     .expect("Looker login");
@@ -540,7 +541,8 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(format!(
             "grant_type=client_credentials&client_id={}&client_secret={}",
-            admin.looker_client_id, admin.looker_client_secret
+            admin.looker_client_id(),
+            admin.looker_client_secret()
         ))
         .send()
         .await
@@ -573,8 +575,8 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
 
     // The query string (no body, no Content-Type), and through the client.
     let (status, body) = send(http.post(&login_url).query(&[
-        ("client_id", admin.looker_client_id.as_str()),
-        ("client_secret", admin.looker_client_secret.as_str()),
+        ("client_id", admin.looker_client_id().as_str()),
+        ("client_secret", admin.looker_client_secret().as_str()),
     ]))
     .await;
     assert_eq!(status, 200);
@@ -585,8 +587,8 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
     let anonymous = Client::new(&server.url(), login_sessions_client::ClientState::default());
     let by_query = anonymous
         .login()
-        .client_id(admin.looker_client_id.clone())
-        .client_secret(admin.looker_client_secret.clone())
+        .client_id(admin.looker_client_id().clone())
+        .client_secret(admin.looker_client_secret().clone())
         .body(login_sessions_client::types::LookerLoginBody::default())
         .send()
         .await
@@ -598,9 +600,9 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
     // Wrong or unknown credentials: 404 Not found, as Looker answers.
     // (A client id with a NUL names nothing, on PostgreSQL too.)
     for (id, secret) in [
-        (admin.looker_client_id.as_str(), "wrong-secret"),
-        ("unknown-client", admin.looker_client_secret.as_str()),
-        ("nul\0client", admin.looker_client_secret.as_str()),
+        (admin.looker_client_id().as_str(), "wrong-secret"),
+        ("unknown-client", admin.looker_client_secret().as_str()),
+        ("nul\0client", admin.looker_client_secret().as_str()),
     ] {
         let (status, body) = send(
             http.post(&login_url)
@@ -610,7 +612,7 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
         assert_eq!(status, 404);
         assert_looker_error(&body, 404, "Not found");
     }
-    match looker_login(&server.url(), &admin.looker_client_id, "wrong").await {
+    match looker_login(&server.url(), admin.looker_client_id(), "wrong").await {
         Err(LookerLoginError::Login(error)) => assert_client_error(error, 404, "Not found"),
         other => panic!("expected a refused login, got {:?}", other.map(|_| ())),
     }
@@ -618,7 +620,7 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
     // Missing a half: 400 with Looker's missing_field details.
     let (status, body) = send(
         http.post(&login_url)
-            .form_body(&[("client_id", admin.looker_client_id.as_str())]),
+            .form_body(&[("client_id", admin.looker_client_id().as_str())]),
     )
     .await;
     assert_eq!(status, 400);
@@ -638,8 +640,8 @@ async fn login_takes_a_form_or_the_query_string(kind: StoreKind) {
 
     // A JSON body is not a form.
     let (status, body) = send(http.post(&login_url).json(&json!({
-        "client_id": admin.looker_client_id,
-        "client_secret": admin.looker_client_secret,
+        "client_id": admin.looker_client_id(),
+        "client_secret": admin.looker_client_secret(),
     })))
     .await;
     assert_eq!(status, 400);
@@ -757,8 +759,8 @@ async fn requests_without_a_working_token_are_401(kind: StoreKind) {
         "token".to_string(),
         format!("Basic {token}"),
         format!("token {token} extra"),
-        format!("Bearer {}", server.admin.native_token),
-        format!("token {}", server.admin.looker_client_secret),
+        format!("Bearer {}", server.admin.native_token()),
+        format!("token {}", server.admin.looker_client_secret()),
     ];
     for authorization in bad_headers {
         let (status, body) = send(
@@ -828,8 +830,8 @@ async fn requests_without_a_working_token_are_401(kind: StoreKind) {
             .http()
             .post(format!("{}/api/4.0/login", server.url()))
             .form_body(&[
-                ("client_id", user.looker_client_id.as_str()),
-                ("client_secret", user.looker_client_secret.as_str()),
+                ("client_id", user.looker_client_id().as_str()),
+                ("client_secret", user.looker_client_secret().as_str()),
             ]),
     )
     .await;
@@ -1196,8 +1198,8 @@ async fn the_credentials_rate_limit_is_429_in_lookers_shape(kind: StoreKind) {
             .http()
             .post(format!("{}/api/4.0/login", server.url()))
             .form_body(&[
-                ("client_id", limited.looker_client_id.as_str()),
-                ("client_secret", limited.looker_client_secret.as_str()),
+                ("client_id", limited.looker_client_id().as_str()),
+                ("client_secret", limited.looker_client_secret().as_str()),
             ]),
     )
     .await;

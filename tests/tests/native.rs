@@ -15,6 +15,7 @@ use login_sessions_client::types::{
 };
 use login_sessions_server::clock::Clock;
 use login_sessions_server::domain::credential::Role;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::{StoreKind, TestServer, error_response, pfid, test_epoch};
 use serde_json::json;
 
@@ -138,7 +139,7 @@ async fn bad_input_gets_a_clear_400_and_writes_nothing(kind: StoreKind) {
     let server = TestServer::start_with(kind).await;
     let http = server.http();
     let url = format!("{}/native/v1/sessions", server.url());
-    let token = &server.admin.native_token;
+    let token = server.admin.native_token();
 
     let cases = [
         (
@@ -294,7 +295,7 @@ async fn unauthenticated_requests_are_refused(kind: StoreKind) {
     }
 
     let other = server.issue(Role::Admin, None, None).await;
-    let client = server.native_client(&other.native_token);
+    let client = server.native_client(other.native_token());
     client
         .session_list()
         .send()
@@ -331,7 +332,7 @@ async fn session_ids_are_checked_before_the_store(kind: StoreKind) {
         let response = server
             .http()
             .get(format!("{}/native/v1/sessions/{bad}", server.url()))
-            .bearer_auth(&server.admin.native_token)
+            .bearer_auth(server.admin.native_token())
             .send()
             .await
             .unwrap();
@@ -824,7 +825,7 @@ async fn credentials_see_only_their_scope(kind: StoreKind) {
     let globex_42 = create(&admin, "globex", Some("42")).await;
 
     let store_admin = server.issue(Role::StoreAdmin, Some("acme"), None).await;
-    let acme = server.native_client(&store_admin.native_token);
+    let acme = server.native_client(store_admin.native_token());
     acme.session_view()
         .session_id(acme_43.id.clone())
         .send()
@@ -864,7 +865,7 @@ async fn credentials_see_only_their_scope(kind: StoreKind) {
     create(&acme, "acme", None).await;
 
     let user = server.issue(Role::User, None, Some("42")).await;
-    let user = server.native_client(&user.native_token);
+    let user = server.native_client(user.native_token());
     let own = list_all(&user, None, None).await;
     let mut own_ids: Vec<_> = own.iter().map(|s| s.id.clone()).collect();
     own_ids.sort();
@@ -940,7 +941,7 @@ async fn rate_limited_credentials_get_429(kind: StoreKind) {
             },
         )
         .await;
-    let client = server.native_client(&limited.native_token);
+    let client = server.native_client(limited.native_token());
     client.session_list().send().await.expect("first");
     client
         .session_list()

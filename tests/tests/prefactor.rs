@@ -15,6 +15,7 @@ use login_sessions_client::types::{
     PrefactorSessionStatus as PfStatus, PrefactorSessionType as PfType,
 };
 use login_sessions_server::domain::credential::Role;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::{StoreKind, TestServer, error_response, test_epoch};
 
 async fn create(admin: &Client, store: &str, user: Option<&str>, ip: Option<&str>) -> Session {
@@ -35,7 +36,7 @@ async fn create(admin: &Client, store: &str, user: Option<&str>, ip: Option<&str
 async fn fetch_a_new_session_never_seen(kind: StoreKind) {
     let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
     let created = create(&admin, "pool-a", None, None).await;
 
     let fetched = prefactor
@@ -80,7 +81,7 @@ async fn raw_fetch(server: &TestServer, id: &str) -> serde_json::Value {
     server
         .http()
         .get(format!("{}/api/v1/session/{id}", server.url()))
-        .bearer_auth(&server.admin.prefactor_api_token)
+        .bearer_auth(server.admin.prefactor_api_token())
         .send()
         .await
         .unwrap()
@@ -122,7 +123,7 @@ async fn fetch_an_authenticated_session_with_interactions_in_unix_seconds(kind: 
         .await
         .unwrap();
 
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
     let summary = prefactor
         .fetch_session()
         .session_id(created.id.clone())
@@ -174,7 +175,7 @@ async fn fetch_an_authenticated_session_with_interactions_in_unix_seconds(kind: 
 async fn revoked_logged_out_and_expired_sessions_stay_fetchable(kind: StoreKind) {
     let server = TestServer::start_with(kind).await;
     let admin = server.admin_client();
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
     let revoked = create(&admin, "pool-a", Some("u1"), Some("10.0.0.1")).await;
     let logged_out = create(&admin, "pool-a", Some("u1"), Some("10.0.0.2")).await;
     let expiring = admin
@@ -291,7 +292,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
     }
     let doomed = server.issue(Role::Admin, None, None).await;
     server.revoke(&doomed).await;
-    let revoked_client = server.prefactor_client(&doomed.prefactor_api_token);
+    let revoked_client = server.prefactor_client(doomed.prefactor_api_token());
     let (status, error) = error_response(
         revoked_client
             .fetch_session()
@@ -305,7 +306,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
         (401, PrefactorErrorCode::BadAuthtoken)
     );
     // The native token is not a Prefactor token.
-    let wrong_kind = server.prefactor_client(&server.admin.native_token);
+    let wrong_kind = server.prefactor_client(server.admin.native_token());
     let (status, _) = error_response(
         wrong_kind
             .fetch_session()
@@ -316,7 +317,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
     );
     assert_eq!(status, 401);
 
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
     // invalid_value: not a PFID (uppercase, wrong length, first char past 7).
     for bad in [
         "013XRZP12G3NQK8NKV4Y96WRBZJE9DSR",
@@ -337,7 +338,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
         let response = server
             .http()
             .get(format!("{}/api/v1/session/{bad}", server.url()))
-            .bearer_auth(&server.admin.prefactor_api_token)
+            .bearer_auth(server.admin.prefactor_api_token())
             .send()
             .await
             .unwrap();
@@ -357,7 +358,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
     // required_value: the list without its pool.
     let response = http
         .get(url("/api/v1/session"))
-        .bearer_auth(&server.admin.prefactor_api_token)
+        .bearer_auth(server.admin.prefactor_api_token())
         .send()
         .await
         .unwrap();
@@ -367,7 +368,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
         .get(url(
             "/api/v1/session?pool_id=pool-a&pagination%5Boffset%5D=ten",
         ))
-        .bearer_auth(&server.admin.prefactor_api_token)
+        .bearer_auth(server.admin.prefactor_api_token())
         .send()
         .await
         .unwrap();
@@ -375,7 +376,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
     // invalid_value: a query that does not decode to UTF-8.
     let response = http
         .get(url("/api/v1/session?pool_id=%FF"))
-        .bearer_auth(&server.admin.prefactor_api_token)
+        .bearer_auth(server.admin.prefactor_api_token())
         .send()
         .await
         .unwrap();
@@ -413,7 +414,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
             .http()
             .get(format!("{}/api/v1/session", server.url()))
             .query(&[("pool_id", "pool-a"), ("sorting", sorting)])
-            .bearer_auth(&server.admin.prefactor_api_token)
+            .bearer_auth(server.admin.prefactor_api_token())
             .send()
             .await
             .unwrap();
@@ -435,7 +436,7 @@ async fn every_error_code_the_dialect_emits(kind: StoreKind) {
             },
         )
         .await;
-    let limited = server.prefactor_client(&limited.prefactor_api_token);
+    let limited = server.prefactor_client(limited.prefactor_api_token());
     limited
         .fetch_session()
         .session_id(session.id.clone())
@@ -485,7 +486,7 @@ async fn scoped_credentials_are_not_permitted_outside_their_scope(kind: StoreKin
     let other_user = create(&admin, "pool-a", Some("u2"), None).await;
 
     let store_admin = server.issue(Role::StoreAdmin, Some("pool-a"), None).await;
-    let a = server.prefactor_client(&store_admin.prefactor_api_token);
+    let a = server.prefactor_client(store_admin.prefactor_api_token());
     assert!(
         a.fetch_session()
             .session_id(in_a.id.clone())
@@ -526,7 +527,7 @@ async fn scoped_credentials_are_not_permitted_outside_their_scope(kind: StoreKin
     );
 
     let user = server.issue(Role::User, None, Some("u1")).await;
-    let user = server.prefactor_client(&user.prefactor_api_token);
+    let user = server.prefactor_client(user.prefactor_api_token());
     let own = user
         .fetch_session()
         .session_id(in_a.id.clone())
@@ -588,7 +589,7 @@ async fn list_pages_by_offset_with_computed_pagination(kind: StoreKind) {
         );
     }
     create(&admin, "pool-b", Some("u1"), None).await;
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
 
     let first = prefactor
         .list_pool_sessions()
@@ -716,7 +717,7 @@ async fn a_walk_makes_the_minimal_number_of_requests(kind: StoreKind) {
         newest_first.insert(0, create(&admin, "walk", Some("u1"), None).await.id);
     }
     create(&admin, "elsewhere", Some("u1"), None).await;
-    let prefactor = server.prefactor_client(&server.admin.prefactor_api_token);
+    let prefactor = server.prefactor_client(server.admin.prefactor_api_token());
 
     for (size, requests) in login_sessions_tests::WALKS_OF_SIX {
         let (made, seen) = walk(&prefactor, "walk", u64::from(size)).await;

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::python::workspace_root;
 use login_sessions_tests::{PUBLIC_URL, StoreKind, TestServer, browser};
 use serde_json::{Value, json};
@@ -66,7 +67,7 @@ async fn the_served_document_is_the_published_one_but_for_servers(kind: StoreKin
     let listing = server
         .http()
         .get(format!("{}{list_path}", server.url()))
-        .bearer_auth(&server.admin.native_token)
+        .bearer_auth(server.admin.native_token())
         .send()
         .await
         .unwrap();

@@ -31,6 +31,7 @@ use std::process::Output;
 
 use chrono::Utc;
 use login_sessions_server::service::SessionSettings;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::python;
 use login_sessions_tests::spec::SpecValidator;
 use login_sessions_tests::{StoreKind, TestServer};
@@ -62,15 +63,15 @@ fn hook_environment(server: &TestServer) -> BTreeMap<&'static str, String> {
     let max_ttl = SessionSettings::default().max_ttl.num_seconds();
     BTreeMap::from([
         ("LS_BASE_URL", server.url()),
-        ("LS_NATIVE_TOKEN", admin.native_token.clone()),
-        ("LS_PREFACTOR_TOKEN", admin.prefactor_api_token.clone()),
-        ("LS_LOOKER_CLIENT_ID", admin.looker_client_id.clone()),
+        ("LS_NATIVE_TOKEN", admin.native_token().clone()),
+        ("LS_PREFACTOR_TOKEN", admin.prefactor_api_token().clone()),
+        ("LS_LOOKER_CLIENT_ID", admin.looker_client_id().clone()),
         (
             "LS_LOOKER_CLIENT_SECRET",
-            admin.looker_client_secret.clone(),
+            admin.looker_client_secret().clone(),
         ),
-        ("LS_HUAWEI_AK", admin.huawei_access_key.clone()),
-        ("LS_HUAWEI_SK", admin.huawei_secret_key.clone()),
+        ("LS_HUAWEI_AK", admin.huawei_access_key().clone()),
+        ("LS_HUAWEI_SK", admin.huawei_secret_key().clone()),
         ("LS_MAX_TTL_SECONDS", max_ttl.to_string()),
     ])
 }

@@ -10,7 +10,10 @@
 //! compares the HMAC in constant time. `X-Sdk-Date` must be signed and
 //! within [`MAX_CLOCK_SKEW`] of the server's clock.
 //!
-//! Access keys are either a credential's permanent AK or a temporary AK
+//! A credential's Huawei secret ([`SECRETS`]) is a permanent AK, which
+//! finds it, and an SK sealed with the server key (binding it to the
+//! credential's id). Access keys are either such a permanent AK or a
+//! temporary AK
 //! issued for one (`credentials create-temporary`), which also needs its
 //! security token in a signed `X-Security-Token` header. Either way the
 //! request acts as the (unrevoked) credential.
@@ -28,9 +31,53 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::Clock;
 use crate::domain::Timestamp;
-use crate::domain::credential::{Credential, TemporaryHuaweiKey};
-use crate::secrets::{SecretHash, ServerKey};
+use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
+use crate::pfid::Pfid;
+use crate::secrets::{self, SecretHash, ServerKey};
+
+use super::scheme::{MintedSecret, SecretScheme, ShownField};
 use crate::store::{SharedStore, StoreError};
+
+/// Huawei's credential secret: an access key (AK), which finds the
+/// credential, and a secret key (SK), sealed with the server key.
+#[derive(Debug)]
+pub struct AccessKeyPair;
+
+/// Huawei's secret.
+pub static SECRETS: AccessKeyPair = AccessKeyPair;
+
+impl SecretScheme for AccessKeyPair {
+    fn kind(&self) -> SecretKind {
+        SecretKind("huawei")
+    }
+
+    fn fields(&self) -> &'static [ShownField] {
+        &[
+            ShownField {
+                json: "access_key",
+                label: "Huawei access key (AK)",
+            },
+            ShownField {
+                json: "secret_key",
+                label: "Huawei secret key (SK)",
+            },
+        ]
+    }
+
+    fn mint(&self, credential: &Pfid, key: &ServerKey) -> MintedSecret {
+        let access_key = secrets::new_huawei_access_key();
+        let secret_key = secrets::new_huawei_secret_key();
+        MintedSecret {
+            stored: StoredSecret {
+                kind: self.kind(),
+                lookup_key: access_key.clone(),
+                hash: None,
+                sealed: Some(key.encrypt(secret_key.as_bytes(), credential.as_str().as_bytes())),
+            },
+            shown: vec![access_key, secret_key],
+        }
+    }
+}
 
 /// How far `X-Sdk-Date` may be from the server's clock, either way.
 pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(15);
@@ -315,9 +362,15 @@ impl HuaweiAuthenticator {
     /// The unrevoked credential behind an access key, permanent or
     /// temporary.
     async fn access_key(&self, access_key: &str) -> Result<AccessKey, HuaweiAuthError> {
-        if let Some((credential, sealed)) = self
+        if let Some((
+            credential,
+            StoredSecret {
+                sealed: Some(sealed),
+                ..
+            },
+        )) = self
             .store
-            .credential_by_huawei_access_key(access_key)
+            .credential_by_secret(SECRETS.kind(), access_key)
             .await?
         {
             let context = credential.id.as_str().as_bytes().to_vec();

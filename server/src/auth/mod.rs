@@ -3,13 +3,17 @@
 //!
 //! Each dialect has its own way of presenting a credential (a native bearer
 //! token, a Looker access token, a Prefactor API token, a Huawei signature)
-//! and its own error shape; what they share lives here: parsing the
-//! `Authorization` header, looking a secret up by its hash, and the
-//! per-credential rate limit.
+//! and its own error shape, declared in its module here with the secret a
+//! credential holds for it ([`scheme`]). What they share lives here:
+//! parsing the `Authorization` header, finding a bearer token's credential
+//! by the token's hash, and the per-credential rate limit.
 
-pub mod access_tokens;
 pub mod huawei;
+pub mod looker;
+pub mod native;
+pub mod prefactor;
 pub mod rate_limit;
+pub mod scheme;
 
 use std::sync::Arc;
 
@@ -17,8 +21,9 @@ use http::HeaderMap;
 
 use crate::clock::Clock;
 use crate::domain::credential::Credential;
-use crate::secrets::SecretHash;
-use crate::store::{BearerKind, SharedStore, StoreError};
+use crate::store::{SharedStore, StoreError};
+
+use scheme::{BearerToken, SecretScheme};
 
 use rate_limit::RateLimiter;
 
@@ -57,27 +62,26 @@ impl Authenticator {
         }
     }
 
-    /// The credential whose bearer token of `kind` the request carries.
+    /// The credential whose bearer token of `scheme` the request carries.
     pub async fn bearer(
         &self,
         headers: &HeaderMap,
-        kind: BearerKind,
+        scheme: &BearerToken,
     ) -> Result<Credential, AuthError> {
         let token = bearer_token(headers, &["bearer"])?;
-        self.credential_for_token(kind, token).await
+        self.credential_for_token(scheme, token).await
     }
 
-    /// The unrevoked credential whose bearer secret of `kind` is `token`,
+    /// The unrevoked credential whose bearer token of `scheme` is `token`,
     /// after its rate limit.
     pub async fn credential_for_token(
         &self,
-        kind: BearerKind,
+        scheme: &BearerToken,
         token: &str,
     ) -> Result<Credential, AuthError> {
-        let hash = SecretHash::of(token);
-        let credential = self
+        let (credential, _) = self
             .store
-            .credential_by_bearer(kind, &hash)
+            .credential_by_secret(scheme.kind(), &BearerToken::lookup_key(token))
             .await?
             .ok_or(AuthError::Invalid)?;
         self.admit(&credential)?;

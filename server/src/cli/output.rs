@@ -35,22 +35,22 @@ pub fn say(line: impl std::fmt::Display) -> Result<(), Failure> {
     }
 }
 
-/// The `--json` output of `credentials create`.
+/// The `--json` output of `credentials create`: the credential's id and
+/// role, then one object per dialect, named by its secret's kind, holding
+/// the values its scheme shows (`"looker": {"client_id": …, "client_secret":
+/// …}`).
 pub fn issued_json(issued: &IssuedCredential) -> serde_json::Value {
-    json!({
-        "id": issued.credential.id.as_str(),
-        "role": issued.credential.role.as_str(),
-        "native": { "token": issued.native_token },
-        "looker": {
-            "client_id": issued.looker_client_id,
-            "client_secret": issued.looker_client_secret,
-        },
-        "prefactor": { "api_token": issued.prefactor_api_token },
-        "huawei": {
-            "access_key": issued.huawei_access_key,
-            "secret_key": issued.huawei_secret_key,
-        },
-    })
+    let mut output = serde_json::Map::new();
+    output.insert("id".into(), json!(issued.credential.id.as_str()));
+    output.insert("role".into(), json!(issued.credential.role.as_str()));
+    for secret in &issued.secrets {
+        let fields: serde_json::Map<String, serde_json::Value> = secret
+            .fields()
+            .map(|(field, value)| (field.json.to_string(), json!(value)))
+            .collect();
+        output.insert(secret.scheme.kind().as_str().to_string(), fields.into());
+    }
+    output.into()
 }
 
 /// The `--json` output of `credentials create-temporary`.
@@ -80,18 +80,17 @@ pub fn temporary_text(issued: &IssuedTemporaryHuaweiKey) -> String {
     )
 }
 
-/// The human output of `credentials create`.
+/// The human output of `credentials create`: the credential, then one
+/// line per value every dialect's scheme shows.
 pub fn issued_text(issued: &IssuedCredential) -> String {
-    format!(
-        "{}\n\nThese secrets are shown only now:\n  native API token:        {}\n  Looker client_id:        {}\n  Looker client_secret:    {}\n  Prefactor API token:     {}\n  Huawei access key (AK):  {}\n  Huawei secret key (SK):  {}",
-        credential_line(&issued.credential),
-        issued.native_token,
-        issued.looker_client_id,
-        issued.looker_client_secret,
-        issued.prefactor_api_token,
-        issued.huawei_access_key,
-        issued.huawei_secret_key,
-    )
+    let mut text = format!(
+        "{}\n\nThese secrets are shown only now:",
+        credential_line(&issued.credential)
+    );
+    for (field, value) in issued.secrets.iter().flat_map(|secret| secret.fields()) {
+        text += &format!("\n  {:<24} {value}", format!("{}:", field.label));
+    }
+    text
 }
 
 pub fn credential_line(credential: &Credential) -> String {
@@ -125,4 +124,84 @@ pub fn credential_json(credential: &Credential) -> serde_json::Value {
         "created_at": credential.created_at.to_rfc3339(),
         "revoked_at": credential.revoked_at.map(|at| at.to_rfc3339()),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::auth::scheme::SECRET_SCHEMES;
+    use crate::secrets::ServerKey;
+    use crate::service::credentials::IssuedSecret;
+    use crate::store::conformance::credential_with_secrets;
+
+    fn issued() -> IssuedCredential {
+        let (credential, _) = credential_with_secrets("shown");
+        let key = ServerKey::generate();
+        IssuedCredential {
+            secrets: SECRET_SCHEMES
+                .iter()
+                .map(|&scheme| IssuedSecret {
+                    scheme,
+                    shown: scheme.mint(&credential.id, &key).shown,
+                })
+                .collect(),
+            credential,
+        }
+    }
+
+    /// The `--json` shape is a published interface: scripts (and the
+    /// README's quick start) read these paths.
+    #[test]
+    fn json_output_has_every_dialects_secret_where_scripts_read_it() {
+        let issued = issued();
+        let json = issued_json(&issued);
+        for path in [
+            "/native/token",
+            "/looker/client_id",
+            "/looker/client_secret",
+            "/prefactor/api_token",
+            "/huawei/access_key",
+            "/huawei/secret_key",
+        ] {
+            let value = json.pointer(path).and_then(|value| value.as_str());
+            assert!(value.is_some_and(|value| !value.is_empty()), "{path}");
+        }
+        assert_eq!(json["id"], issued.credential.id.as_str());
+        assert_eq!(json["role"], "admin");
+        assert!(
+            json["native"]["token"]
+                .as_str()
+                .unwrap()
+                .starts_with("lsn_")
+        );
+        assert!(
+            json["prefactor"]["api_token"]
+                .as_str()
+                .unwrap()
+                .starts_with("lsp_")
+        );
+    }
+
+    #[test]
+    fn text_output_lists_every_value_aligned() {
+        let issued = issued();
+        let text = issued_text(&issued);
+        let lines: Vec<&str> = text.lines().skip(3).collect();
+        let labels = [
+            "native API token:",
+            "Looker client_id:",
+            "Looker client_secret:",
+            "Prefactor API token:",
+            "Huawei access key (AK):",
+            "Huawei secret key (SK):",
+        ];
+        assert_eq!(lines.len(), labels.len(), "{text}");
+        for (line, label) in lines.iter().zip(labels) {
+            assert!(line.starts_with(&format!("  {label}")), "{line}");
+            // Every value starts in the same column, 27.
+            assert_eq!(&line[2 + 25 - 1..2 + 25], " ", "{line:?}");
+            assert!(!line[2 + 25..].starts_with(' '), "{line:?}");
+        }
+    }
 }

@@ -4,8 +4,9 @@
 //! A credential is a principal with a role. `admin` may do everything;
 //! `store-admin` everything within one identity store (Huawei's management
 //! account or delegated administrator); `user` only reads and ends its own
-//! user's sessions. One credential carries the secrets of every dialect, so
-//! the same principal is recognised whichever API it uses.
+//! user's sessions. One credential carries a secret for every dialect
+//! ([`StoredSecret`]), so the same principal is recognised whichever API it
+//! uses.
 
 use crate::domain::Timestamp;
 use crate::domain::session::Session;
@@ -57,17 +58,38 @@ pub struct Credential {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// What a credential's secrets look like at rest: hashes of the bearer
-/// secrets, the public halves in the clear, the Huawei SK sealed with the
-/// server key (the server needs it to verify HMAC signatures).
+/// Which dialect a stored secret belongs to: the name it is stored and
+/// looked up under (`native`, `looker`, ...). Each dialect declares its own
+/// kind beside its authentication code; the stores, the credential cache
+/// and the command line treat every kind alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretKind(pub &'static str);
+
+impl SecretKind {
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for SecretKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// One of a credential's secrets at rest: the key a request presents to
+/// find it (the hash of a bearer token, in hex; a Looker client id; a
+/// Huawei access key), unique within its kind, and what proves the
+/// request holds the secret once it is found: the hash of a second secret
+/// (a Looker client secret), or a secret sealed with the server key (a
+/// Huawei secret key, which the server needs to verify signatures). A
+/// bearer token needs neither: finding its hash is the proof.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredSecrets {
-    pub native_token: SecretHash,
-    pub prefactor_token: SecretHash,
-    pub looker_client_id: String,
-    pub looker_client_secret: SecretHash,
-    pub huawei_access_key: String,
-    pub huawei_secret_key_sealed: Vec<u8>,
+pub struct StoredSecret {
+    pub kind: SecretKind,
+    pub lookup_key: String,
+    pub hash: Option<SecretHash>,
+    pub sealed: Option<Vec<u8>>,
 }
 
 /// A temporary Huawei AK/SK with a security token, at rest: issued for a

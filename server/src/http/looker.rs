@@ -36,7 +36,7 @@ use login_sessions_api::looker::{
 use slog::{error, warn};
 
 use super::ApiContext;
-use crate::auth::access_tokens::{ACCESS_TOKEN_SCHEMES, TokenCaller};
+use crate::auth::looker::{ACCESS_TOKEN_SCHEMES, TokenCaller};
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::Timestamp;
 use crate::domain::access_token::ACCESS_TOKEN_LIFETIME;

@@ -18,7 +18,7 @@ use crate::domain::credential::Credential;
 use crate::domain::session::{EndReason, Interaction, Session, SessionType, Status};
 use crate::pfid::Pfid;
 use crate::service::{Expiry, ListSessions, NewSession, ServiceError};
-use crate::store::{BearerKind, StoreError};
+use crate::store::StoreError;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -255,7 +255,7 @@ async fn authenticate(rqctx: &Rqctx) -> Result<Credential, NativeError> {
     rqctx
         .context()
         .auth
-        .bearer(headers, BearerKind::Native)
+        .bearer(headers, &crate::auth::native::SECRETS)
         .await
         .map_err(|e| auth_error(rqctx, e))
 }

@@ -16,7 +16,7 @@ use crate::domain::ids::validate_id;
 use crate::domain::session::{Interaction, Session, SessionType, Status};
 use crate::pfid::Pfid;
 use crate::service::{ListSessions, ServiceError};
-use crate::store::{BearerKind, SessionOrder, StoreError};
+use crate::store::{SessionOrder, StoreError};
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -110,7 +110,7 @@ async fn authenticate(rqctx: &Rqctx) -> Result<Credential, PrefactorError> {
     rqctx
         .context()
         .auth
-        .bearer(headers, BearerKind::Prefactor)
+        .bearer(headers, &crate::auth::prefactor::SECRETS)
         .await
         .map_err(|e| auth_error(rqctx, e))
 }

@@ -1,18 +1,20 @@
 //! Issuing, listing and revoking credentials.
 //!
-//! A credential's secrets are generated here, handed out once in
-//! [`IssuedCredential`], and kept only as hashes (bearer secrets) or sealed
-//! with the server key (the Huawei SK, which the server must be able to use
-//! to verify signatures).
+//! A credential gets one secret from every dialect's scheme
+//! ([`SECRET_SCHEMES`]), handed out once in [`IssuedCredential`] and kept
+//! only as the scheme stores it: hashed, or sealed with the server key
+//! where the server must be able to use it (a Huawei SK, to verify
+//! signatures).
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use chrono::TimeDelta;
 
+use crate::auth::scheme::{MintedSecret, SECRET_SCHEMES, SecretScheme, ShownField};
 use crate::domain::Timestamp;
 use crate::domain::credential::{
-    Credential, CredentialShapeError, Role, StoredSecrets, TemporaryHuaweiKey,
+    Credential, CredentialShapeError, Role, SecretKind, StoredSecret, TemporaryHuaweiKey,
 };
 use crate::domain::ids::{IdError, validate_id, validate_label};
 use crate::pfid::{Pfid, partition_for_identity_store};
@@ -34,20 +36,55 @@ pub struct CredentialRequest {
 #[derive(Clone)]
 pub struct IssuedCredential {
     pub credential: Credential,
-    pub native_token: String,
-    pub prefactor_api_token: String,
-    pub looker_client_id: String,
-    pub looker_client_secret: String,
-    pub huawei_access_key: String,
-    pub huawei_secret_key: String,
+    /// Every dialect's secret, in [`SECRET_SCHEMES`] order.
+    pub secrets: Vec<IssuedSecret>,
+}
+
+/// One dialect's secret as issued: its scheme, and the values it shows
+/// (in [`SecretScheme::fields`] order).
+#[derive(Clone)]
+pub struct IssuedSecret {
+    pub scheme: &'static dyn SecretScheme,
+    pub shown: Vec<String>,
+}
+
+impl IssuedSecret {
+    /// Each shown value with its field.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static ShownField, &str)> {
+        self.scheme
+            .fields()
+            .iter()
+            .zip(self.shown.iter().map(String::as_str))
+    }
+}
+
+impl IssuedCredential {
+    /// The value the secret of `kind` shows as `field` (its `--json`
+    /// name): `shown(native, "token")`, `shown(looker, "client_id")`.
+    pub fn shown(&self, kind: SecretKind, field: &str) -> Option<&String> {
+        let secret = self
+            .secrets
+            .iter()
+            .find(|secret| secret.scheme.kind() == kind)?;
+        let index = secret
+            .scheme
+            .fields()
+            .iter()
+            .position(|shown| shown.json == field)?;
+        secret.shown.get(index)
+    }
 }
 
 impl std::fmt::Debug for IssuedCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds: Vec<SecretKind> = self
+            .secrets
+            .iter()
+            .map(|secret| secret.scheme.kind())
+            .collect();
         f.debug_struct("IssuedCredential")
             .field("credential", &self.credential)
-            .field("looker_client_id", &self.looker_client_id)
-            .field("huawei_access_key", &self.huawei_access_key)
+            .field("secrets", &kinds)
             .finish_non_exhaustive()
     }
 }
@@ -80,11 +117,6 @@ pub const TEMPORARY_DEFAULT_TTL_SECONDS: u32 = 3_600;
 pub const TEMPORARY_MIN_TTL_SECONDS: u32 = 900;
 /// The longest lifetime of temporary Huawei credentials (as Huawei IAM's).
 pub const TEMPORARY_MAX_TTL_SECONDS: u32 = 86_400;
-
-/// The prefix of native API tokens, so a leaked one is recognisable.
-pub const NATIVE_TOKEN_PREFIX: &str = "lsn_";
-/// The prefix of Prefactor API tokens.
-pub const PREFACTOR_TOKEN_PREFIX: &str = "lsp_";
 
 /// Why a credential could not be issued or revoked.
 #[derive(Debug, thiserror::Error)]
@@ -157,30 +189,19 @@ impl CredentialService {
         };
         credential.check_shape()?;
 
-        let issued = IssuedCredential {
+        let minted: Vec<(IssuedSecret, StoredSecret)> = SECRET_SCHEMES
+            .iter()
+            .map(|&scheme| {
+                let MintedSecret { shown, stored } = scheme.mint(&credential.id, &self.key);
+                (IssuedSecret { scheme, shown }, stored)
+            })
+            .collect();
+        let (secrets, stored): (Vec<IssuedSecret>, Vec<StoredSecret>) = minted.into_iter().unzip();
+        self.store.insert_credential(&credential, &stored).await?;
+        Ok(IssuedCredential {
             credential,
-            native_token: secrets::new_token(NATIVE_TOKEN_PREFIX),
-            prefactor_api_token: secrets::new_token(PREFACTOR_TOKEN_PREFIX),
-            looker_client_id: secrets::new_looker_client_id(),
-            looker_client_secret: secrets::new_looker_client_secret(),
-            huawei_access_key: secrets::new_huawei_access_key(),
-            huawei_secret_key: secrets::new_huawei_secret_key(),
-        };
-        let stored = StoredSecrets {
-            native_token: SecretHash::of(&issued.native_token),
-            prefactor_token: SecretHash::of(&issued.prefactor_api_token),
-            looker_client_id: issued.looker_client_id.clone(),
-            looker_client_secret: SecretHash::of(&issued.looker_client_secret),
-            huawei_access_key: issued.huawei_access_key.clone(),
-            huawei_secret_key_sealed: self.key.encrypt(
-                issued.huawei_secret_key.as_bytes(),
-                issued.credential.id.as_str().as_bytes(),
-            ),
-        };
-        self.store
-            .insert_credential(&issued.credential, &stored)
-            .await?;
-        Ok(issued)
+            secrets,
+        })
     }
 
     /// Issues temporary Huawei credentials for the unrevoked credential

@@ -35,13 +35,13 @@ use chrono::TimeDelta;
 use crate::clock::Clock;
 use crate::domain::Timestamp;
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::session::Session;
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::{
-    BearerKind, CredentialStore, JanitorLease, RevokeSessions, RevokeUserSessions, SessionQuery,
-    SessionStore, SharedStore, StoreError,
+    CredentialStore, JanitorLease, RevokeSessions, RevokeUserSessions, SessionQuery, SessionStore,
+    SharedStore, StoreError,
 };
 
 /// How long, in milliseconds, a credential lookup is reused by default
@@ -64,9 +64,8 @@ pub struct CachedCredentials {
     /// Bumped by every revocation: a lookup that started before one does
     /// not store its answer.
     generation: AtomicU64,
-    bearer: Lookups<(BearerKind, SecretHash), Credential>,
-    looker_client: Lookups<String, (Credential, SecretHash)>,
-    huawei_key: Lookups<String, (Credential, Vec<u8>)>,
+    /// Credentials by a secret's kind and lookup key, every dialect's.
+    secrets: Lookups<(SecretKind, String), (Credential, StoredSecret)>,
     temporary_huawei_key: Lookups<String, (Credential, TemporaryHuaweiKey)>,
     access_token: Lookups<SecretHash, (AccessToken, Credential)>,
 }
@@ -83,17 +82,14 @@ impl CachedCredentials {
             clock,
             ttl,
             generation: AtomicU64::new(0),
-            bearer: Lookups::default(),
-            looker_client: Lookups::default(),
-            huawei_key: Lookups::default(),
+            secrets: Lookups::default(),
             temporary_huawei_key: Lookups::default(),
             access_token: Lookups::default(),
         })
     }
 
-    /// The cached answer for `key`, or the store's (cached if found). A
-    /// hit allocates nothing: the key is only copied into the cache on a
-    /// miss.
+    /// The cached answer for `key`, or the store's (cached if found). The
+    /// key is only copied into the cache on a miss.
     async fn through<K, Q, V, F>(
         &self,
         lookups: &Lookups<K, V>,
@@ -123,9 +119,7 @@ impl CachedCredentials {
     /// Forgets every cached lookup, after a revocation.
     fn forget_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.bearer.clear();
-        self.looker_client.clear();
-        self.huawei_key.clear();
+        self.secrets.clear();
         self.temporary_huawei_key.clear();
         self.access_token.clear();
     }
@@ -182,7 +176,7 @@ impl CredentialStore for CachedCredentials {
     async fn insert_credential(
         &self,
         credential: &Credential,
-        secrets: &StoredSecrets,
+        secrets: &[StoredSecret],
     ) -> Result<(), StoreError> {
         self.inner.insert_credential(credential, secrets).await
     }
@@ -204,39 +198,15 @@ impl CredentialStore for CachedCredentials {
         revoked
     }
 
-    async fn credential_by_bearer(
+    async fn credential_by_secret(
         &self,
-        kind: BearerKind,
-        hash: &SecretHash,
-    ) -> Result<Option<Credential>, StoreError> {
+        kind: SecretKind,
+        lookup_key: &str,
+    ) -> Result<Option<(Credential, StoredSecret)>, StoreError> {
         self.through(
-            &self.bearer,
-            &(kind, *hash),
-            self.inner.credential_by_bearer(kind, hash),
-        )
-        .await
-    }
-
-    async fn credential_by_looker_client_id(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
-        self.through(
-            &self.looker_client,
-            client_id,
-            self.inner.credential_by_looker_client_id(client_id),
-        )
-        .await
-    }
-
-    async fn credential_by_huawei_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
-        self.through(
-            &self.huawei_key,
-            access_key,
-            self.inner.credential_by_huawei_access_key(access_key),
+            &self.secrets,
+            &(kind, lookup_key.to_string()),
+            self.inner.credential_by_secret(kind, lookup_key),
         )
         .await
     }
@@ -395,11 +365,10 @@ mod tests {
             .insert_credential(&credential, &secrets)
             .await
             .unwrap();
-        let by_token = || {
-            f.cached
-                .credential_by_bearer(BearerKind::Native, &secrets.native_token)
-        };
-        assert_eq!(by_token().await.unwrap(), Some(credential.clone()));
+        let token = conformance::secret_of(&secrets, conformance::TOKEN);
+        let by_token = || f.cached.credential_by_secret(token.kind, &token.lookup_key);
+        let found = |credential: &Credential| Some((credential.clone(), token.clone()));
+        assert_eq!(by_token().await.unwrap(), found(&credential));
 
         f.other_process
             .revoke_credential(&credential.id, conformance::now())
@@ -409,7 +378,7 @@ mod tests {
             .advance(DEFAULT_CREDENTIAL_CACHE_TTL - TimeDelta::milliseconds(1));
         assert_eq!(
             by_token().await.unwrap(),
-            Some(credential),
+            found(&credential),
             "still the cached answer within the lifetime"
         );
         f.clock.advance(TimeDelta::milliseconds(1));
@@ -424,39 +393,30 @@ mod tests {
             .insert_credential(&credential, &secrets)
             .await
             .unwrap();
-        let access_key = secrets.huawei_access_key.as_str();
-        assert!(
-            f.cached
-                .credential_by_huawei_access_key(access_key)
-                .await
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            f.cached
-                .credential_by_looker_client_id(&secrets.looker_client_id)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        for secret in &secrets {
+            assert!(
+                f.cached
+                    .credential_by_secret(secret.kind, &secret.lookup_key)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
         f.cached
             .revoke_credential(&credential.id, conformance::now())
             .await
             .unwrap();
-        assert_eq!(
-            f.cached
-                .credential_by_huawei_access_key(access_key)
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            f.cached
-                .credential_by_looker_client_id(&secrets.looker_client_id)
-                .await
-                .unwrap(),
-            None
-        );
+        for secret in &secrets {
+            assert_eq!(
+                f.cached
+                    .credential_by_secret(secret.kind, &secret.lookup_key)
+                    .await
+                    .unwrap(),
+                None,
+                "the {} secret, at once",
+                secret.kind
+            );
+        }
     }
 
     #[tokio::test]
@@ -497,9 +457,10 @@ mod tests {
     async fn what_was_not_found_is_not_cached() {
         let f = fixture();
         let (credential, secrets) = conformance::credential_with_secrets("late");
+        let client = conformance::secret_of(&secrets, conformance::CLIENT);
         let by_token = || {
             f.cached
-                .credential_by_bearer(BearerKind::Prefactor, &secrets.prefactor_token)
+                .credential_by_secret(client.kind, &client.lookup_key)
         };
         assert_eq!(by_token().await.unwrap(), None);
         f.other_process
@@ -508,7 +469,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             by_token().await.unwrap(),
-            Some(credential),
+            Some((credential, client.clone())),
             "issued elsewhere, found at once"
         );
     }

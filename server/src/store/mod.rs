@@ -37,7 +37,7 @@ use async_trait::async_trait;
 
 use crate::domain::Timestamp;
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::session::{Session, Status};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
@@ -250,22 +250,16 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Which bearer secret a credential is looked up by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BearerKind {
-    Native,
-    Prefactor,
-}
-
 /// Where credentials live.
 #[async_trait]
 pub trait CredentialStore: Send + Sync + 'static {
-    /// Stores a new credential with its secrets. `Duplicate` if the id, a
-    /// token hash, the Looker client id or the Huawei access key exists.
+    /// Stores a new credential with its secrets, all or nothing.
+    /// `Duplicate` if the id exists, or a secret whose kind and lookup key
+    /// another credential's secret has.
     async fn insert_credential(
         &self,
         credential: &Credential,
-        secrets: &StoredSecrets,
+        secrets: &[StoredSecret],
     ) -> Result<(), StoreError>;
 
     /// Every credential, revoked ones included, oldest first.
@@ -278,27 +272,13 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// credential or it was revoked already.
     async fn revoke_credential(&self, id: &Pfid, at: Timestamp) -> Result<bool, StoreError>;
 
-    /// The unrevoked credential whose bearer secret of this kind hashes to
-    /// `hash`.
-    async fn credential_by_bearer(
+    /// The unrevoked credential with a secret of this kind and lookup key,
+    /// and that secret.
+    async fn credential_by_secret(
         &self,
-        kind: BearerKind,
-        hash: &SecretHash,
-    ) -> Result<Option<Credential>, StoreError>;
-
-    /// The unrevoked credential with this Looker client id, and the hash of
-    /// its client secret.
-    async fn credential_by_looker_client_id(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<(Credential, SecretHash)>, StoreError>;
-
-    /// The unrevoked credential with this Huawei access key, and its sealed
-    /// secret key.
-    async fn credential_by_huawei_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError>;
+        kind: SecretKind,
+        lookup_key: &str,
+    ) -> Result<Option<(Credential, StoredSecret)>, StoreError>;
 
     /// Stores a temporary Huawei key of an existing credential.
     /// `Duplicate` if a temporary key with this access key exists; an

@@ -11,7 +11,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, Role, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, Role, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::domain::{Timestamp, from_unix_millis};
 use crate::pfid::Pfid;
@@ -132,27 +132,42 @@ impl<'a, R: StoredRow + ?Sized> Columns<'a, R> {
         self.required(column, self.optional_pfid(index, column)?)
     }
 
-    pub fn bytes(&self, index: usize, column: &str) -> Result<Vec<u8>, StoreError> {
-        let value = self
-            .row
+    pub fn optional_bytes(
+        &self,
+        index: usize,
+        column: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.row
             .bytes(index)
-            .map_err(|error| self.unreadable(column, error))?;
-        self.required(column, value)
+            .map_err(|error| self.unreadable(column, error))
+    }
+
+    pub fn bytes(&self, index: usize, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.required(column, self.optional_bytes(index, column)?)
     }
 
     /// A SHA-256 hash: exactly 32 bytes.
     pub fn hash(&self, index: usize, column: &str) -> Result<SecretHash, StoreError> {
-        let bytes: [u8; 32] = self
-            .bytes(index, column)?
-            .try_into()
-            .map_err(|bytes: Vec<u8>| {
-                corrupt(
-                    self.record,
-                    column,
-                    format_args!("{} bytes, not 32", bytes.len()),
-                )
-            })?;
-        Ok(SecretHash::from_bytes(bytes))
+        self.required(column, self.optional_hash(index, column)?)
+    }
+
+    /// A SHA-256 hash, if the column holds one: exactly 32 bytes.
+    pub fn optional_hash(
+        &self,
+        index: usize,
+        column: &str,
+    ) -> Result<Option<SecretHash>, StoreError> {
+        let Some(bytes) = self.optional_bytes(index, column)? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+            corrupt(
+                self.record,
+                column,
+                format_args!("{} bytes, not 32", bytes.len()),
+            )
+        })?;
+        Ok(Some(SecretHash::from_bytes(bytes)))
     }
 
     /// An interaction from its three columns (time, address, agent) at
@@ -272,6 +287,29 @@ pub(crate) fn decode_credential<R: StoredRow + ?Sized>(row: &R) -> Result<Creden
         rate_limit: columns.optional_integer(5, "rate_limit")?,
         created_at: columns.time(6, "created_at")?,
         revoked_at: columns.optional_time(7, "revoked_at")?,
+    })
+}
+
+/// The secret of `kind` found under `lookup_key`, from a row holding its
+/// `secret_hash` and `secret_sealed` columns at `first` and `first + 1`.
+pub(crate) fn decode_secret<R: StoredRow + ?Sized>(
+    row: &R,
+    first: usize,
+    kind: SecretKind,
+    lookup_key: &str,
+) -> Result<StoredSecret, StoreError> {
+    let columns = Columns::new(
+        row,
+        Record {
+            kind: "credential secret",
+            id: Some(lookup_key),
+        },
+    );
+    Ok(StoredSecret {
+        kind,
+        lookup_key: lookup_key.to_string(),
+        hash: columns.optional_hash(first, "secret_hash")?,
+        sealed: columns.optional_bytes(first + 1, "secret_sealed")?,
     })
 }
 

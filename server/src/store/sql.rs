@@ -17,11 +17,12 @@
 use std::borrow::Cow;
 
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::session::{Interaction, Session, Status};
 use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
-use crate::store::{BearerKind, RevokeUserSessions, SessionOrder, SessionQuery, StoreError};
+use crate::store::rows::CREDENTIAL_COLUMN_COUNT;
+use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, StoreError};
 
 /// How a backend writes the `n`-th (1-based) parameter of a statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +104,10 @@ pub(crate) const SESSION_COLUMNS: &str = "id, identity_store_id, user_id, status
 const CREDENTIAL_COLUMNS: &str =
     "id, name, role, identity_store_id, user_id, rate_limit, created_at, revoked_at";
 
+/// Every column of `credential_secrets`, in the order [`secret_values`]
+/// writes them.
+const SECRET_COLUMNS: &str = "kind, lookup_key, credential_id, secret_hash, secret_sealed";
+
 /// [`CREDENTIAL_COLUMNS`] of the credential `c` of a join.
 const JOINED_CREDENTIAL_COLUMNS: &str = "c.id, c.name, c.role, c.identity_store_id, c.user_id, c.rate_limit, c.created_at, \
      c.revoked_at";
@@ -144,15 +149,13 @@ pub(crate) struct Statements {
     /// Records a revocation mark, keeping the later one.
     pub upsert_revocation_mark: String,
     pub insert_credential: String,
+    pub insert_credential_secret: String,
     pub list_credentials: String,
     pub credential: String,
     pub revoke_credential: String,
-    pub credential_by_native_token: String,
-    pub credential_by_prefactor_token: String,
-    /// The credential and (column 8) its Looker client secret's hash.
-    pub credential_by_looker_client_id: String,
-    /// The credential and (column 8) its sealed Huawei secret key.
-    pub credential_by_huawei_access_key: String,
+    /// The unrevoked credential with a secret of kind `$1` and lookup key
+    /// `$2`, then (columns 8 and 9) the secret's hash and sealed value.
+    pub credential_by_secret: String,
     pub insert_temporary_key: String,
     /// The parent credential, then the temporary key's columns.
     pub temporary_key: String,
@@ -171,14 +174,6 @@ impl Statements {
                 .map(|n| placeholders.nth(n))
                 .collect::<Vec<_>>()
                 .join(", ")
-        };
-        // Comparing SHA-256 hashes of high-entropy tokens in SQL is safe:
-        // timing can at most reveal a prefix of a hash, not of a token.
-        let credential_by = |column: &str, extra: &str| {
-            sql(&format!(
-                "SELECT {CREDENTIAL_COLUMNS}{extra} FROM credentials \
-                 WHERE {column} = $1 AND revoked_at IS NULL"
-            ))
         };
         Statements {
             session: sql(&format!(
@@ -208,10 +203,12 @@ impl Statements {
                  THEN excluded.revoked_at ELSE revocation_marks.revoked_at END",
             ),
             insert_credential: format!(
-                "INSERT INTO credentials ({CREDENTIAL_COLUMNS}, native_token_hash, \
-                 prefactor_token_hash, looker_client_id, looker_client_secret_hash, \
-                 huawei_access_key, huawei_secret_key_sealed) VALUES ({})",
-                numbered(14)
+                "INSERT INTO credentials ({CREDENTIAL_COLUMNS}) VALUES ({})",
+                numbered(CREDENTIAL_COLUMN_COUNT)
+            ),
+            insert_credential_secret: format!(
+                "INSERT INTO credential_secrets ({SECRET_COLUMNS}) VALUES ({})",
+                numbered(5)
             ),
             list_credentials: format!(
                 "SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY created_at, id"
@@ -222,16 +219,15 @@ impl Statements {
             revoke_credential: sql(
                 "UPDATE credentials SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             ),
-            credential_by_native_token: credential_by("native_token_hash", ""),
-            credential_by_prefactor_token: credential_by("prefactor_token_hash", ""),
-            credential_by_looker_client_id: credential_by(
-                "looker_client_id",
-                ", looker_client_secret_hash",
-            ),
-            credential_by_huawei_access_key: credential_by(
-                "huawei_access_key",
-                ", huawei_secret_key_sealed",
-            ),
+            // Comparing SHA-256 hashes of high-entropy tokens in SQL is
+            // safe: timing can at most reveal a prefix of a hash, not of a
+            // token. Proofs (a client secret, a sealed key) are compared by
+            // the caller, in constant time.
+            credential_by_secret: sql(&format!(
+                "SELECT {JOINED_CREDENTIAL_COLUMNS}, s.secret_hash, s.secret_sealed \
+                 FROM credential_secrets s JOIN credentials c ON c.id = s.credential_id \
+                 WHERE s.kind = $1 AND s.lookup_key = $2 AND c.revoked_at IS NULL"
+            )),
             insert_temporary_key: format!(
                 "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
                  secret_key_sealed, security_token_hash, created_at, expires_at) VALUES ({})",
@@ -257,14 +253,6 @@ impl Statements {
             delete_expired_access_tokens: sql(
                 "DELETE FROM looker_access_tokens WHERE expires_at <= $1",
             ),
-        }
-    }
-
-    /// The lookup of a credential by a bearer secret of `kind`.
-    pub(crate) fn credential_by_bearer(&self, kind: BearerKind) -> &str {
-        match kind {
-            BearerKind::Native => &self.credential_by_native_token,
-            BearerKind::Prefactor => &self.credential_by_prefactor_token,
         }
     }
 }
@@ -517,10 +505,7 @@ pub(crate) fn replace_values(
 }
 
 /// Every column [`Statements::insert_credential`] writes, in its order.
-pub(crate) fn credential_values<'a>(
-    credential: &'a Credential,
-    secrets: &'a StoredSecrets,
-) -> Vec<SqlValue<'a>> {
+pub(crate) fn credential_values(credential: &Credential) -> Vec<SqlValue<'_>> {
     vec![
         SqlValue::text(credential.id.as_str()),
         SqlValue::optional_text(credential.name.as_deref()),
@@ -532,12 +517,27 @@ pub(crate) fn credential_values<'a>(
             .map_or(SqlValue::Null, |limit| SqlValue::Integer(i64::from(limit))),
         SqlValue::time(credential.created_at),
         SqlValue::optional_time(credential.revoked_at),
-        SqlValue::bytes(secrets.native_token.as_bytes()),
-        SqlValue::bytes(secrets.prefactor_token.as_bytes()),
-        SqlValue::text(&secrets.looker_client_id),
-        SqlValue::bytes(secrets.looker_client_secret.as_bytes()),
-        SqlValue::text(&secrets.huawei_access_key),
-        SqlValue::bytes(&secrets.huawei_secret_key_sealed),
+    ]
+}
+
+/// Every column [`Statements::insert_credential_secret`] writes for one
+/// secret of `credential`, in its order.
+pub(crate) fn secret_values<'a>(
+    credential: &'a Pfid,
+    secret: &'a StoredSecret,
+) -> Vec<SqlValue<'a>> {
+    vec![
+        SqlValue::text(secret.kind.as_str()),
+        SqlValue::text(&secret.lookup_key),
+        SqlValue::text(credential.as_str()),
+        secret
+            .hash
+            .as_ref()
+            .map_or(SqlValue::Null, |hash| SqlValue::bytes(hash.as_bytes())),
+        secret
+            .sealed
+            .as_deref()
+            .map_or(SqlValue::Null, SqlValue::bytes),
     ]
 }
 
@@ -569,23 +569,6 @@ pub(crate) fn temporary_key_values(key: &TemporaryHuaweiKey) -> Vec<SqlValue<'_>
 // ---------------------------------------------------------------------------
 // Constraints.
 
-/// Which unique key a duplicate broke, as the backends name it: SQLite says
-/// `table.column`, PostgreSQL names the constraint (`table_column_key`,
-/// `table_pkey`). `None` for a name of neither form.
-fn broken_column<'a>(table: &str, subject: &'a str) -> Option<&'a str> {
-    if let Some(column) = subject
-        .strip_prefix(table)
-        .and_then(|rest| rest.strip_prefix('.'))
-    {
-        return Some(column);
-    }
-    let rest = subject.strip_prefix(table)?.strip_prefix('_')?;
-    if rest == "pkey" {
-        return Some("id");
-    }
-    rest.strip_suffix("_key")
-}
-
 /// A session insert's failure, a duplicate naming the session.
 pub(crate) fn duplicate_session(error: StoreError, id: &Pfid) -> StoreError {
     match error {
@@ -594,24 +577,23 @@ pub(crate) fn duplicate_session(error: StoreError, id: &Pfid) -> StoreError {
     }
 }
 
-/// A credential insert's failure, a duplicate naming the secret it shares
-/// (never the secret itself: only the public halves are named).
-pub(crate) fn duplicate_credential(
-    error: StoreError,
-    credential: &Credential,
-    secrets: &StoredSecrets,
-) -> StoreError {
-    let StoreError::Duplicate(subject) = error else {
-        return error;
-    };
-    StoreError::Duplicate(match broken_column("credentials", &subject) {
-        Some("id") => format!("credential {}", credential.id),
-        Some("native_token_hash") => "a credential with this native token".to_string(),
-        Some("prefactor_token_hash") => "a credential with this Prefactor token".to_string(),
-        Some("looker_client_id") => format!("Looker client id {}", secrets.looker_client_id),
-        Some("huawei_access_key") => format!("Huawei access key {}", secrets.huawei_access_key),
-        _ => subject,
-    })
+/// A credential insert's failure, a duplicate naming the credential.
+pub(crate) fn duplicate_credential(error: StoreError, credential: &Credential) -> StoreError {
+    match error {
+        StoreError::Duplicate(_) => StoreError::Duplicate(format!("credential {}", credential.id)),
+        other => other,
+    }
+}
+
+/// A secret insert's failure, a duplicate naming the secret's kind (never
+/// its lookup key: for a bearer token that is the token's hash).
+pub(crate) fn duplicate_secret(error: StoreError, secret: &StoredSecret) -> StoreError {
+    match error {
+        StoreError::Duplicate(_) => {
+            StoreError::Duplicate(format!("a credential with this {} secret", secret.kind))
+        }
+        other => other,
+    }
 }
 
 /// A temporary key insert's failure, a duplicate naming the access key.
@@ -696,7 +678,6 @@ mod tests {
 
     #[test]
     fn column_lists_match_what_the_decoders_read() {
-        use crate::store::rows::CREDENTIAL_COLUMN_COUNT;
         assert_eq!(
             CREDENTIAL_COLUMNS.split(", ").count(),
             CREDENTIAL_COLUMN_COUNT
@@ -721,34 +702,23 @@ mod tests {
     }
 
     #[test]
-    fn both_backends_name_a_broken_credential_key_alike() {
-        let (credential, secrets) = crate::store::conformance::credential_with_secrets("dup");
-        let named = |subject: &str| match duplicate_credential(
-            StoreError::Duplicate(subject.to_string()),
-            &credential,
-            &secrets,
-        ) {
-            StoreError::Duplicate(message) => message,
-            other => panic!("{other:?}"),
+    fn a_duplicate_secret_is_named_by_its_kind_only() {
+        let secret = StoredSecret {
+            kind: crate::domain::credential::SecretKind("native"),
+            lookup_key: "0123abcd".into(),
+            hash: None,
+            sealed: None,
         };
-        for (sqlite, postgres) in [
-            ("credentials.id", "credentials_pkey"),
-            (
-                "credentials.looker_client_id",
-                "credentials_looker_client_id_key",
-            ),
-            (
-                "credentials.huawei_access_key",
-                "credentials_huawei_access_key_key",
-            ),
-            (
-                "credentials.native_token_hash",
-                "credentials_native_token_hash_key",
-            ),
-        ] {
-            assert_eq!(named(sqlite), named(postgres));
-            assert_ne!(named(sqlite), sqlite);
-        }
-        assert_eq!(named("something else"), "something else");
+        let StoreError::Duplicate(message) = duplicate_secret(
+            StoreError::Duplicate("credential_secrets_pkey".into()),
+            &secret,
+        ) else {
+            panic!("still a duplicate");
+        };
+        assert_eq!(message, "a credential with this native secret");
+        assert!(matches!(
+            duplicate_secret(StoreError::Unavailable("down".into()), &secret),
+            StoreError::Unavailable(_)
+        ));
     }
 }

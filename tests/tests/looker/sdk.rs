@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::python;
 
 use super::*;
@@ -45,10 +46,10 @@ pub(super) async fn the_official_python_sdk_works_unmodified(kind: StoreKind) {
     }
     command
         .env("LOOKERSDK_BASE_URL", server.url())
-        .env("LOOKERSDK_CLIENT_ID", &server.admin.looker_client_id)
+        .env("LOOKERSDK_CLIENT_ID", server.admin.looker_client_id())
         .env(
             "LOOKERSDK_CLIENT_SECRET",
-            &server.admin.looker_client_secret,
+            server.admin.looker_client_secret(),
         )
         .env("LOOKERSDK_VERIFY_SSL", "false")
         .env("LOOKERSDK_TIMEOUT", "30")

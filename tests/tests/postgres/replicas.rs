@@ -21,6 +21,7 @@ use login_sessions_server::service::credentials::CredentialService;
 use login_sessions_server::store::conformance;
 use login_sessions_server::store::credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 use login_sessions_server::store::postgres::PostgresStore;
+use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::runner::Test;
 use login_sessions_tests::{ServerOptions, TestServer, error_response, pfid, test_epoch};
 use serde_json::json;
@@ -188,7 +189,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         assert_eq!(status, 409, "replica {index} refuses to extend it");
     }
     let fetched = replicas[1]
-        .prefactor_client(&replicas[1].admin.prefactor_api_token)
+        .prefactor_client(replicas[1].admin.prefactor_api_token())
         .fetch_session()
         .session_id(created.id.clone())
         .send()
@@ -208,14 +209,14 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     // issued.
     let issued = first.issue(Role::Admin, None, None).await;
     second
-        .native_client(&issued.native_token)
+        .native_client(issued.native_token())
         .session_view()
         .session_id(session.id.clone())
         .send()
         .await
         .expect("a credential issued on another replica");
     second
-        .prefactor_client(&issued.prefactor_api_token)
+        .prefactor_client(issued.prefactor_api_token())
         .fetch_session()
         .session_id(session.id.clone())
         .send()
@@ -227,7 +228,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     second.revoke(&issued).await;
     let (status, _) = error_response(
         first
-            .native_client(&issued.native_token)
+            .native_client(issued.native_token())
             .session_view()
             .session_id(session.id.clone())
             .send()
@@ -237,7 +238,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     assert_eq!(status, 401);
     let (status, _) = error_response(
         first
-            .prefactor_client(&issued.prefactor_api_token)
+            .prefactor_client(issued.prefactor_api_token())
             .fetch_session()
             .session_id(session.id.clone())
             .send()
@@ -252,7 +253,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     let user = first.issue(Role::User, None, Some("7")).await;
     for replica in &replicas {
         replica
-            .native_client(&user.native_token)
+            .native_client(user.native_token())
             .session_view()
             .session_id(session.id.clone())
             .send()
@@ -272,7 +273,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     .unwrap();
     for replica in &replicas {
         replica
-            .native_client(&user.native_token)
+            .native_client(user.native_token())
             .session_view()
             .session_id(session.id.clone())
             .send()
@@ -283,7 +284,7 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     for replica in &replicas {
         let (status, _) = error_response(
             replica
-                .native_client(&user.native_token)
+                .native_client(user.native_token())
                 .session_view()
                 .session_id(session.id.clone())
                 .send()
@@ -501,7 +502,7 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
     };
     let replicas = TestServer::start_replicas(3, options).await;
     let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
-    let prefactor = replicas[1].prefactor_client(&replicas[1].admin.prefactor_api_token);
+    let prefactor = replicas[1].prefactor_client(replicas[1].admin.prefactor_api_token());
     let clock = &replicas[0].clock;
 
     let revoked = create(&clients[0], "1", 600).await;
@@ -614,8 +615,8 @@ async fn a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere()
     // issued.
     let (on_a, token) = looker_login(
         &a.url(),
-        &a.admin.looker_client_id,
-        &a.admin.looker_client_secret,
+        a.admin.looker_client_id(),
+        a.admin.looker_client_secret(),
     )
     .await
     .expect("Looker login on A");

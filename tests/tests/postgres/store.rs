@@ -9,8 +9,11 @@ use std::time::Duration;
 use login_sessions_server::config::{self, DatabaseUrl};
 use login_sessions_server::domain::session::Status;
 use login_sessions_server::pfid::Pfid;
+use login_sessions_server::store::conformance::migration::{
+    OLD_CREDENTIAL_COLUMNS, OldCredential, OldValue,
+};
 use login_sessions_server::store::conformance::{self, at, now, session};
-use login_sessions_server::store::postgres::{PostgresStore, SCHEMA_VERSION};
+use login_sessions_server::store::postgres::{PostgresStore, SCHEMA_VERSION, migrations};
 use login_sessions_server::store::{CredentialStore, SessionStore, SharedStore, StoreError};
 use login_sessions_tests::StoreKind;
 use login_sessions_tests::postgres::{TestDatabase, connect};
@@ -85,6 +88,10 @@ pub fn trials() -> Vec<Test> {
         Test::postgres(
             "store::indexes_an_interrupted_bulk_load_set_aside_are_built_at_open",
             indexes_an_interrupted_bulk_load_set_aside_are_built_at_open,
+        ),
+        Test::postgres(
+            "store::credentials_written_by_schema_3_keep_every_secret",
+            credentials_written_by_schema_3_keep_every_secret,
         ),
     ]
 }
@@ -264,8 +271,9 @@ async fn undecodable_rows_are_corrupt_not_panics() {
     raw.batch_execute("UPDATE credentials SET role = 'admin', rate_limit = -5")
         .await
         .unwrap();
+    let key_pair = conformance::secret_of(&secrets, conformance::KEY_PAIR);
     let error = store
-        .credential_by_huawei_access_key(&secrets.huawei_access_key)
+        .credential_by_secret(key_pair.kind, &key_pair.lookup_key)
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
@@ -543,4 +551,129 @@ async fn indexes_an_interrupted_bulk_load_set_aside_are_built_at_open() {
     let mut query = conformance::query_all(100);
     query.user_id = Some("u1".into());
     assert_eq!(store.list_sessions(&query).await.unwrap().len(), 50);
+}
+
+/// The release before credential secrets became rows (schema 3) wrote
+/// every dialect's secret into columns of `credentials`: after the
+/// migration every secret works as issued, a temporary key and an access
+/// token still find their credential, and the old columns are gone.
+async fn credentials_written_by_schema_3_keep_every_secret() {
+    let database = TestDatabase::create().await;
+    let old = OldCredential::issue("v3");
+    let other = OldCredential::issue("other");
+    let temporary = conformance::temporary_key(&old.credential, "TEMPAKFROMVERSION003", HOUR);
+    let token = conformance::access_token(&old.credential, "v3", HOUR);
+    {
+        let mut client = connect(&database.url).await.unwrap();
+        let transaction = client.transaction().await.unwrap();
+        transaction
+            .batch_execute(
+                "CREATE TABLE login_sessions_schema (version INTEGER PRIMARY KEY, \
+                 name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .await
+            .unwrap();
+        for (index, (name, sql)) in migrations()[..3].iter().enumerate() {
+            transaction.batch_execute(sql).await.unwrap();
+            transaction
+                .execute(
+                    "INSERT INTO login_sessions_schema (version, name, applied_at) \
+                     VALUES ($1, $2, 0)",
+                    &[&(index as i32 + 1), name],
+                )
+                .await
+                .unwrap();
+        }
+        for credential in [&old, &other] {
+            write_old_credential(&transaction, credential).await;
+        }
+        transaction
+            .execute(
+                "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
+                 secret_key_sealed, security_token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &temporary.access_key,
+                    &temporary.credential_id.as_str(),
+                    &temporary.secret_key_sealed,
+                    &temporary.security_token.as_bytes().as_slice(),
+                    &temporary.created_at.timestamp_millis(),
+                    &temporary.expires_at.timestamp_millis(),
+                ],
+            )
+            .await
+            .unwrap();
+        transaction
+            .execute(
+                "INSERT INTO looker_access_tokens (token_hash, credential_id, created_at, \
+                 expires_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    &token.token_hash.as_bytes().as_slice(),
+                    &token.credential_id.as_str(),
+                    &token.created_at.timestamp_millis(),
+                    &token.expires_at.timestamp_millis(),
+                ],
+            )
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+    }
+    let store: SharedStore = Arc::new(open(&database.url).await);
+    assert_eq!(
+        schema_rows(&database.url).await.len(),
+        SCHEMA_VERSION as usize
+    );
+    old.assert_every_secret_works(&store).await;
+    other.assert_every_secret_works(&store).await;
+    assert_eq!(
+        store
+            .temporary_huawei_key(&temporary.access_key)
+            .await
+            .unwrap(),
+        Some((old.credential.clone(), temporary))
+    );
+    assert_eq!(
+        store.access_token(&token.token_hash).await.unwrap(),
+        Some((token, old.credential.clone()))
+    );
+    let gone = connect(&database.url)
+        .await
+        .unwrap()
+        .query("SELECT native_token_hash FROM credentials", &[])
+        .await;
+    assert!(gone.is_err(), "the old secret columns are gone");
+}
+
+/// Writes `old` as releases before schema 4 did.
+async fn write_old_credential(client: &impl tokio_postgres::GenericClient, old: &OldCredential) {
+    let values = old.values();
+    let params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = values
+        .into_iter()
+        .map(
+            |value| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                match value {
+                    OldValue::Text(text) => Box::new(text),
+                    OldValue::OptionalText(text) => Box::new(text),
+                    OldValue::Integer(integer) => Box::new(integer),
+                    OldValue::OptionalInteger(integer) => Box::new(integer),
+                    OldValue::Bytes(bytes) => Box::new(bytes),
+                }
+            },
+        )
+        .collect();
+    let placeholders = (1..=params.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let borrowed: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+        .iter()
+        .map(|param| param.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    client
+        .execute(
+            &format!("INSERT INTO credentials ({OLD_CREDENTIAL_COLUMNS}) VALUES ({placeholders})"),
+            &borrowed,
+        )
+        .await
+        .unwrap();
 }

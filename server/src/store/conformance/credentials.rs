@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, Role, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, Role, StoredSecret, TemporaryHuaweiKey};
 use crate::secrets::SecretHash;
-use crate::store::{BearerKind, SharedStore};
+use crate::store::SharedStore;
 
 use super::fixtures::*;
 
@@ -71,14 +71,24 @@ pub async fn credential_round_trip_and_list(store: SharedStore) {
             .expect("get"),
         None
     );
-    assert_eq!(
-        store
-            .credential_by_bearer(BearerKind::Native, &retired_secrets.native_token)
-            .await
-            .expect("lookup"),
-        None,
-        "inserted revoked, never found"
-    );
+    for secret in &retired_secrets {
+        assert_eq!(
+            find(&store, secret).await,
+            None,
+            "inserted revoked, never found by its {} secret",
+            secret.kind
+        );
+    }
+    for (credential, secrets) in [(&admin, &admin_secrets), (&user, &user_secrets)] {
+        for secret in secrets {
+            assert_eq!(
+                find(&store, secret).await,
+                Some((credential.clone(), secret.clone())),
+                "every secret round-trips: {}",
+                secret.kind
+            );
+        }
+    }
 }
 
 pub async fn credential_revoke(store: SharedStore) {
@@ -145,91 +155,59 @@ pub async fn credential_lookups(store: SharedStore) {
             .expect("insert");
     }
     for (credential, secrets) in [(&first, &first_secrets), (&second, &second_secrets)] {
-        assert_eq!(
-            store
-                .credential_by_bearer(BearerKind::Native, &secrets.native_token)
-                .await
-                .expect("lookup")
-                .as_ref(),
-            Some(credential)
-        );
-        assert_eq!(
-            store
-                .credential_by_bearer(BearerKind::Prefactor, &secrets.prefactor_token)
-                .await
-                .expect("lookup")
-                .as_ref(),
-            Some(credential)
-        );
-        assert_eq!(
-            store
-                .credential_by_bearer(BearerKind::Native, &secrets.prefactor_token)
-                .await
-                .expect("lookup"),
-            None,
-            "a Prefactor token is not a native token"
-        );
-        assert_eq!(
-            store
-                .credential_by_bearer(BearerKind::Prefactor, &secrets.native_token)
-                .await
-                .expect("lookup"),
-            None,
-            "a native token is not a Prefactor token"
-        );
-        assert_eq!(
-            store
-                .credential_by_looker_client_id(&secrets.looker_client_id)
-                .await
-                .expect("lookup"),
-            Some((credential.clone(), secrets.looker_client_secret))
-        );
-        assert_eq!(
-            store
-                .credential_by_huawei_access_key(&secrets.huawei_access_key)
-                .await
-                .expect("lookup"),
-            Some((credential.clone(), secrets.huawei_secret_key_sealed.clone()))
-        );
-        assert_eq!(
-            store
-                .credential_by_huawei_access_key(&secrets.huawei_access_key.to_lowercase())
-                .await
-                .expect("lookup"),
-            None,
-            "access keys match exactly"
-        );
+        for secret in secrets {
+            assert_eq!(
+                find(&store, secret).await,
+                Some((credential.clone(), secret.clone())),
+                "found by its {} secret",
+                secret.kind
+            );
+            for other in [TOKEN, CLIENT, KEY_PAIR] {
+                if other != secret.kind {
+                    assert_eq!(
+                        store
+                            .credential_by_secret(other, &secret.lookup_key)
+                            .await
+                            .expect("lookup"),
+                        None,
+                        "a {} key is not a {other} key",
+                        secret.kind
+                    );
+                }
+            }
+        }
     }
-    let unknown = SecretHash::of("never issued");
-    for kind in [BearerKind::Native, BearerKind::Prefactor] {
+    let key_pair = secret_of(&first_secrets, KEY_PAIR);
+    assert_eq!(
+        store
+            .credential_by_secret(KEY_PAIR, &key_pair.lookup_key.to_lowercase())
+            .await
+            .expect("lookup"),
+        None,
+        "lookup keys match exactly"
+    );
+    let unknown = SecretHash::of("never issued").to_hex();
+    for kind in [TOKEN, CLIENT, KEY_PAIR] {
         assert_eq!(
             store
-                .credential_by_bearer(kind, &unknown)
+                .credential_by_secret(kind, &unknown)
                 .await
                 .expect("lookup"),
             None
         );
+        assert_eq!(
+            store.credential_by_secret(kind, "").await.expect("lookup"),
+            None
+        );
     }
+    let client = secret_of(&first_secrets, CLIENT);
     assert_eq!(
         store
-            .credential_by_looker_client_id("unknown")
+            .credential_by_secret(CLIENT, &client.hash.expect("a hash").to_hex())
             .await
             .expect("lookup"),
-        None
-    );
-    assert_eq!(
-        store
-            .credential_by_looker_client_id(&first_secrets.looker_client_secret.to_hex())
-            .await
-            .expect("lookup"),
-        None
-    );
-    assert_eq!(
-        store
-            .credential_by_huawei_access_key("UNKNOWN")
-            .await
-            .expect("lookup"),
-        None
+        None,
+        "a client secret's hash does not find its credential"
     );
 }
 
@@ -248,35 +226,14 @@ pub async fn revoked_credentials_are_not_found(store: SharedStore) {
             .await
             .expect("revoke")
     );
-
-    assert_eq!(
-        store
-            .credential_by_bearer(BearerKind::Native, &revoked_secrets.native_token)
-            .await
-            .expect("lookup"),
-        None
-    );
-    assert_eq!(
-        store
-            .credential_by_bearer(BearerKind::Prefactor, &revoked_secrets.prefactor_token)
-            .await
-            .expect("lookup"),
-        None
-    );
-    assert_eq!(
-        store
-            .credential_by_looker_client_id(&revoked_secrets.looker_client_id)
-            .await
-            .expect("lookup"),
-        None
-    );
-    assert_eq!(
-        store
-            .credential_by_huawei_access_key(&revoked_secrets.huawei_access_key)
-            .await
-            .expect("lookup"),
-        None
-    );
+    for secret in &revoked_secrets {
+        assert_eq!(
+            find(&store, secret).await,
+            None,
+            "{} secret of a revoked credential",
+            secret.kind
+        );
+    }
     assert!(
         store
             .credential(&revoked.id)
@@ -285,21 +242,14 @@ pub async fn revoked_credentials_are_not_found(store: SharedStore) {
             .is_some_and(|credential| credential.revoked_at == Some(now())),
         "still there by id"
     );
-
-    assert_eq!(
-        store
-            .credential_by_bearer(BearerKind::Native, &kept_secrets.native_token)
-            .await
-            .expect("lookup"),
-        Some(kept.clone())
-    );
-    assert_eq!(
-        store
-            .credential_by_huawei_access_key(&kept_secrets.huawei_access_key)
-            .await
-            .expect("lookup"),
-        Some((kept, kept_secrets.huawei_secret_key_sealed))
-    );
+    for secret in &kept_secrets {
+        assert_eq!(
+            find(&store, secret).await,
+            Some((kept.clone(), secret.clone())),
+            "{} secret of another credential",
+            secret.kind
+        );
+    }
 }
 
 pub async fn duplicate_credential_secrets_are_refused(store: SharedStore) {
@@ -309,22 +259,19 @@ pub async fn duplicate_credential_secrets_are_refused(store: SharedStore) {
         .await
         .expect("insert");
 
-    type Clash = fn(&mut Credential, &mut StoredSecrets, &Credential, &StoredSecrets);
-    let clashes: [(&str, Clash); 5] = [
+    type Clash = fn(&mut Credential, &mut [StoredSecret], &Credential, &[StoredSecret]);
+    let clashes: [(&str, Clash); 4] = [
         ("id", |credential, _, original, _| {
             credential.id = original.id;
         }),
-        ("native token hash", |_, secrets, _, original| {
-            secrets.native_token = original.native_token;
+        ("token", |_, secrets, _, original| {
+            secrets[0].lookup_key = secret_of(original, TOKEN).lookup_key.clone();
         }),
-        ("Prefactor token hash", |_, secrets, _, original| {
-            secrets.prefactor_token = original.prefactor_token;
+        ("client id", |_, secrets, _, original| {
+            secrets[1].lookup_key = secret_of(original, CLIENT).lookup_key.clone();
         }),
-        ("Looker client id", |_, secrets, _, original| {
-            secrets.looker_client_id = original.looker_client_id.clone();
-        }),
-        ("Huawei access key", |_, secrets, _, original| {
-            secrets.huawei_access_key = original.huawei_access_key.clone();
+        ("access key", |_, secrets, _, original| {
+            secrets[2].lookup_key = secret_of(original, KEY_PAIR).lookup_key.clone();
         }),
     ];
     for (what, clash) in clashes {
@@ -340,15 +287,29 @@ pub async fn duplicate_credential_secrets_are_refused(store: SharedStore) {
             "nothing stored after a clash on the {what}"
         );
     }
-    let (fresh, fresh_secrets) = credential_with_secrets("fresh");
+    let (fresh, mut fresh_secrets) = credential_with_secrets("fresh");
+    // The same lookup key under another kind is no clash.
+    fresh_secrets[1].lookup_key = secret_of(&secrets, KEY_PAIR).lookup_key.clone();
     store
         .insert_credential(&fresh, &fresh_secrets)
         .await
         .expect("no clash");
     assert_eq!(
         store.list_credentials().await.expect("list"),
-        vec![original, fresh]
+        vec![original, fresh.clone()]
     );
+    assert_eq!(
+        find(&store, &fresh_secrets[1]).await,
+        Some((fresh, fresh_secrets[1].clone()))
+    );
+}
+
+/// The credential `secret`'s kind and lookup key find.
+async fn find(store: &SharedStore, secret: &StoredSecret) -> Option<(Credential, StoredSecret)> {
+    store
+        .credential_by_secret(secret.kind, &secret.lookup_key)
+        .await
+        .expect("lookup")
 }
 
 // ---------------------------------------------------------------------------
@@ -422,7 +383,7 @@ pub async fn temporary_huawei_keys_round_trip(store: SharedStore) {
     }
     assert_eq!(
         store
-            .credential_by_huawei_access_key(&live.access_key)
+            .credential_by_secret(KEY_PAIR, &live.access_key)
             .await
             .expect("lookup"),
         None,
@@ -430,7 +391,7 @@ pub async fn temporary_huawei_keys_round_trip(store: SharedStore) {
     );
     assert_eq!(
         store
-            .temporary_huawei_key(&parent_secrets.huawei_access_key)
+            .temporary_huawei_key(&secret_of(&parent_secrets, KEY_PAIR).lookup_key)
             .await
             .expect("lookup"),
         None,
@@ -586,11 +547,11 @@ pub async fn access_token_round_trip(store: SharedStore) {
     );
     assert_eq!(
         store
-            .credential_by_bearer(BearerKind::Native, &plain.token_hash)
+            .credential_by_secret(TOKEN, &plain.token_hash.to_hex())
             .await
             .expect("lookup"),
         None,
-        "an access token is not a native token"
+        "an access token is not a credential's token"
     );
 }
 

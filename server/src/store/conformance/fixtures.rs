@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use chrono::DateTime;
 
 use crate::domain::Timestamp;
-use crate::domain::credential::{Credential, Role, StoredSecrets};
+use crate::domain::credential::{Credential, Role, SecretKind, StoredSecret};
 use crate::domain::session::{Enrichment, Interaction, Session, SessionType, Status};
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::SecretHash;
@@ -138,12 +138,21 @@ pub fn live_session(identity_store_id: &str, user: &str) -> Session {
 
 /// An unrevoked admin credential created at the suite's now, with secrets
 /// unique to it (`tag` only makes them easier to recognise).
-pub fn credential_with_secrets(tag: &str) -> (Credential, StoredSecrets) {
+pub fn credential_with_secrets(tag: &str) -> (Credential, Vec<StoredSecret>) {
     credential_created(tag, now())
 }
 
-/// Like [`credential_with_secrets`], created at `created_at`.
-pub fn credential_created(tag: &str, created_at: Timestamp) -> (Credential, StoredSecrets) {
+/// A secret kind found by its lookup key alone (a bearer token's hash).
+pub const TOKEN: SecretKind = SecretKind("token");
+/// A secret kind with a hash to check once found (a client secret).
+pub const CLIENT: SecretKind = SecretKind("client");
+/// A secret kind with a sealed value (a signing key).
+pub const KEY_PAIR: SecretKind = SecretKind("key-pair");
+
+/// Like [`credential_with_secrets`], created at `created_at`: one secret
+/// of each of [`TOKEN`], [`CLIENT`] and [`KEY_PAIR`]. The store knows no
+/// dialect: these kinds stand for any.
+pub fn credential_created(tag: &str, created_at: Timestamp) -> (Credential, Vec<StoredSecret>) {
     let id = new_id("credentials", created_at);
     let credential = Credential {
         id,
@@ -156,15 +165,35 @@ pub fn credential_created(tag: &str, created_at: Timestamp) -> (Credential, Stor
         revoked_at: None,
     };
     let unique = id.as_str().to_string();
-    let secrets = StoredSecrets {
-        native_token: SecretHash::of(&format!("ls_native_{tag}_{unique}")),
-        prefactor_token: SecretHash::of(&format!("ls_prefactor_{tag}_{unique}")),
-        looker_client_id: format!("looker{unique}"),
-        looker_client_secret: SecretHash::of(&format!("looker-secret-{unique}")),
-        huawei_access_key: format!("AK{}", unique.to_uppercase()),
-        huawei_secret_key_sealed: [&[0u8, 1, 0, 255][..], unique.as_bytes(), &[0u8; 16]].concat(),
-    };
+    let secrets = vec![
+        StoredSecret {
+            kind: TOKEN,
+            lookup_key: SecretHash::of(&format!("ls_token_{tag}_{unique}")).to_hex(),
+            hash: None,
+            sealed: None,
+        },
+        StoredSecret {
+            kind: CLIENT,
+            lookup_key: format!("client{unique}"),
+            hash: Some(SecretHash::of(&format!("client-secret-{unique}"))),
+            sealed: None,
+        },
+        StoredSecret {
+            kind: KEY_PAIR,
+            lookup_key: format!("AK{}", unique.to_uppercase()),
+            hash: None,
+            sealed: Some([&[0u8, 1, 0, 255][..], unique.as_bytes(), &[0u8; 16]].concat()),
+        },
+    ];
     (credential, secrets)
+}
+
+/// The secret of `kind` among `secrets`.
+pub fn secret_of(secrets: &[StoredSecret], kind: SecretKind) -> &StoredSecret {
+    secrets
+        .iter()
+        .find(|secret| secret.kind == kind)
+        .expect("every test credential has a secret of each kind")
 }
 
 /// A listing with no filter.

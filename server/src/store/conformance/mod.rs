@@ -50,6 +50,7 @@ mod credentials;
 mod fixtures;
 mod listing;
 mod maintenance;
+pub mod migration;
 mod revocation;
 mod sessions;
 

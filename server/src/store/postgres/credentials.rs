@@ -6,15 +6,16 @@ use tokio_postgres::Row;
 
 use super::{PostgresStore, STATEMENTS, db_error, params};
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::rows::{
-    CREDENTIAL_COLUMN_COUNT, Columns, decode_access_token, decode_credential, decode_temporary_key,
+    CREDENTIAL_COLUMN_COUNT, decode_access_token, decode_credential, decode_secret,
+    decode_temporary_key,
 };
 use crate::store::sql::{self, SqlValue};
-use crate::store::{BearerKind, CredentialStore, StoreError};
+use crate::store::{CredentialStore, StoreError};
 
 impl PostgresStore {
     /// The row `sql` finds for its one parameter `key`, if any.
@@ -43,13 +44,33 @@ impl CredentialStore for PostgresStore {
     async fn insert_credential(
         &self,
         credential: &Credential,
-        secrets: &StoredSecrets,
+        secrets: &[StoredSecret],
     ) -> Result<(), StoreError> {
-        let values = sql::credential_values(credential, secrets);
-        self.execute(&STATEMENTS.insert_credential, &values)
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(db_error)?;
+        let insert = transaction
+            .prepare_cached(&STATEMENTS.insert_credential)
             .await
-            .map_err(|error| sql::duplicate_credential(error, credential, secrets))?;
-        Ok(())
+            .map_err(db_error)?;
+        transaction
+            .execute(&insert, &params(&sql::credential_values(credential)))
+            .await
+            .map_err(|error| sql::duplicate_credential(db_error(error), credential))?;
+        let insert_secret = transaction
+            .prepare_cached(&STATEMENTS.insert_credential_secret)
+            .await
+            .map_err(db_error)?;
+        for secret in secrets {
+            transaction
+                .execute(
+                    &insert_secret,
+                    &params(&sql::secret_values(&credential.id, secret)),
+                )
+                .await
+                .map_err(|error| sql::duplicate_secret(db_error(error), secret))?;
+        }
+        // Dropping the transaction on an error above rolls it back.
+        transaction.commit().await.map_err(db_error)
     }
 
     async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
@@ -77,52 +98,27 @@ impl CredentialStore for PostgresStore {
         Ok(self.execute(&STATEMENTS.revoke_credential, &values).await? == 1)
     }
 
-    async fn credential_by_bearer(
+    async fn credential_by_secret(
         &self,
-        kind: BearerKind,
-        hash: &SecretHash,
-    ) -> Result<Option<Credential>, StoreError> {
-        let row = self
-            .find_one(
-                STATEMENTS.credential_by_bearer(kind),
-                SqlValue::Bytes(hash.as_bytes().as_slice().into()),
-            )
-            .await?;
-        row.as_ref().map(decode_credential).transpose()
-    }
-
-    async fn credential_by_looker_client_id(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
-        let Some(row) = self
-            .find_one(
-                &STATEMENTS.credential_by_looker_client_id,
-                SqlValue::Text(client_id.into()),
-            )
-            .await?
+        kind: SecretKind,
+        lookup_key: &str,
+    ) -> Result<Option<(Credential, StoredSecret)>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&STATEMENTS.credential_by_secret)
+            .await
+            .map_err(db_error)?;
+        let Some(row) = client
+            .query_opt(&statement, &[&kind.as_str(), &lookup_key])
+            .await
+            .map_err(db_error)?
         else {
             return Ok(None);
         };
-        let hash = Columns::of(&row, "credential").hash(8, "looker_client_secret_hash")?;
-        Ok(Some((decode_credential(&row)?, hash)))
-    }
-
-    async fn credential_by_huawei_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
-        let Some(row) = self
-            .find_one(
-                &STATEMENTS.credential_by_huawei_access_key,
-                SqlValue::Text(access_key.into()),
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let sealed = Columns::of(&row, "credential").bytes(8, "huawei_secret_key_sealed")?;
-        Ok(Some((decode_credential(&row)?, sealed)))
+        Ok(Some((
+            decode_credential(&row)?,
+            decode_secret(&row, CREDENTIAL_COLUMN_COUNT, kind, lookup_key)?,
+        )))
     }
 
     async fn insert_temporary_huawei_key(

@@ -86,7 +86,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_deferred_indexes",
         include_str!("migrations/0003_deferred_indexes.sql"),
     ),
+    (
+        "0004_credential_secrets",
+        include_str!("migrations/0004_credential_secrets.sql"),
+    ),
 ];
+
+/// The migrations, for tests that build a database as an earlier release
+/// left it.
+#[cfg(any(test, feature = "test-support"))]
+pub fn migrations() -> &'static [(&'static str, &'static str)] {
+    MIGRATIONS
+}
 
 /// The schema version this binary writes and understands.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

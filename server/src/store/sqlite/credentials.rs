@@ -7,15 +7,16 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use super::{STATEMENTS, SqliteStore, db_error};
 use crate::domain::access_token::AccessToken;
-use crate::domain::credential::{Credential, StoredSecrets, TemporaryHuaweiKey};
+use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::rows::{
-    CREDENTIAL_COLUMN_COUNT, Columns, decode_access_token, decode_credential, decode_temporary_key,
+    CREDENTIAL_COLUMN_COUNT, decode_access_token, decode_credential, decode_secret,
+    decode_temporary_key,
 };
 use crate::store::sql;
-use crate::store::{BearerKind, CredentialStore, StoreError};
+use crate::store::{CredentialStore, StoreError};
 
 impl SqliteStore {
     /// The first row `sql` finds for `key`, read by `decode`.
@@ -43,15 +44,22 @@ impl CredentialStore for SqliteStore {
     async fn insert_credential(
         &self,
         credential: &Credential,
-        secrets: &StoredSecrets,
+        secrets: &[StoredSecret],
     ) -> Result<(), StoreError> {
-        let (credential, secrets) = (credential.clone(), secrets.clone());
+        let (credential, secrets) = (credential.clone(), secrets.to_vec());
+        // One write, so one savepoint: a secret that clashes leaves
+        // nothing of the credential behind.
         self.writer
             .write(move |writer| {
-                let values = sql::credential_values(&credential, &secrets);
+                let values = sql::credential_values(&credential);
                 execute(writer, &STATEMENTS.insert_credential, values)
-                    .map_err(|error| sql::duplicate_credential(error, &credential, &secrets))
-                    .map(drop)
+                    .map_err(|error| sql::duplicate_credential(error, &credential))?;
+                for secret in &secrets {
+                    let values = sql::secret_values(&credential.id, secret);
+                    execute(writer, &STATEMENTS.insert_credential_secret, values)
+                        .map_err(|error| sql::duplicate_secret(error, secret))?;
+                }
+                Ok(())
             })
             .await
     }
@@ -88,44 +96,25 @@ impl CredentialStore for SqliteStore {
             .await
     }
 
-    async fn credential_by_bearer(
+    async fn credential_by_secret(
         &self,
-        kind: BearerKind,
-        hash: &SecretHash,
-    ) -> Result<Option<Credential>, StoreError> {
-        self.find_one(
-            STATEMENTS.credential_by_bearer(kind),
-            hash.as_bytes().as_slice(),
-            |row| decode_credential(row),
-        )
-    }
-
-    async fn credential_by_looker_client_id(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<(Credential, SecretHash)>, StoreError> {
-        self.find_one(
-            &STATEMENTS.credential_by_looker_client_id,
-            client_id,
-            |row| {
-                let hash = Columns::of(row, "credential").hash(8, "looker_client_secret_hash")?;
-                Ok((decode_credential(row)?, hash))
-            },
-        )
-    }
-
-    async fn credential_by_huawei_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(Credential, Vec<u8>)>, StoreError> {
-        self.find_one(
-            &STATEMENTS.credential_by_huawei_access_key,
-            access_key,
-            |row| {
-                let sealed = Columns::of(row, "credential").bytes(8, "huawei_secret_key_sealed")?;
-                Ok((decode_credential(row)?, sealed))
-            },
-        )
+        kind: SecretKind,
+        lookup_key: &str,
+    ) -> Result<Option<(Credential, StoredSecret)>, StoreError> {
+        let reader = self.reader();
+        let mut statement = reader
+            .prepare_cached(&STATEMENTS.credential_by_secret)
+            .map_err(db_error)?;
+        let mut rows = statement
+            .query([kind.as_str(), lookup_key])
+            .map_err(db_error)?;
+        match rows.next().map_err(db_error)? {
+            Some(row) => Ok(Some((
+                decode_credential(row)?,
+                decode_secret(row, CREDENTIAL_COLUMN_COUNT, kind, lookup_key)?,
+            ))),
+            None => Ok(None),
+        }
     }
 
     async fn insert_temporary_huawei_key(

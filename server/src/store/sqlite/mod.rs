@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_looker_access_tokens.sql"),
     include_str!("migrations/0004_revocation_marks_and_retention.sql"),
     include_str!("migrations/0005_deferred_indexes.sql"),
+    include_str!("migrations/0006_credential_secrets.sql"),
 ];
 
 /// The schema version this binary writes and understands.

@@ -93,11 +93,29 @@ pub(super) fn schema_version(connection: &Connection) -> Result<u32, StoreError>
 
 /// Applies the migrations the database lacks, all in one `BEGIN IMMEDIATE`
 /// transaction.
+///
+/// Foreign keys are off while they run, as SQLite's procedure for
+/// changing a table's shape asks (a migration may rebuild a table others
+/// refer to), and checked before the transaction commits: a migration
+/// that leaves a dangling reference is undone. They are on again
+/// afterwards, whatever happened.
 pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     // The common case, an up-to-date database, takes no write lock.
     if schema_version(connection)? == SCHEMA_VERSION {
         return Ok(());
     }
+    // Outside any transaction: inside one, SQLite ignores the pragma.
+    connection
+        .pragma_update(None, "foreign_keys", false)
+        .map_err(db_error)?;
+    let migrated = migrate_in_transaction(connection);
+    let restored = connection
+        .pragma_update(None, "foreign_keys", true)
+        .map_err(db_error);
+    migrated.and(restored)
+}
+
+fn migrate_in_transaction(connection: &mut Connection) -> Result<(), StoreError> {
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
@@ -107,6 +125,16 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         transaction.execute_batch(migration).map_err(|error| {
             in_context(db_error(error), format_args!("migration {}", index + 1))
         })?;
+    }
+    let dangling: i64 = transaction
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .map_err(db_error)?;
+    if dangling > 0 {
+        return Err(StoreError::Corrupt(format!(
+            "migrating would leave {dangling} rows referring to rows that do not exist"
+        )));
     }
     transaction
         .pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -12,8 +12,10 @@ use rusqlite::params_from_iter;
 use tempfile::TempDir;
 
 use super::*;
+use crate::auth::scheme::SecretScheme;
 use crate::domain::session::Session;
 use crate::pfid::Pfid;
+use crate::store::conformance::migration::{OLD_CREDENTIAL_COLUMNS, OldCredential, OldValue};
 use crate::store::sql;
 use crate::store::{
     CredentialStore, SessionOrder, SessionQuery, SessionStore, SharedStore, Store, conformance,
@@ -228,13 +230,14 @@ async fn undecodable_rows_are_corrupt_not_panics() {
     let error = store.credential(&credential.id).await.unwrap_err();
     assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
     raw(&path)
-        .execute(
-            "UPDATE credentials SET role = 'admin', huawei_secret_key_sealed = 'text'",
-            [],
+        .execute_batch(
+            "UPDATE credentials SET role = 'admin'; \
+             UPDATE credential_secrets SET secret_sealed = 'text'",
         )
         .unwrap();
+    let key_pair = conformance::secret_of(&secrets, conformance::KEY_PAIR);
     let error = store
-        .credential_by_huawei_access_key(&secrets.huawei_access_key)
+        .credential_by_secret(key_pair.kind, &key_pair.lookup_key)
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
@@ -371,42 +374,146 @@ async fn the_log_stays_bounded_under_writes_that_never_pause() {
     assert!(log < 24 << 20, "the log grew to {log} bytes");
 }
 
+/// A database at schema `version`, as that release created it.
+fn database_at_version(path: &Path, version: usize) -> Connection {
+    let connection = raw(path);
+    for migration in &MIGRATIONS[..version] {
+        connection.execute_batch(migration).unwrap();
+    }
+    connection
+        .pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    connection
+}
+
+/// Writes `old` as releases before schema 6 did.
+fn write_old_credential(connection: &Connection, old: &OldCredential) {
+    use rusqlite::types::Value;
+    let values: Vec<Value> = old
+        .values()
+        .into_iter()
+        .map(|value| match value {
+            OldValue::Text(text) => Value::Text(text),
+            OldValue::OptionalText(text) => text.map_or(Value::Null, Value::Text),
+            OldValue::Integer(integer) => Value::Integer(integer),
+            OldValue::OptionalInteger(integer) => integer.map_or(Value::Null, Value::Integer),
+            OldValue::Bytes(bytes) => Value::Blob(bytes),
+        })
+        .collect();
+    let placeholders = (1..=values.len())
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    connection
+        .execute(
+            &format!("INSERT INTO credentials ({OLD_CREDENTIAL_COLUMNS}) VALUES ({placeholders})"),
+            params_from_iter(values),
+        )
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_version_1_database_is_migrated_keeping_its_data() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("sessions.db");
-    {
-        let connection = raw(&path);
-        connection.execute_batch(MIGRATIONS[0]).unwrap();
-        connection.pragma_update(None, "user_version", 1).unwrap();
-    }
     let session = conformance::full_session();
-    let (credential, secrets) = conformance::credential_with_secrets("v1");
+    let old = OldCredential::issue("v1");
     {
         // Rows as a version-1 server wrote them.
-        let connection = raw(&path);
+        let connection = database_at_version(&path, 1);
         connection
             .execute(
                 &STATEMENTS.insert_session,
                 params_from_iter(sql::session_values(&session).unwrap()),
             )
             .unwrap();
-        connection
-            .execute(
-                &STATEMENTS.insert_credential,
-                params_from_iter(sql::credential_values(&credential, &secrets)),
-            )
-            .unwrap();
+        write_old_credential(&connection, &old);
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
     assert_eq!(store.session(&session.id).await.unwrap(), Some(session));
-    let token = conformance::access_token(&credential, "after migration", 60_000);
+    let store: SharedStore = Arc::new(store);
+    old.assert_every_secret_works(&store).await;
+    let token = conformance::access_token(&old.credential, "after migration", 60_000);
     store.insert_access_token(&token).await.unwrap();
     assert_eq!(
         store.access_token(&token.token_hash).await.unwrap(),
-        Some((token, credential))
+        Some((token, old.credential.clone()))
     );
+}
+
+/// The release before credential secrets became rows (schema 5) wrote
+/// credentials with temporary keys and access tokens referring to them:
+/// after the migration every secret works as issued, nothing refers to a
+/// missing row, and the old columns are gone.
+#[tokio::test]
+async fn credentials_written_by_schema_5_keep_every_secret() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("sessions.db");
+    let old = OldCredential::issue("v5");
+    let other = OldCredential::issue("other");
+    let temporary = conformance::temporary_key(&old.credential, "TEMPAKFROMVERSION005", 60_000);
+    let token = conformance::access_token(&old.credential, "v5", 60_000);
+    {
+        let connection = database_at_version(&path, 5);
+        write_old_credential(&connection, &old);
+        write_old_credential(&connection, &other);
+        connection
+            .execute(
+                &STATEMENTS.insert_temporary_key,
+                params_from_iter(sql::temporary_key_values(&temporary)),
+            )
+            .unwrap();
+        connection
+            .execute(
+                &STATEMENTS.insert_access_token,
+                params_from_iter(sql::access_token_values(&token)),
+            )
+            .unwrap();
+    }
+    let store: SharedStore = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
+    old.assert_every_secret_works(&store).await;
+    other.assert_every_secret_works(&store).await;
+    assert_eq!(
+        store
+            .temporary_huawei_key(&temporary.access_key)
+            .await
+            .unwrap(),
+        Some((old.credential.clone(), temporary))
+    );
+    assert_eq!(
+        store.access_token(&token.token_hash).await.unwrap(),
+        Some((token, old.credential.clone()))
+    );
+    let connection = raw(&path);
+    let dangling: i64 = connection
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    assert!(
+        connection
+            .prepare("SELECT native_token_hash FROM credentials")
+            .is_err(),
+        "the old secret columns are gone"
+    );
+    // Revoking still ends every secret at once.
+    assert!(
+        store
+            .revoke_credential(&old.credential.id, conformance::now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .credential_by_secret(crate::auth::looker::SECRETS.kind(), &old.looker_client_id)
+            .await
+            .unwrap(),
+        None
+    );
+    other.assert_every_secret_works(&store).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
-//! Access tokens on the wire (Looker's login flow): trading a credential's
-//! Looker client id and secret for a short-lived token, recognising the
-//! token on later requests, and logging it out.
+//! Looker's credentials: a credential's Looker client id and secret
+//! ([`SECRETS`]), traded in Looker's login flow for a short-lived access
+//! token, which is recognised on later requests and logged out.
 //!
 //! The token is `lsa_` + 43 base64url characters of CSPRNG output; only its
 //! SHA-256 is stored. Whether a token works is decided here, with the
@@ -10,12 +10,54 @@
 
 use http::HeaderMap;
 
+use super::scheme::{MintedSecret, SecretScheme, ShownField};
 use super::{AuthError, Authenticator, bearer_token};
 use crate::domain::access_token::{ACCESS_TOKEN_LIFETIME, AccessToken};
-use crate::domain::credential::Credential;
+use crate::domain::credential::{Credential, SecretKind, StoredSecret};
 use crate::pfid::Pfid;
-use crate::secrets::{self, SecretHash};
+use crate::secrets::{self, SecretHash, ServerKey};
 use crate::store::StoreError;
+
+/// Looker's credential secret: a client id, which finds the credential,
+/// and a client secret, kept as its hash.
+#[derive(Debug)]
+pub struct LookerClient;
+
+/// Looker's secret.
+pub static SECRETS: LookerClient = LookerClient;
+
+impl SecretScheme for LookerClient {
+    fn kind(&self) -> SecretKind {
+        SecretKind("looker")
+    }
+
+    fn fields(&self) -> &'static [ShownField] {
+        &[
+            ShownField {
+                json: "client_id",
+                label: "Looker client_id",
+            },
+            ShownField {
+                json: "client_secret",
+                label: "Looker client_secret",
+            },
+        ]
+    }
+
+    fn mint(&self, _credential: &Pfid, _key: &ServerKey) -> MintedSecret {
+        let client_id = secrets::new_looker_client_id();
+        let client_secret = secrets::new_looker_client_secret();
+        MintedSecret {
+            stored: StoredSecret {
+                kind: self.kind(),
+                lookup_key: client_id.clone(),
+                hash: Some(SecretHash::of(&client_secret)),
+                sealed: None,
+            },
+            shown: vec![client_id, client_secret],
+        }
+    }
+}
 
 /// The prefix of access tokens, so a leaked one is recognisable.
 pub const ACCESS_TOKEN_PREFIX: &str = "lsa_";
@@ -61,12 +103,12 @@ impl Authenticator {
         client_id: &str,
         client_secret: &str,
     ) -> Result<Credential, AuthError> {
-        let (credential, secret_hash) = self
+        let (credential, secret) = self
             .store
-            .credential_by_looker_client_id(client_id)
+            .credential_by_secret(SECRETS.kind(), client_id)
             .await?
             .ok_or(AuthError::Invalid)?;
-        if !secret_hash.matches(client_secret) {
+        if !secret.hash.is_some_and(|hash| hash.matches(client_secret)) {
             return Err(AuthError::Invalid);
         }
         self.admit(&credential)?;
@@ -164,26 +206,21 @@ mod tests {
             DateTime::from_timestamp_millis(1_704_067_200_000).unwrap(),
         ));
         let auth = Authenticator::new(store.clone(), clock.clone());
-        let (mut credential, secrets) = credential_with_secrets("tokens");
+        let (mut credential, _) = credential_with_secrets("tokens");
         credential.rate_limit = Some(1000);
+        let minted = SECRETS.mint(&credential.id, &ServerKey::generate());
+        let [client_id, secret] = minted.shown.try_into().unwrap();
         store
-            .insert_credential(&credential, &secrets)
+            .insert_credential(&credential, &[minted.stored])
             .await
             .unwrap();
 
-        // The client secret is only stored hashed: only the hash of
-        // "looker-secret-<id>" (see credential_with_secrets) matches.
-        let secret = format!("looker-secret-{}", credential.id);
+        // The client secret is only stored hashed, yet recognised.
         assert_eq!(
-            auth.looker_client(&secrets.looker_client_id, &secret)
-                .await
-                .unwrap(),
+            auth.looker_client(&client_id, &secret).await.unwrap(),
             credential
         );
-        for (id, secret) in [
-            (secrets.looker_client_id.as_str(), "wrong"),
-            ("unknown", secret.as_str()),
-        ] {
+        for (id, secret) in [(client_id.as_str(), "wrong"), ("unknown", secret.as_str())] {
             assert_eq!(
                 auth.looker_client(id, secret).await.unwrap_err(),
                 AuthError::Invalid
@@ -278,9 +315,7 @@ mod tests {
             AuthError::Invalid
         );
         assert_eq!(
-            auth.looker_client(&secrets.looker_client_id, &secret)
-                .await
-                .unwrap_err(),
+            auth.looker_client(&client_id, &secret).await.unwrap_err(),
             AuthError::Invalid
         );
     }
