@@ -22,16 +22,16 @@ use login_sessions_api::huawei as wire;
 use login_sessions_api::huawei::HuaweiError;
 use login_sessions_api::raw_typed::RawTypedBody;
 use serde_json::json;
-use slog::{error, info, warn};
+use slog::{error, info};
 
 use super::ApiContext;
+use super::errors::{DialectError, store_failure};
 use crate::auth::AuthError;
 use crate::auth::huawei::{HuaweiAuthError, SignedRequest};
 use crate::domain::credential::Credential;
 use crate::domain::session::Session;
 use crate::pfid::Pfid;
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -197,6 +197,26 @@ fn session_ids(rqctx: &Rqctx, ids: &[String]) -> Result<Vec<Pfid>, HuaweiError> 
 
 // --- Errors ----------------------------------------------------------------
 
+impl DialectError for HuaweiError {
+    fn unavailable(rqctx: &Rqctx) -> Self {
+        huawei_error(
+            rqctx,
+            ErrorStatusCode::SERVICE_UNAVAILABLE,
+            wire::CODE_UNAVAILABLE,
+            "The service is temporarily unavailable; try again.".into(),
+        )
+    }
+
+    fn internal(rqctx: &Rqctx) -> Self {
+        huawei_error(
+            rqctx,
+            ErrorStatusCode::INTERNAL_SERVER_ERROR,
+            wire::CODE_INTERNAL,
+            "Internal Server Error.".into(),
+        )
+    }
+}
+
 fn huawei_error(
     rqctx: &Rqctx,
     status: ErrorStatusCode,
@@ -233,13 +253,13 @@ fn unreadable_body(rqctx: &Rqctx, error: HttpError) -> HuaweiError {
 
 fn auth_error(rqctx: &Rqctx, error: HuaweiAuthError) -> HuaweiError {
     match error {
-        HuaweiAuthError::Store(e) => store_error(rqctx, e),
+        HuaweiAuthError::Store(e) => store_failure(rqctx, e),
         HuaweiAuthError::SecretUnusable => {
             error!(
                 rqctx.log,
                 "a Huawei secret key cannot be unsealed with the server key"
             );
-            internal(rqctx)
+            HuaweiError::internal(rqctx)
         }
         other => {
             info!(rqctx.log, "Huawei authentication failed"; "reason" => %other);
@@ -279,36 +299,8 @@ fn service_error(rqctx: &Rqctx, error: ServiceError, action: &str) -> HuaweiErro
             "IIC.1006",
             "Concurrency conflicts. Try again later.".into(),
         ),
-        ServiceError::Store(e) => store_error(rqctx, e),
+        ServiceError::Store(e) => store_failure(rqctx, e),
     }
-}
-
-/// A store failure: logged in full, answered without internals.
-fn store_error(rqctx: &Rqctx, error: StoreError) -> HuaweiError {
-    match &error {
-        StoreError::Unavailable(_) => {
-            warn!(rqctx.log, "store unavailable"; "error" => %error);
-            huawei_error(
-                rqctx,
-                ErrorStatusCode::SERVICE_UNAVAILABLE,
-                wire::CODE_UNAVAILABLE,
-                "The service is temporarily unavailable; try again.".into(),
-            )
-        }
-        _ => {
-            error!(rqctx.log, "store failure"; "error" => %error);
-            internal(rqctx)
-        }
-    }
-}
-
-fn internal(rqctx: &Rqctx) -> HuaweiError {
-    huawei_error(
-        rqctx,
-        ErrorStatusCode::INTERNAL_SERVER_ERROR,
-        wire::CODE_INTERNAL,
-        "Internal Server Error.".into(),
-    )
 }
 
 // --- Views -----------------------------------------------------------------

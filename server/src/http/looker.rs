@@ -36,6 +36,7 @@ use login_sessions_api::looker::{
 use slog::{error, warn};
 
 use super::ApiContext;
+use super::errors::{DialectError, store_failure};
 use crate::auth::looker::{ACCESS_TOKEN_SCHEMES, TokenCaller};
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::Timestamp;
@@ -45,7 +46,6 @@ use crate::domain::session::{Session, SessionType};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::service::{Expiry, NewSession, ServiceError};
-use crate::store::StoreError;
 use fields::Selection;
 
 type Rqctx = RequestContext<ApiContext>;
@@ -168,7 +168,7 @@ pub async fn login(
     let issued = auth
         .issue_access_token(&credential, None, None)
         .await
-        .map_err(|e| store_error(&rqctx, e))?;
+        .map_err(|e| store_failure::<LookerError>(&rqctx, e))?;
     Ok(HttpResponseOk(access_token(
         issued.token,
         issued.record.expires_in(issued.record.created_at),
@@ -240,7 +240,7 @@ pub async fn login_user(
                 warn!(rqctx.log, "could not end the session of a failed sudo";
                     "session_id" => %session.id, "error" => %revoke_error);
             }
-            return Err(store_error(&rqctx, e));
+            return Err(store_failure(&rqctx, e));
         }
     };
     Ok(HttpResponseOk(access_token(
@@ -260,7 +260,7 @@ pub async fn logout(rqctx: Rqctx) -> Result<HttpResponseDeleted, LookerError> {
         .auth
         .revoke_access_token(&caller.token)
         .await
-        .map_err(|e| store_error(&rqctx, e))?;
+        .map_err(|e| store_failure::<LookerError>(&rqctx, e))?;
     if !revoked {
         return Err(not_found(&rqctx));
     }
@@ -287,7 +287,7 @@ async fn logout_refusal(rqctx: &Rqctx) -> LookerError {
     match store.access_token(&SecretHash::of(token)).await {
         Ok(Some(_)) => not_found(rqctx),
         Ok(None) => auth_error(rqctx, AuthError::Invalid),
-        Err(e) => store_error(rqctx, e),
+        Err(e) => store_failure(rqctx, e),
     }
 }
 
@@ -397,6 +397,24 @@ fn selection(
 
 // --- Errors -----------------------------------------------------------------
 
+impl DialectError for LookerError {
+    fn unavailable(rqctx: &Rqctx) -> Self {
+        looker_error(
+            rqctx,
+            ErrorStatusCode::SERVICE_UNAVAILABLE,
+            "The service is unavailable; try again.",
+        )
+    }
+
+    fn internal(rqctx: &Rqctx) -> Self {
+        looker_error(
+            rqctx,
+            ErrorStatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error",
+        )
+    }
+}
+
 /// An error in Looker's shape, documented under this server's documentation
 /// URL.
 fn looker_error(rqctx: &Rqctx, status: ErrorStatusCode, message: impl Into<String>) -> LookerError {
@@ -486,7 +504,7 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> LookerError {
                 "Too Many Requests",
             )
         },
-        AuthError::Store(e) => store_error(rqctx, e),
+        AuthError::Store(e) => store_failure(rqctx, e),
     }
 }
 
@@ -502,29 +520,7 @@ fn service_error(rqctx: &Rqctx, error: ServiceError) -> LookerError {
             ErrorStatusCode::FORBIDDEN,
             format!("Permission Denied: {message}"),
         ),
-        ServiceError::Store(e) => store_error(rqctx, e),
-    }
-}
-
-/// A store failure: logged in full, answered without internals.
-fn store_error(rqctx: &Rqctx, error: StoreError) -> LookerError {
-    match &error {
-        StoreError::Unavailable(_) => {
-            warn!(rqctx.log, "store unavailable"; "error" => %error);
-            looker_error(
-                rqctx,
-                ErrorStatusCode::SERVICE_UNAVAILABLE,
-                "The service is unavailable; try again.",
-            )
-        }
-        _ => {
-            error!(rqctx.log, "store failure"; "error" => %error);
-            looker_error(
-                rqctx,
-                ErrorStatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error",
-            )
-        }
+        ServiceError::Store(e) => store_failure(rqctx, e),
     }
 }
 

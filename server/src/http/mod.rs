@@ -7,6 +7,7 @@
 //! one line per operation here.
 
 pub mod bench;
+mod errors;
 pub mod huawei;
 pub mod looker;
 pub mod native;

@@ -9,8 +9,8 @@ use dropshot::{
 use login_sessions_api::checked::{Checked, CheckedBody};
 use login_sessions_api::native as wire;
 use login_sessions_api::native::{NativeError, NativeErrorCode};
-use slog::{error, warn};
 
+use super::errors::{DialectError, store_failure};
 use super::{ApiContext, MAX_PAGE_SIZE};
 use crate::auth::AuthError;
 use crate::domain::Timestamp;
@@ -18,14 +18,13 @@ use crate::domain::credential::Credential;
 use crate::domain::session::{EndReason, Interaction, Session, SessionType, Status};
 use crate::pfid::Pfid;
 use crate::service::{Expiry, ListSessions, NewSession, ServiceError};
-use crate::store::StoreError;
 
 type Rqctx = RequestContext<ApiContext>;
 
 pub async fn healthz(rqctx: Rqctx) -> Result<HttpResponseOk<()>, NativeError> {
     match rqctx.context().sessions.store().ping().await {
         Ok(()) => Ok(HttpResponseOk(())),
-        Err(e) => Err(store_error(&rqctx, e)),
+        Err(e) => Err(store_failure(&rqctx, e)),
     }
 }
 
@@ -304,6 +303,20 @@ fn expiry(
 
 // --- Errors ----------------------------------------------------------------
 
+impl DialectError for NativeError {
+    fn unavailable(rqctx: &Rqctx) -> Self {
+        native_error(
+            rqctx,
+            NativeErrorCode::Unavailable,
+            "the store is unavailable; try again".into(),
+        )
+    }
+
+    fn internal(rqctx: &Rqctx) -> Self {
+        native_error(rqctx, NativeErrorCode::Internal, "internal error".into())
+    }
+}
+
 fn native_error(rqctx: &Rqctx, error_code: NativeErrorCode, message: String) -> NativeError {
     NativeError {
         error_code,
@@ -332,7 +345,7 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> NativeError {
             retry_after_seconds: Some(retry_after_seconds),
             ..native_error(rqctx, NativeErrorCode::TooManyRequests, error.to_string())
         },
-        AuthError::Store(e) => store_error(rqctx, e),
+        AuthError::Store(e) => store_failure(rqctx, e),
     }
 }
 
@@ -344,25 +357,7 @@ fn service_error(rqctx: &Rqctx, error: ServiceError) -> NativeError {
             native_error(rqctx, NativeErrorCode::Forbidden, message)
         }
         ServiceError::Conflict(e) => native_error(rqctx, NativeErrorCode::Conflict, e.to_string()),
-        ServiceError::Store(e) => store_error(rqctx, e),
-    }
-}
-
-/// A store failure: logged in full, answered without internals.
-fn store_error(rqctx: &Rqctx, error: StoreError) -> NativeError {
-    match &error {
-        StoreError::Unavailable(_) => {
-            warn!(rqctx.log, "store unavailable"; "error" => %error);
-            native_error(
-                rqctx,
-                NativeErrorCode::Unavailable,
-                "the store is unavailable; try again".into(),
-            )
-        }
-        _ => {
-            error!(rqctx.log, "store failure"; "error" => %error);
-            native_error(rqctx, NativeErrorCode::Internal, "internal error".into())
-        }
+        ServiceError::Store(e) => store_failure(rqctx, e),
     }
 }
 

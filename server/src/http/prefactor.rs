@@ -6,9 +6,9 @@ use dropshot::{HttpError, HttpResponseOk, Path, Query, RequestContext};
 use login_sessions_api::checked::Checked;
 use login_sessions_api::prefactor as wire;
 use login_sessions_api::prefactor::{PrefactorError, PrefactorErrorCode};
-use slog::{error, warn};
 
 use super::ApiContext;
+use super::errors::{DialectError, store_failure};
 use crate::auth::AuthError;
 use crate::domain::Timestamp;
 use crate::domain::credential::{Credential, Role};
@@ -16,7 +16,7 @@ use crate::domain::ids::validate_id;
 use crate::domain::session::{Interaction, Session, SessionType, Status};
 use crate::pfid::Pfid;
 use crate::service::{ListSessions, ServiceError};
-use crate::store::{SessionOrder, StoreError};
+use crate::store::SessionOrder;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -226,6 +226,19 @@ fn not_permitted() -> PrefactorError {
     )
 }
 
+impl DialectError for PrefactorError {
+    fn unavailable(_rqctx: &Rqctx) -> Self {
+        PrefactorError {
+            status_override: Some(dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE),
+            ..PrefactorError::new(PrefactorErrorCode::Unexpected, "internal error")
+        }
+    }
+
+    fn internal(_rqctx: &Rqctx) -> Self {
+        PrefactorError::new(PrefactorErrorCode::Unexpected, "internal error")
+    }
+}
+
 fn auth_error(rqctx: &Rqctx, error: AuthError) -> PrefactorError {
     match error {
         AuthError::Missing => PrefactorError::new(
@@ -243,7 +256,7 @@ fn auth_error(rqctx: &Rqctx, error: AuthError) -> PrefactorError {
             retry_after_seconds: Some(retry_after_seconds),
             ..PrefactorError::new(PrefactorErrorCode::Unknown, error.to_string())
         },
-        AuthError::Store(e) => store_error(rqctx, e),
+        AuthError::Store(e) => store_failure(rqctx, e),
     }
 }
 
@@ -266,20 +279,7 @@ fn service_error(rqctx: &Rqctx, caller: &Credential, error: ServiceError) -> Pre
             PrefactorErrorCode::InvalidAction,
             format!("the session cannot be revoked: {e}"),
         ),
-        ServiceError::Store(e) => store_error(rqctx, e),
-    }
-}
-
-/// A store failure: logged in full, answered without internals.
-fn store_error(rqctx: &Rqctx, error: StoreError) -> PrefactorError {
-    match &error {
-        StoreError::Unavailable(_) => warn!(rqctx.log, "store unavailable"; "error" => %error),
-        _ => error!(rqctx.log, "store failure"; "error" => %error),
-    }
-    PrefactorError {
-        status_override: matches!(error, StoreError::Unavailable(_))
-            .then_some(dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE),
-        ..PrefactorError::new(PrefactorErrorCode::Unexpected, "internal error")
+        ServiceError::Store(e) => store_failure(rqctx, e),
     }
 }
 
