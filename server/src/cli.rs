@@ -433,14 +433,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{}", args.bind));
     let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
     let enricher = Arc::new(Enricher::with_geoip(geoip)?);
-    let cached = CachedCredentials::wrap(
+    let credentials = CachedCredentials::wrap(
         store.clone(),
         clock.clone(),
         TimeDelta::milliseconds(i64::from(args.credential_cache_millis)),
     );
-    let mut context = ApiContext::new(cached, clock.clone(), key, settings, public_url.clone())
-        .with_enricher(enricher.clone())
-        .with_bench_endpoints(args.bench_endpoints);
+    let mut context = ApiContext::new(
+        store.clone(),
+        credentials,
+        clock.clone(),
+        key,
+        settings,
+        public_url.clone(),
+    )
+    .with_enricher(enricher.clone())
+    .with_bench_endpoints(args.bench_endpoints);
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }

@@ -26,7 +26,7 @@ use chrono::TimeDelta;
 use slog::{Logger, info, warn};
 
 use crate::clock::Clock;
-use crate::store::{SharedStore, StoreError};
+use crate::store::{SharedSessions, StoreError};
 
 /// What the janitor keeps and how often it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub enum Round {
 
 /// Deletes sessions past their retention.
 pub struct Janitor {
-    store: SharedStore,
+    store: SharedSessions,
     clock: Arc<dyn Clock>,
     settings: JanitorSettings,
     log: Logger,
@@ -77,7 +77,7 @@ pub struct Janitor {
 
 impl Janitor {
     pub fn new(
-        store: SharedStore,
+        store: SharedSessions,
         clock: Arc<dyn Clock>,
         settings: JanitorSettings,
         log: Logger,
@@ -152,7 +152,7 @@ mod tests {
     #[tokio::test]
     async fn a_round_deletes_in_batches_until_one_comes_back_short() {
         let directory = tempfile::tempdir().unwrap();
-        let store: SharedStore =
+        let store: crate::store::SharedStore =
             Arc::new(SqliteStore::open(&directory.path().join("s.db")).unwrap());
         let clock = Arc::new(ManualClock::new(conformance::now()));
         let mut sessions = Vec::new();

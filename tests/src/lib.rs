@@ -423,6 +423,7 @@ async fn launch(replica: Replica) -> TestServer {
     let cached =
         CachedCredentials::wrap(store.clone(), clock.clone(), DEFAULT_CREDENTIAL_CACHE_TTL);
     let mut context = ApiContext::new(
+        store.clone(),
         cached,
         clock.clone(),
         key.clone(),

@@ -36,7 +36,7 @@ use crate::pfid::Pfid;
 use crate::secrets::{self, SecretHash, ServerKey};
 
 use super::scheme::{MintedSecret, SecretScheme, ShownField};
-use crate::store::{SharedStore, StoreError};
+use crate::store::{SharedCredentials, StoreError};
 
 /// Huawei's credential secret: an access key (AK), which finds the
 /// credential, and a secret key (SK), sealed with the server key.
@@ -304,14 +304,14 @@ struct AccessKey {
 /// Verifies Huawei signatures and keeps the lockout.
 #[derive(Clone)]
 pub struct HuaweiAuthenticator {
-    store: SharedStore,
+    store: SharedCredentials,
     clock: Arc<dyn Clock>,
     key: Arc<ServerKey>,
     lockout: Arc<Lockout>,
 }
 
 impl HuaweiAuthenticator {
-    pub fn new(store: SharedStore, clock: Arc<dyn Clock>, key: Arc<ServerKey>) -> Self {
+    pub fn new(store: SharedCredentials, clock: Arc<dyn Clock>, key: Arc<ServerKey>) -> Self {
         HuaweiAuthenticator {
             store,
             clock,

@@ -164,6 +164,17 @@ impl Authenticator {
         })
     }
 
+    /// Whether `token` is an access token this service issued, in
+    /// whatever state (expired, logged out), as long as its credential is
+    /// not revoked.
+    pub async fn issued_access_token(&self, token: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .access_token(&SecretHash::of(token))
+            .await?
+            .is_some())
+    }
+
     /// Logs the token out. False if it stopped being live meanwhile (a
     /// concurrent logout won).
     pub async fn revoke_access_token(&self, token: &AccessToken) -> Result<bool, StoreError> {

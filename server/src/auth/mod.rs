@@ -21,7 +21,7 @@ use http::HeaderMap;
 
 use crate::clock::Clock;
 use crate::domain::credential::Credential;
-use crate::store::{SharedStore, StoreError};
+use crate::store::{SharedCredentials, StoreError};
 
 use scheme::{BearerToken, SecretScheme};
 
@@ -48,13 +48,13 @@ pub enum AuthError {
 /// Recognises credentials and applies their rate limits.
 #[derive(Clone)]
 pub struct Authenticator {
-    store: SharedStore,
+    store: SharedCredentials,
     clock: Arc<dyn Clock>,
     rate_limiter: Arc<RateLimiter>,
 }
 
 impl Authenticator {
-    pub fn new(store: SharedStore, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: SharedCredentials, clock: Arc<dyn Clock>) -> Self {
         Authenticator {
             store,
             rate_limiter: Arc::new(RateLimiter::new(clock.clone())),

@@ -44,7 +44,6 @@ use crate::domain::access_token::ACCESS_TOKEN_LIFETIME;
 use crate::domain::ids::validate_id;
 use crate::domain::session::{Session, SessionType};
 use crate::pfid::Pfid;
-use crate::secrets::SecretHash;
 use crate::service::{Expiry, NewSession, ServiceError};
 use fields::Selection;
 
@@ -283,10 +282,9 @@ async fn logout_refusal(rqctx: &Rqctx) -> LookerError {
     let Ok(token) = bearer_token(rqctx.request.headers(), ACCESS_TOKEN_SCHEMES) else {
         return auth_error(rqctx, AuthError::Invalid);
     };
-    let store = rqctx.context().sessions.store();
-    match store.access_token(&SecretHash::of(token)).await {
-        Ok(Some(_)) => not_found(rqctx),
-        Ok(None) => auth_error(rqctx, AuthError::Invalid),
+    match rqctx.context().auth.issued_access_token(token).await {
+        Ok(true) => not_found(rqctx),
+        Ok(false) => auth_error(rqctx, AuthError::Invalid),
         Err(e) => store_failure(rqctx, e),
     }
 }

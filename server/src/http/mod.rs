@@ -51,7 +51,7 @@ use crate::enrich::Enricher;
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
 use crate::service::{SessionService, SessionSettings};
-use crate::store::SharedStore;
+use crate::store::{SharedCredentials, SharedSessions};
 
 /// What every handler shares.
 pub struct ApiContext {
@@ -74,9 +74,12 @@ pub struct ApiContext {
 }
 
 impl ApiContext {
-    /// The context over a store, with a clock and the server key.
+    /// The context over the session and credential stores (the credential
+    /// cache in front of the latter, as `serve` runs it), with a clock and
+    /// the server key.
     pub fn new(
-        store: SharedStore,
+        sessions: SharedSessions,
+        credentials: SharedCredentials,
         clock: Arc<dyn Clock>,
         key: Arc<ServerKey>,
         settings: SessionSettings,
@@ -87,10 +90,10 @@ impl ApiContext {
             docs_url: default_docs_url(&public_url),
             contract: reference::Contract::for_public_url(&public_url),
             public_url,
-            sessions: SessionService::new(store.clone(), clock.clone(), settings),
-            credentials: CredentialService::new(store.clone(), clock.clone(), key.clone()),
-            huawei_auth: HuaweiAuthenticator::new(store.clone(), clock.clone(), key),
-            auth: Authenticator::new(store, clock),
+            sessions: SessionService::new(sessions, clock.clone(), settings),
+            credentials: CredentialService::new(credentials.clone(), clock.clone(), key.clone()),
+            huawei_auth: HuaweiAuthenticator::new(credentials.clone(), clock.clone(), key),
+            auth: Authenticator::new(credentials, clock),
             bench_endpoints: false,
         }
     }

@@ -19,7 +19,7 @@ use crate::domain::credential::{
 use crate::domain::ids::{IdError, validate_id, validate_label};
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::{self, SecretHash, ServerKey};
-use crate::store::{SharedStore, StoreError};
+use crate::store::{SharedCredentials, StoreError};
 
 /// What a new credential is for.
 #[derive(Clone, Debug)]
@@ -145,13 +145,13 @@ pub enum CredentialError {
 /// Issues, lists and revokes credentials.
 #[derive(Clone)]
 pub struct CredentialService {
-    store: SharedStore,
+    store: SharedCredentials,
     clock: Arc<dyn Clock>,
     key: Arc<ServerKey>,
 }
 
 impl CredentialService {
-    pub fn new(store: SharedStore, clock: Arc<dyn Clock>, key: Arc<ServerKey>) -> Self {
+    pub fn new(store: SharedCredentials, clock: Arc<dyn Clock>, key: Arc<ServerKey>) -> Self {
         CredentialService { store, clock, key }
     }
 

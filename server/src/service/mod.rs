@@ -34,7 +34,7 @@ use crate::domain::ids::{IdError, normalize_user_agent, validate_id, validate_la
 use crate::domain::session::{Interaction, Session, SessionType, Status, TransitionError};
 use crate::enrich::Enricher;
 use crate::pfid::{Pfid, partition_for_identity_store};
-use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, SharedStore, StoreError};
+use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, SharedSessions, StoreError};
 
 /// Lifetimes and precision the service applies.
 #[derive(Clone, Debug)]
@@ -167,7 +167,7 @@ pub struct ListSessions {
 /// The session operations.
 #[derive(Clone)]
 pub struct SessionService {
-    store: SharedStore,
+    store: SharedSessions,
     clock: Arc<dyn Clock>,
     settings: SessionSettings,
     enricher: Arc<Enricher>,
@@ -176,7 +176,7 @@ pub struct SessionService {
 impl SessionService {
     /// The service with the default enrichment ([`Enricher::builtin`]:
     /// user agents parsed, no GeoIP database).
-    pub fn new(store: SharedStore, clock: Arc<dyn Clock>, settings: SessionSettings) -> Self {
+    pub fn new(store: SharedSessions, clock: Arc<dyn Clock>, settings: SessionSettings) -> Self {
         SessionService {
             store,
             clock,
@@ -202,7 +202,7 @@ impl SessionService {
     }
 
     /// The store, for readiness checks.
-    pub fn store(&self) -> &SharedStore {
+    pub fn store(&self) -> &SharedSessions {
         &self.store
     }
 

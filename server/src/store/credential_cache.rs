@@ -36,13 +36,9 @@ use crate::clock::Clock;
 use crate::domain::Timestamp;
 use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
-use crate::domain::session::Session;
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
-use crate::store::{
-    CredentialStore, JanitorLease, RevokeSessions, RevokeUserSessions, SessionQuery, SessionStore,
-    SharedStore, StoreError,
-};
+use crate::store::{CredentialStore, SharedCredentials, StoreError};
 
 /// How long, in milliseconds, a credential lookup is reused by default
 /// (`serve --credential-cache-millis`).
@@ -55,10 +51,11 @@ pub const DEFAULT_CREDENTIAL_CACHE_TTL: TimeDelta =
 /// The most lookups of one kind kept; past it, the cache starts over.
 const CAPACITY: usize = 10_000;
 
-/// A store whose credential lookups are cached for a short lifetime; every
-/// other call goes straight to the store it wraps.
+/// A credential store whose lookups are cached for a short lifetime;
+/// every other call goes straight to the store it wraps. Sessions never
+/// pass through it.
 pub struct CachedCredentials {
-    inner: SharedStore,
+    inner: SharedCredentials,
     clock: Arc<dyn Clock>,
     ttl: TimeDelta,
     /// Bumped by every revocation: a lookup that started before one does
@@ -73,7 +70,11 @@ pub struct CachedCredentials {
 impl CachedCredentials {
     /// `inner` with credential lookups cached for `ttl`; `inner` itself
     /// when `ttl` is zero (or negative).
-    pub fn wrap(inner: SharedStore, clock: Arc<dyn Clock>, ttl: TimeDelta) -> SharedStore {
+    pub fn wrap(
+        inner: SharedCredentials,
+        clock: Arc<dyn Clock>,
+        ttl: TimeDelta,
+    ) -> SharedCredentials {
         if ttl <= TimeDelta::zero() {
             return inner;
         }
@@ -258,83 +259,18 @@ impl CredentialStore for CachedCredentials {
     }
 }
 
-#[async_trait]
-impl SessionStore for CachedCredentials {
-    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.inner.insert_session(session).await
-    }
-
-    async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
-        self.inner.insert_sessions(sessions).await
-    }
-
-    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
-        self.inner.begin_bulk_load(incoming).await
-    }
-
-    async fn end_bulk_load(&self) -> Result<(), StoreError> {
-        self.inner.end_bulk_load().await
-    }
-
-    async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
-        self.inner.session(id).await
-    }
-
-    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
-        self.inner.list_sessions(query).await
-    }
-
-    async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
-        self.inner.count_sessions(query).await
-    }
-
-    async fn replace_session(
-        &self,
-        expected_version: u64,
-        session: &Session,
-    ) -> Result<bool, StoreError> {
-        self.inner.replace_session(expected_version, session).await
-    }
-
-    async fn revoke_user_sessions(
-        &self,
-        request: &RevokeUserSessions,
-    ) -> Result<Vec<Pfid>, StoreError> {
-        self.inner.revoke_user_sessions(request).await
-    }
-
-    async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
-        self.inner.revoke_sessions(request).await
-    }
-
-    async fn delete_ended_sessions(
-        &self,
-        cutoff: Timestamp,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.inner.delete_ended_sessions(cutoff, limit).await
-    }
-
-    async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError> {
-        self.inner.janitor_lease().await
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::store::SharedStore;
     use crate::store::conformance;
     use crate::store::sqlite::SqliteStore;
 
     /// The cached store and the store under it (standing for another
     /// process sharing the database).
     struct Fixture {
-        cached: SharedStore,
+        cached: SharedCredentials,
         other_process: SharedStore,
         clock: Arc<ManualClock>,
         _directory: tempfile::TempDir,
@@ -477,14 +413,25 @@ mod tests {
     #[tokio::test]
     async fn a_zero_lifetime_is_no_cache() {
         let f = fixture();
-        let uncached = CachedCredentials::wrap(f.other_process.clone(), f.clock, TimeDelta::zero());
-        assert!(Arc::ptr_eq(&uncached, &f.other_process));
+        let inner: SharedCredentials = f.other_process.clone();
+        let uncached = CachedCredentials::wrap(inner.clone(), f.clock, TimeDelta::zero());
+        assert!(Arc::ptr_eq(&uncached, &inner));
     }
 
     mod suite {
-        async fn cached() -> (crate::store::SharedStore, tempfile::TempDir) {
+        use std::sync::Arc;
+
+        use crate::store::SharedStore;
+        use crate::store::conformance::Combined;
+
+        /// The suite, with every credential call through the cache.
+        async fn cached() -> (SharedStore, tempfile::TempDir) {
             let f = super::fixture();
-            (f.cached, f._directory)
+            let store = Combined {
+                sessions: f.other_process,
+                credentials: f.cached,
+            };
+            (Arc::new(store) as SharedStore, f._directory)
         }
         crate::store_conformance_tests!(cached());
     }

@@ -329,6 +329,13 @@ impl<T: SessionStore + CredentialStore> Store for T {}
 /// The store the server runs on, shared by every request.
 pub type SharedStore = Arc<dyn Store>;
 
+/// Where sessions live, as the session service and the janitor see it.
+pub type SharedSessions = Arc<dyn SessionStore>;
+
+/// Where credentials live, as the credential service and the
+/// authenticators see it (through the credential cache, when it is on).
+pub type SharedCredentials = Arc<dyn CredentialStore>;
+
 /// Adds where an error happened to its message, keeping its kind.
 pub(crate) fn in_context(error: StoreError, place: impl std::fmt::Display) -> StoreError {
     match error {

@@ -46,6 +46,7 @@ use crate::domain::session::Session;
 #[cfg(doc)]
 use crate::store::Store;
 
+mod combined;
 mod credentials;
 mod fixtures;
 mod listing;
@@ -54,6 +55,7 @@ pub mod migration;
 mod revocation;
 mod sessions;
 
+pub use combined::Combined;
 pub use credentials::*;
 pub use fixtures::*;
 pub use listing::*;
