@@ -1028,6 +1028,70 @@ async fn a_walk_makes_the_minimal_number_of_requests(kind: StoreKind) {
     server.finish().await;
 }
 
+/// `credentials revoke` run while the server runs, by another process
+/// with its own connections to the same database: the server, which has
+/// the credential cached, refuses it once it hears of the revocation
+/// (SQLite: its watcher sees the file's revocation counter move;
+/// PostgreSQL: the revoking transaction's notification), its clock
+/// standing still.
+async fn a_credential_revoked_by_the_command_line_is_refused_by_a_running_server(kind: StoreKind) {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use login_sessions_server::clock::SystemClock;
+    use login_sessions_server::service::credentials::CredentialService;
+    use login_sessions_server::store::SharedStore;
+    use login_sessions_server::store::postgres::PostgresStore;
+    use login_sessions_server::store::sqlite::SqliteStore;
+
+    let (server, command_line): (TestServer, SharedStore) = match kind {
+        StoreKind::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let path = dir.path().join("sessions.db");
+            let store = Arc::new(SqliteStore::open(&path).expect("open"));
+            let server = TestServer::start_on(store, dir).await;
+            let other = Arc::new(SqliteStore::open(&path).expect("a second opener"));
+            (server, other)
+        }
+        StoreKind::Postgres => {
+            let server = TestServer::start_with(kind).await;
+            let url = server.database_url.clone().expect("a database URL");
+            let other = Arc::new(PostgresStore::open(&url, 1).await.expect("a second opener"));
+            (server, other)
+        }
+    };
+    let user = server.issue(Role::User, None, Some("7")).await;
+    let client = server.native_client(user.native_token());
+    let status = || async {
+        match client.session_list().send().await {
+            Ok(_) => 200,
+            Err(error) => error_response(error).0,
+        }
+    };
+    assert_eq!(status().await, 200, "the credential works, and is cached");
+
+    let cli = CredentialService::new(command_line, Arc::new(SystemClock), server.key.clone());
+    cli.revoke(user.credential.id.as_str())
+        .await
+        .expect("credentials revoke");
+    // The bound only keeps a broken watcher from hanging the suite; the
+    // benchmark measures how soon it hears.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answered = status().await;
+        if answered == 401 {
+            break;
+        }
+        assert_eq!(answered, 200);
+        assert!(
+            Instant::now() < deadline,
+            "the revocation was never heard of"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.finish().await;
+}
+
 login_sessions_tests::contract_tests![
     create_and_view_an_authenticated_session,
     sessions_without_interaction_or_user,
@@ -1044,4 +1108,5 @@ login_sessions_tests::contract_tests![
     credentials_see_only_their_scope,
     rate_limited_credentials_get_429,
     healthz_answers_once_the_store_is_ready,
+    a_credential_revoked_by_the_command_line_is_refused_by_a_running_server,
 ];

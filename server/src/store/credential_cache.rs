@@ -1,33 +1,37 @@
-//! A short-lived cache of credential lookups in front of any store.
+//! A cache of credential lookups in front of any credential store.
 //!
-//! Every authenticated request looks its credential up by a secret's hash
-//! (or a Looker access token, or a Huawei access key): a second read on
-//! every request, about a sixth of a session lookup's cost. Credentials
-//! almost never change, so [`CachedCredentials`] keeps what it found for a
-//! short lifetime ([`DEFAULT_CREDENTIAL_CACHE_TTL`], `serve
-//! --credential-cache-millis`) and answers repeats from memory.
+//! Every authenticated request looks its credential up by a secret (a
+//! bearer token's hash, a Looker client id, a Huawei access key, a Looker
+//! access token): a second read on every request. Credentials almost never
+//! change, so [`CachedCredentials`] keeps what it found, for at most
+//! [`DEFAULT_CREDENTIAL_CACHE_TTL`] (`serve --credential-cache-millis`),
+//! and answers repeats from memory.
 //!
-//! What that means for revocation:
+//! Revocations hold as [`super::coherence`] states, with the cache on:
 //!
 //! * Through this process (revoking a credential, logging a Looker token
-//!   out): refused at once. Revocations go through this store, which
-//!   empties the cache; a lookup that raced with the revocation does not
-//!   put its older answer back (a generation counter).
+//!   out): refused at once. Revocations go through this cache, which moves
+//!   the generation on before and after writing them; a lookup that raced
+//!   with the revocation is filed under the older generation and never
+//!   used.
 //! * Through another process sharing the database (another replica, the
-//!   `credentials revoke` command): refused within the lifetime. A zero
-//!   lifetime turns the cache off, for deployments that need revocations
-//!   to hold across replicas at once.
+//!   `credentials revoke` command): refused once the store's watcher hears
+//!   of it (within 50 ms); while the watcher is not sure it would hear,
+//!   the cache keeps nothing and asks the store every time.
 //!
 //! Only what was found is cached: a credential issued anywhere works at
 //! once everywhere, and unknown secrets cannot fill the cache. Expiry of
 //! access tokens and temporary keys is judged by the callers on every
-//! request, as before. The lifetime is measured with the server's clock.
+//! request, and an entry's age by the server's clock.
+//!
+//! The entries live in [`moka`]'s concurrent cache, bounded to
+//! [`CAPACITY`] per kind of lookup (least recently used first out); moka's
+//! own expiry is not used, so that every decision about time follows the
+//! domain clock the tests control.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
@@ -38,38 +42,46 @@ use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
+use crate::store::coherence::Coherence;
 use crate::store::{CredentialStore, SharedCredentials, StoreError};
 
-/// How long, in milliseconds, a credential lookup is reused by default
-/// (`serve --credential-cache-millis`).
+/// How long, in milliseconds, a credential lookup is reused at most by
+/// default (`serve --credential-cache-millis`).
 pub const DEFAULT_CREDENTIAL_CACHE_MILLIS: u32 = 1_000;
 
 /// [`DEFAULT_CREDENTIAL_CACHE_MILLIS`] as a duration.
 pub const DEFAULT_CREDENTIAL_CACHE_TTL: TimeDelta =
     TimeDelta::milliseconds(DEFAULT_CREDENTIAL_CACHE_MILLIS as i64);
 
-/// The most lookups of one kind kept; past it, the cache starts over.
-const CAPACITY: usize = 10_000;
+/// The most lookups of one kind kept.
+const CAPACITY: u64 = 10_000;
 
-/// A credential store whose lookups are cached for a short lifetime;
-/// every other call goes straight to the store it wraps. Sessions never
-/// pass through it.
+/// A credential store whose lookups are cached; every other call goes
+/// straight to the store it wraps. Sessions never pass through it.
 pub struct CachedCredentials {
     inner: SharedCredentials,
     clock: Arc<dyn Clock>,
     ttl: TimeDelta,
-    /// Bumped by every revocation: a lookup that started before one does
-    /// not store its answer.
-    generation: AtomicU64,
+    coherence: Arc<Coherence>,
     /// Credentials by a secret's kind and lookup key, every dialect's.
     secrets: Lookups<(SecretKind, String), (Credential, StoredSecret)>,
     temporary_huawei_key: Lookups<String, (Credential, TemporaryHuaweiKey)>,
     access_token: Lookups<SecretHash, (AccessToken, Credential)>,
 }
 
+/// One kind of lookup: what was found, when, under which generation.
+type Lookups<K, V> = moka::sync::Cache<K, Arc<Entry<V>>>;
+
+struct Entry<V> {
+    made: Timestamp,
+    generation: u64,
+    value: V,
+}
+
 impl CachedCredentials {
-    /// `inner` with credential lookups cached for `ttl`; `inner` itself
-    /// when `ttl` is zero (or negative).
+    /// `inner` with credential lookups cached for at most `ttl`, coherent
+    /// with revocations through `inner.coherence()`; `inner` itself when
+    /// `ttl` is zero (or negative).
     pub fn wrap(
         inner: SharedCredentials,
         clock: Arc<dyn Clock>,
@@ -79,18 +91,19 @@ impl CachedCredentials {
             return inner;
         }
         Arc::new(CachedCredentials {
+            coherence: inner.coherence(),
             inner,
             clock,
             ttl,
-            generation: AtomicU64::new(0),
-            secrets: Lookups::default(),
-            temporary_huawei_key: Lookups::default(),
-            access_token: Lookups::default(),
+            secrets: moka::sync::Cache::new(CAPACITY),
+            temporary_huawei_key: moka::sync::Cache::new(CAPACITY),
+            access_token: moka::sync::Cache::new(CAPACITY),
         })
     }
 
-    /// The cached answer for `key`, or the store's (cached if found). The
-    /// key is only copied into the cache on a miss.
+    /// The cached answer for `key`, or the store's (cached if found, and
+    /// if the cache may be trusted). The key is only copied into the cache
+    /// on a miss.
     async fn through<K, Q, V, F>(
         &self,
         lookups: &Lookups<K, V>,
@@ -98,77 +111,43 @@ impl CachedCredentials {
         load: F,
     ) -> Result<Option<V>, StoreError>
     where
-        K: Eq + Hash + Borrow<Q>,
+        K: Eq + Hash + Borrow<Q> + Send + Sync + 'static,
         Q: Eq + Hash + ToOwned<Owned = K> + ?Sized,
-        V: Clone,
+        V: Clone + Send + Sync + 'static,
         F: Future<Output = Result<Option<V>, StoreError>>,
     {
+        let Some(generation) = self.coherence.generation() else {
+            return load.await;
+        };
         let now = self.clock.now();
-        if let Some(value) = lookups.fresh(key, now, self.ttl) {
-            return Ok(Some(value));
+        if let Some(entry) = lookups.get(key) {
+            // A clock that went back does not make an entry live longer.
+            let fresh = entry.made <= now && now < entry.made + self.ttl;
+            if fresh && entry.generation == generation {
+                return Ok(Some(entry.value.clone()));
+            }
         }
-        let generation = self.generation.load(Ordering::Acquire);
         let found = load.await?;
         if let Some(value) = &found {
-            lookups.keep(key.to_owned(), value.clone(), now, || {
-                self.generation.load(Ordering::Acquire) == generation
-            });
+            // Filed under the generation read before the load: if a
+            // revocation moved it on meanwhile, the entry is never used.
+            let entry = Entry {
+                made: now,
+                generation,
+                value: value.clone(),
+            };
+            lookups.insert(key.to_owned(), Arc::new(entry));
         }
         Ok(found)
     }
 
-    /// Forgets every cached lookup, after a revocation.
+    /// Forgets every cached lookup, around a revocation through this
+    /// process.
     fn forget_all(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.secrets.clear();
-        self.temporary_huawei_key.clear();
-        self.access_token.clear();
-    }
-}
-
-/// The cached lookups of one kind, each with when it was made.
-struct Lookups<K, V> {
-    entries: Mutex<HashMap<K, (Timestamp, V)>>,
-}
-
-impl<K, V> Default for Lookups<K, V> {
-    fn default() -> Self {
-        Lookups {
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl<K: Eq + Hash, V: Clone> Lookups<K, V> {
-    fn fresh<Q>(&self, key: &Q, now: Timestamp, ttl: TimeDelta) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
-    {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (made, value) = entries.get(key)?;
-        // A clock that went back does not make an entry live longer.
-        (*made <= now && now < *made + ttl).then(|| value.clone())
-    }
-
-    /// Keeps `value`, if `still_valid` holds once the lock is taken (no
-    /// revocation since the lookup started).
-    fn keep(&self, key: K, value: V, made: Timestamp, still_valid: impl FnOnce() -> bool) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if !still_valid() {
-            return;
-        }
-        if entries.len() >= CAPACITY {
-            entries.clear();
-        }
-        entries.insert(key, (made, value));
-    }
-
-    fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.coherence.revoked();
+        self.secrets.invalidate_all();
+        self.temporary_huawei_key.invalidate_all();
+        self.access_token.invalidate_all();
     }
 }
 
@@ -257,6 +236,10 @@ impl CredentialStore for CachedCredentials {
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.inner.delete_expired_access_tokens(now).await
     }
+
+    fn coherence(&self) -> Arc<Coherence> {
+        self.coherence.clone()
+    }
 }
 
 #[cfg(test)]
@@ -293,8 +276,20 @@ mod tests {
         }
     }
 
+    /// Renames the credential behind the store's back: a change no
+    /// watcher hears of, so only the cache's lifetime ends its entry.
+    fn rename_unheard(f: &Fixture, credential: &Credential, name: &str) {
+        rusqlite::Connection::open(f._directory.path().join("s.db"))
+            .unwrap()
+            .execute(
+                "UPDATE credentials SET name = ?1 WHERE id = ?2",
+                [name, credential.id.as_str()],
+            )
+            .unwrap();
+    }
+
     #[tokio::test]
-    async fn a_revocation_elsewhere_holds_within_the_lifetime() {
+    async fn a_revocation_by_another_process_is_refused_once_heard() {
         let f = fixture();
         let (credential, secrets) = conformance::credential_with_secrets("cached");
         f.cached
@@ -303,22 +298,106 @@ mod tests {
             .unwrap();
         let token = conformance::secret_of(&secrets, conformance::TOKEN);
         let by_token = || f.cached.credential_by_secret(token.kind, &token.lookup_key);
-        let found = |credential: &Credential| Some((credential.clone(), token.clone()));
-        assert_eq!(by_token().await.unwrap(), found(&credential));
+        assert_eq!(
+            by_token().await.unwrap(),
+            Some((credential.clone(), token.clone()))
+        );
 
-        f.other_process
-            .revoke_credential(&credential.id, conformance::now())
+        // Another process: its own connections to the file.
+        let path = f._directory.path().join("s.db");
+        let other = SqliteStore::open(&path).unwrap();
+        assert!(
+            other
+                .revoke_credential(&credential.id, conformance::now())
+                .await
+                .unwrap()
+        );
+        // Without the clock moving: the watcher, not the lifetime, ends it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while by_token().await.unwrap().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the revocation was never heard of"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_entry_lasts_at_most_its_lifetime_on_the_domain_clock() {
+        let f = fixture();
+        let (credential, secrets) = conformance::credential_with_secrets("aging");
+        f.cached
+            .insert_credential(&credential, &secrets)
             .await
             .unwrap();
+        let client = conformance::secret_of(&secrets, conformance::CLIENT);
+        let name = || async {
+            f.cached
+                .credential_by_secret(client.kind, &client.lookup_key)
+                .await
+                .unwrap()
+                .and_then(|(credential, _)| credential.name)
+        };
+        assert_eq!(name().await, credential.name);
+        rename_unheard(&f, &credential, "renamed");
         f.clock
             .advance(DEFAULT_CREDENTIAL_CACHE_TTL - TimeDelta::milliseconds(1));
         assert_eq!(
-            by_token().await.unwrap(),
-            found(&credential),
-            "still the cached answer within the lifetime"
+            name().await,
+            credential.name,
+            "the entry, within its lifetime"
         );
         f.clock.advance(TimeDelta::milliseconds(1));
-        assert_eq!(by_token().await.unwrap(), None, "refused once it is over");
+        assert_eq!(
+            name().await.as_deref(),
+            Some("renamed"),
+            "read again after it"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unsure_cache_keeps_nothing() {
+        let f = fixture();
+        let unsure = Arc::new(Coherence::unsure());
+        let store = conformance::Combined {
+            sessions: f.other_process.clone(),
+            credentials: f.other_process.clone(),
+            coherence: Some(unsure.clone()),
+        };
+        let cached = CachedCredentials::wrap(
+            Arc::new(store),
+            f.clock.clone(),
+            DEFAULT_CREDENTIAL_CACHE_TTL,
+        );
+        let (credential, secrets) = conformance::credential_with_secrets("unsure");
+        cached
+            .insert_credential(&credential, &secrets)
+            .await
+            .unwrap();
+        let client = conformance::secret_of(&secrets, conformance::CLIENT);
+        let name = || async {
+            cached
+                .credential_by_secret(client.kind, &client.lookup_key)
+                .await
+                .unwrap()
+                .and_then(|(credential, _)| credential.name)
+        };
+        assert_eq!(name().await, credential.name);
+        rename_unheard(&f, &credential, "read every time");
+        assert_eq!(
+            name().await.as_deref(),
+            Some("read every time"),
+            "nothing kept while unsure"
+        );
+        unsure.sure();
+        assert_eq!(name().await.as_deref(), Some("read every time"));
+        rename_unheard(&f, &credential, "after");
+        assert_eq!(
+            name().await.as_deref(),
+            Some("read every time"),
+            "kept once sure"
+        );
     }
 
     #[tokio::test]
@@ -430,6 +509,7 @@ mod tests {
             let store = Combined {
                 sessions: f.other_process,
                 credentials: f.cached,
+                coherence: None,
             };
             (Arc::new(store) as SharedStore, f._directory)
         }

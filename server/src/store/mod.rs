@@ -20,6 +20,7 @@
 //! and authenticated as the user after the revocation is a login after
 //! the revocation and stays live.
 
+pub mod coherence;
 /// The conformance suite is test code: compiled for this crate's tests and,
 /// through the `test-support` feature, for the tests crate, never into the
 /// server a user runs.
@@ -319,6 +320,11 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Deletes every access token that expired at or before `now` (they can
     /// never work again) and returns how many.
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// How caches in front of this store hear of revocations made through
+    /// other processes sharing the database (see [`coherence`]). The first
+    /// call starts watching; every call returns the same one.
+    fn coherence(&self) -> Arc<coherence::Coherence>;
 }
 
 /// Everything the server keeps.

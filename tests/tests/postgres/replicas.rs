@@ -19,7 +19,6 @@ use login_sessions_server::janitor::JanitorSettings;
 use login_sessions_server::pfid::Pfid;
 use login_sessions_server::service::credentials::CredentialService;
 use login_sessions_server::store::conformance;
-use login_sessions_server::store::credential_cache::DEFAULT_CREDENTIAL_CACHE_TTL;
 use login_sessions_server::store::postgres::PostgresStore;
 use login_sessions_tests::IssuedSecrets;
 use login_sessions_tests::runner::Test;
@@ -34,8 +33,8 @@ pub fn trials() -> Vec<Test> {
             a_session_changed_through_one_replica_reads_the_same_through_all,
         ),
         Test::postgres(
-            "replicas::credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_cache_lifetime",
-            credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_cache_lifetime,
+            "replicas::credentials_issued_anywhere_work_at_once_and_revoked_ones_fall_everywhere",
+            credentials_issued_anywhere_work_at_once_and_revoked_ones_fall_everywhere,
         ),
         Test::postgres(
             "replicas::concurrent_extensions_and_interactions_from_every_replica_all_count",
@@ -100,6 +99,31 @@ async fn refused_listing(client: &Client) -> u16 {
         .send()
         .await;
     error_response(result.unwrap_err()).0
+}
+
+/// Waits until `status` (a request's answer) is 401, which must happen
+/// once every replica's revocation listener has heard of a revocation
+/// (within 50 ms of it; the benchmark measures the window). The clock does
+/// not move: a cache lifetime running out cannot be what ends it. The
+/// bound only keeps a broken listener from hanging the suite.
+async fn refused_eventually<F, Fut>(what: &str, status: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answered = status().await;
+        if answered == 401 {
+            return;
+        }
+        assert_eq!(answered, 200, "{what}: an answer that is neither");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still accepted, its revocation never heard of"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 async fn finish(replicas: Vec<TestServer>) {
@@ -200,7 +224,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     finish(replicas).await;
 }
 
-async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_cache_lifetime() {
+async fn credentials_issued_anywhere_work_at_once_and_revoked_ones_fall_everywhere() {
     let replicas = TestServer::start_replicas(2, ServerOptions::default()).await;
     let (first, second) = (&replicas[0], &replicas[1]);
     let session = create(&first.admin_client(), "7", 600).await;
@@ -248,8 +272,9 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     assert_eq!(status, 401);
 
     // Revoked by a command line process (its own store, the shared key):
-    // the replicas that looked it up lately keep their answer for the
-    // credential cache's lifetime, then refuse it.
+    // the replicas that looked it up lately (and cached it) refuse it as
+    // soon as their revocation listeners hear of it, the clock standing
+    // still.
     let user = first.issue(Role::User, None, Some("7")).await;
     for replica in &replicas {
         replica
@@ -272,26 +297,19 @@ async fn credentials_issued_anywhere_work_at_once_and_revoked_fall_within_the_ca
     .await
     .unwrap();
     for replica in &replicas {
-        replica
-            .native_client(user.native_token())
-            .session_view()
-            .session_id(session.id.clone())
-            .send()
-            .await
-            .expect("the cached lookup, within its lifetime");
-    }
-    first.clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
-    for replica in &replicas {
-        let (status, _) = error_response(
-            replica
-                .native_client(user.native_token())
+        let client = replica.native_client(user.native_token());
+        refused_eventually("a credential revoked by the command line", || async {
+            match client
                 .session_view()
                 .session_id(session.id.clone())
                 .send()
                 .await
-                .unwrap_err(),
-        );
-        assert_eq!(status, 401);
+            {
+                Ok(_) => 200,
+                Err(error) => error_response(error).0,
+            }
+        })
+        .await;
     }
     finish(replicas).await;
 }
@@ -638,7 +656,7 @@ async fn a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere()
         .expect("and on A");
 
     // DELETE /api/4.0/logout on B; B refuses the token at once, A (which
-    // looked it up lately) once its credential cache's lifetime is over.
+    // looked it up lately) once its listener hears of the logout.
     let logged_out = on_b.logout().send().await.expect("logout on B");
     assert_eq!(logged_out.status().as_u16(), 204);
     let (status, _) = error_response(
@@ -652,18 +670,13 @@ async fn a_looker_token_from_one_replica_works_at_once_and_logs_out_everywhere()
         status, 401,
         "the replica that logged it out refuses it at once"
     );
-    a.clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
-    for client in [&on_a, &on_b] {
-        let (status, _) = error_response(
-            client
-                .all_user_sessions()
-                .user_id("42")
-                .send()
-                .await
-                .unwrap_err(),
-        );
-        assert_eq!(status, 401, "a logged-out token is refused everywhere");
-    }
+    refused_eventually("a token logged out on another replica", || async {
+        match on_a.all_user_sessions().user_id("42").send().await {
+            Ok(_) => 200,
+            Err(error) => error_response(error).0,
+        }
+    })
+    .await;
     finish(replicas).await;
 }
 
@@ -702,21 +715,27 @@ async fn temporary_huawei_credentials_hold_and_fall_with_their_parent_everywhere
     }
 
     // The parent revoked through another replica: that replica refuses the
-    // temporary credentials at once, every replica within the credential
-    // cache's lifetime.
+    // temporary credentials at once, every other one once it hears of it.
     replicas[2].revoke(&parent).await;
     assert_eq!(
         refused_listing(&clients[2]).await,
         401,
         "the revoking replica refuses them at once"
     );
-    replicas[0].clock.advance(DEFAULT_CREDENTIAL_CACHE_TTL);
     for client in &clients {
-        assert_eq!(
-            refused_listing(client).await,
-            401,
-            "a revoked parent's temporary credentials"
-        );
+        refused_eventually("a revoked parent's temporary credentials", || async {
+            match client
+                .list_sessions()
+                .identity_store_id("acme")
+                .user_id("u-1")
+                .send()
+                .await
+            {
+                Ok(_) => 200,
+                Err(error) => error_response(error).0,
+            }
+        })
+        .await;
     }
     finish(replicas).await;
 }

@@ -19,6 +19,9 @@ use crate::store::{
 pub struct Combined {
     pub sessions: SharedSessions,
     pub credentials: SharedCredentials,
+    /// What caches hear of revocations, when not the credential store's
+    /// own (a test that makes the cache unsure).
+    pub coherence: Option<std::sync::Arc<crate::store::coherence::Coherence>>,
 }
 
 #[async_trait]
@@ -158,5 +161,11 @@ impl CredentialStore for Combined {
 
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.credentials.delete_expired_access_tokens(now).await
+    }
+
+    fn coherence(&self) -> std::sync::Arc<crate::store::coherence::Coherence> {
+        self.coherence
+            .clone()
+            .unwrap_or_else(|| self.credentials.coherence())
     }
 }

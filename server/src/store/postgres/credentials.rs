@@ -1,15 +1,18 @@
 //! [`CredentialStore`] on PostgreSQL: credentials, temporary Huawei keys
 //! and Looker access tokens, with [`super::sql`]'s statements.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
-use super::{PostgresStore, STATEMENTS, db_error, params};
+use super::{PostgresStore, STATEMENTS, db_error, params, watch};
 use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
+use crate::store::coherence::Coherence;
 use crate::store::rows::{
     CREDENTIAL_COLUMN_COUNT, decode_access_token, decode_credential, decode_secret,
     decode_temporary_key,
@@ -187,6 +190,12 @@ impl CredentialStore for PostgresStore {
             .execute(&STATEMENTS.revoke_access_token, &values)
             .await?
             == 1)
+    }
+
+    fn coherence(&self) -> Arc<Coherence> {
+        self.coherence
+            .get_or_init(|| watch::start(self.config.clone()))
+            .clone()
     }
 
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {

@@ -67,6 +67,7 @@ use tokio_postgres::{Config, NoTls, Row};
 mod credentials;
 mod schema;
 mod sessions;
+mod watch;
 
 use schema::{build_deferred_indexes, migrate};
 
@@ -128,16 +129,33 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The table recording applied migrations.
 const SCHEMA_TABLE: &str = "login_sessions_schema";
 
-/// Every fixed statement, with PostgreSQL's parameters.
-static STATEMENTS: std::sync::LazyLock<Statements> =
-    std::sync::LazyLock::new(|| Statements::new(Placeholders::Dollar));
+/// Every fixed statement, with PostgreSQL's parameters; the revoking ones
+/// notify every listening replica from their own transaction (see
+/// [`watch`]).
+static STATEMENTS: std::sync::LazyLock<Statements> = std::sync::LazyLock::new(|| {
+    let mut statements = Statements::new(Placeholders::Dollar);
+    for revoking in [
+        &mut statements.revoke_credential,
+        &mut statements.revoke_access_token,
+    ] {
+        *revoking = format!(
+            "WITH revoked AS ({revoking} RETURNING 1) \
+             SELECT pg_notify('{}', 'revoked') FROM revoked",
+            watch::REVOCATIONS
+        );
+    }
+    statements
+});
 
 /// The PostgreSQL store. Cheap to share behind an `Arc`; every method is
 /// safe to call from many tasks (and processes) at once.
 pub struct PostgresStore {
     pool: Pool,
-    /// For connections outside the pool (the janitor's lease).
+    /// For connections outside the pool (the janitor's lease, the
+    /// revocation listener).
     config: Config,
+    /// Fed by [`watch`], started by the first caller that wants it.
+    coherence: std::sync::OnceLock<std::sync::Arc<crate::store::coherence::Coherence>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -191,7 +209,11 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|error| StoreError::Internal(format!("the database pool: {error}")))?;
-        let store = PostgresStore { pool, config };
+        let store = PostgresStore {
+            pool,
+            config,
+            coherence: std::sync::OnceLock::new(),
+        };
         let mut client = store.client().await?;
         migrate(&mut client).await?;
         build_deferred_indexes(&mut client).await?;

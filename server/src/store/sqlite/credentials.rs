@@ -2,15 +2,18 @@
 //! Looker access tokens. Lookups run on the caller's thread against a
 //! reader connection; writes go to the writer thread.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{Connection, Row, params_from_iter};
 
-use super::{STATEMENTS, SqliteStore, db_error};
+use super::{STATEMENTS, SqliteStore, db_error, watch};
 use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
+use crate::store::coherence::Coherence;
 use crate::store::rows::{
     CREDENTIAL_COLUMN_COUNT, decode_access_token, decode_credential, decode_secret,
     decode_temporary_key,
@@ -91,7 +94,11 @@ impl CredentialStore for SqliteStore {
                     sql::SqlValue::Integer(to_unix_millis(at)),
                     sql::SqlValue::Text(id.as_str().into()),
                 ];
-                Ok(execute(writer, &STATEMENTS.revoke_credential, values)? == 1)
+                let revoked = execute(writer, &STATEMENTS.revoke_credential, values)? == 1;
+                if revoked {
+                    watch::bump(writer)?;
+                }
+                Ok(revoked)
             })
             .await
     }
@@ -180,9 +187,19 @@ impl CredentialStore for SqliteStore {
                     sql::SqlValue::Integer(to_unix_millis(at)),
                     sql::SqlValue::Bytes(hash.as_bytes().as_slice().into()),
                 ];
-                Ok(execute(writer, &STATEMENTS.revoke_access_token, values)? == 1)
+                let revoked = execute(writer, &STATEMENTS.revoke_access_token, values)? == 1;
+                if revoked {
+                    watch::bump(writer)?;
+                }
+                Ok(revoked)
             })
             .await
+    }
+
+    fn coherence(&self) -> Arc<Coherence> {
+        self.coherence
+            .get_or_init(|| watch::start(&self.path))
+            .clone()
     }
 
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {

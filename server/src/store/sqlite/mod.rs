@@ -38,9 +38,9 @@
 //! [`schema`] opens files, migrates them and sets indexes aside for bulk
 //! loads; [`writer`] owns the one writing connection.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -51,10 +51,12 @@ mod schema;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod watch;
 mod writer;
 
 use writer::Writer;
 
+use crate::store::coherence::Coherence;
 use crate::store::rows::StoredRow;
 use crate::store::sql::{Placeholders, SqlValue, Statements};
 use crate::store::{StoreError, in_context};
@@ -68,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_revocation_marks_and_retention.sql"),
     include_str!("migrations/0005_deferred_indexes.sql"),
     include_str!("migrations/0006_credential_secrets.sql"),
+    include_str!("migrations/0007_revocation_counter.sql"),
 ];
 
 /// The schema version this binary writes and understands.
@@ -111,6 +114,9 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    path: PathBuf,
+    /// Fed by [`watch`], started by the first caller that wants it.
+    coherence: OnceLock<Arc<Coherence>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -153,6 +159,8 @@ impl SqliteStore {
             writer,
             readers,
             next_reader: AtomicUsize::new(0),
+            path: path.to_path_buf(),
+            coherence: OnceLock::new(),
         })
     }
 
