@@ -698,12 +698,13 @@ fn split_outputs(stdout: &str, count: usize) -> Result<Vec<String>, String> {
             return Err(format!("output before the first block: {line}"));
         }
     }
-    // The last marker follows the last block: its "output" is empty.
+    // The last marker follows the last block: nothing comes after it.
+    let printed = outputs.len() + usize::from(current.is_some());
     match current {
-        Some(rest) if outputs.len() == count && rest.trim().is_empty() => Ok(outputs),
+        Some(rest) if printed == count + 1 && rest.trim().is_empty() => Ok(outputs),
+        Some(rest) if printed == count + 1 => Err(format!("output after the last block: {rest}")),
         _ => Err(format!(
-            "the script printed {} of the {} markers: it stopped early",
-            outputs.len() + 1,
+            "the script printed {printed} of its {} markers: it stopped early",
             count + 1
         )),
     }
