@@ -168,7 +168,7 @@ struct ServeArgs {
     /// Seed demo data (users, two identity stores, browser and API
     /// sessions, some expired, some revoked) and print an admin credential
     /// with examples.
-    #[arg(long)]
+    #[arg(long, env = "LOGIN_SESSIONS_DEMO")]
     demo: bool,
     /// A MaxMind DB city database (GeoIP2/GeoLite2-City or ip-location-db
     /// dbip-city layout) for the city, state and country of sessions.

@@ -169,6 +169,7 @@ impl Server {
             .env_remove("LOGIN_SESSIONS_DATABASE")
             .env_remove("LOGIN_SESSIONS_KEY_FILE")
             .env_remove("LOGIN_SESSIONS_GEOIP_DB")
+            .env_remove("LOGIN_SESSIONS_DEMO")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (name, value) in env {
@@ -554,6 +555,26 @@ fn without_a_database_serve_says_so_once_and_places_are_null() {
     let session = server.create(&token, "81.2.69.142");
     assert_eq!(session["browser"], "Chrome");
     assert_eq!(place(&session), [&Value::Null, &Value::Null, &Value::Null]);
+}
+
+#[test]
+fn the_demo_is_also_turned_on_by_its_environment_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let token = admin_token(&db);
+    let demo_sessions = |env: &[(&str, &str)]| {
+        let server = Server::start(&db, &[], env);
+        let (status, page) = server.request(
+            "GET",
+            "/native/v1/sessions?identity_store_id=acme&limit=100",
+            &token,
+            None,
+        );
+        assert_eq!(status, 200, "{page}");
+        page["items"].as_array().unwrap().len()
+    };
+    assert_eq!(demo_sessions(&[("LOGIN_SESSIONS_DEMO", "false")]), 0);
+    assert!(demo_sessions(&[("LOGIN_SESSIONS_DEMO", "true")]) > 0);
 }
 
 #[test]
