@@ -65,6 +65,11 @@ enum Command {
     /// the end. Into a store holding fewer sessions than are coming, the
     /// session indexes are built once at the end.
     Seed(SeedArgs),
+    /// Create a new, empty database (and, with SQLite and no --key-file,
+    /// its server key beside it). Every other command refuses to create a
+    /// SQLite database where its server key already exists: that database
+    /// was moved or deleted, and a new empty one would hide it.
+    Init(StoreArgs),
     /// Manage the server key that encrypts stored secrets.
     Key {
         #[command(subcommand)]
@@ -389,14 +394,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => Ok(serve(args).await?),
         Command::Credentials { command } => credentials(command).await,
         Command::Seed(args) => seed(args).await,
+        Command::Init(args) => init(&args).await,
         Command::Key {
             command: KeyCommand::Generate,
         } => say(ServerKey::generate().to_hex()),
     }
 }
 
+/// Whether a command may create a SQLite database whose server key
+/// exists already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Creating {
+    /// Only `init` does: a key without its database means the database
+    /// was moved or deleted.
+    Refused,
+    Allowed,
+}
+
 /// The store and server key the arguments name, opened.
 async fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String> {
+    open_creating(args, Creating::Refused).await
+}
+
+async fn open_creating(
+    args: &StoreArgs,
+    creating: Creating,
+) -> Result<(SharedStore, Arc<ServerKey>), String> {
     let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
     let key_source =
         config::key_source(args.key_file.as_deref(), &database).map_err(|e| e.to_string())?;
@@ -404,6 +427,21 @@ async fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String>
         DatabaseUrl::Sqlite(path) => (!path.exists()).then(|| path.clone()),
         DatabaseUrl::Postgres(_) => None,
     };
+    if let Some(path) = &creates {
+        let key = match &key_source {
+            config::KeySource::File(key) | config::KeySource::BesideDatabase(key) => key,
+        };
+        if creating == Creating::Refused && key.exists() {
+            return Err(format!(
+                "the database {} does not exist, but its server key {} does: the database \
+                 was moved or deleted, or --database names the wrong file. Point --database \
+                 at it, or run `login-sessions init` with the same --database and --key-file \
+                 to start a new, empty database",
+                path.display(),
+                key.display()
+            ));
+        }
+    }
     let store = config::open_store(&database, usize::from(args.database_pool_size))
         .await
         .map_err(|e| e.to_string())?;
@@ -412,6 +450,26 @@ async fn open(args: &StoreArgs) -> Result<(SharedStore, Arc<ServerKey>), String>
     }
     let key = config::load_key(&key_source).map_err(|e| e.to_string())?;
     Ok((store, Arc::new(key)))
+}
+
+/// `init`: a new, empty database, ready to serve.
+async fn init(args: &StoreArgs) -> Result<(), Failure> {
+    let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
+    if let DatabaseUrl::Sqlite(path) = &database
+        && path.exists()
+    {
+        return Err(Failure::Message(format!(
+            "the database {} exists already: nothing to do",
+            path.display()
+        )));
+    }
+    open_creating(args, Creating::Allowed).await?;
+    // With SQLite `open` said on stderr that it created the file; with
+    // PostgreSQL the schema is now in place.
+    if let DatabaseUrl::Postgres(_) = database {
+        eprintln!("the database {} is ready", database.redacted());
+    }
+    Ok(())
 }
 
 async fn credential_service(args: &StoreArgs) -> Result<CredentialService, String> {

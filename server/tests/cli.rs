@@ -152,6 +152,57 @@ fn bad_credential_requests_are_refused_clearly() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
 }
 
+/// A server key whose database is gone means the database was moved or
+/// deleted: no command but `init` creates an empty one in its place (the
+/// credentials would all be refused and the sessions seem lost), and
+/// `init` does not touch a database that exists.
+#[test]
+fn no_command_but_init_creates_a_database_beside_an_existing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    stdout(&login_sessions(
+        &["credentials", "list", "--database", &db],
+        &[],
+    ));
+    let file = dir.path().join("cli.db");
+    assert!(file.exists() && dir.path().join("cli.db.key").exists());
+    std::fs::remove_file(&file).unwrap();
+
+    for command in [
+        vec!["credentials", "list", "--database", &db],
+        vec![
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            &db,
+        ],
+        vec!["serve", "--database", &db, "--bind", "127.0.0.1:0"],
+    ] {
+        let refused = login_sessions(&command, &[]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{command:?}");
+        assert!(
+            stderr.contains("does not exist, but its server key") && stderr.contains("init"),
+            "{command:?}: {stderr}"
+        );
+        assert!(!file.exists(), "{command:?} created nothing");
+    }
+
+    let init = login_sessions(&["init", "--database", &db], &[]);
+    stdout(&init);
+    assert!(String::from_utf8_lossy(&init.stderr).contains("created a new database"));
+    assert!(file.exists());
+    stdout(&login_sessions(
+        &["credentials", "list", "--database", &db],
+        &[],
+    ));
+    let again = login_sessions(&["init", "--database", &db], &[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}
+
 #[test]
 fn key_generate_prints_a_key_that_key_file_accepts() {
     let key = stdout(&login_sessions(&["key", "generate"], &[]));
@@ -164,6 +215,14 @@ fn key_generate_prints_a_key_that_key_file_accepts() {
     std::fs::write(&key_file, format!("{key}\n")).unwrap();
     let db = database(dir.path());
     let key_path = key_file.to_str().unwrap();
+    // A key without its database: only `init` starts one.
+    let init = login_sessions(&["init", "--database", &db, "--key-file", key_path], &[]);
+    stdout(&init);
+    assert!(
+        String::from_utf8_lossy(&init.stderr).contains("created a new database"),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     stdout(&login_sessions(
         &[
             "credentials",

@@ -66,6 +66,7 @@ use login_sessions_server::service::credentials::{
     CredentialRequest, IssuedCredential, IssuedTemporaryHuaweiKey,
 };
 use login_sessions_server::store::SharedStore;
+use login_sessions_server::store::conformance::Faulty;
 use login_sessions_server::store::credential_cache::{
     CachedCredentials, DEFAULT_CREDENTIAL_CACHE_TTL,
 };
@@ -92,7 +93,14 @@ pub const WALKS_OF_SIX: [(u32, usize); 8] = [
 ];
 
 /// Paths the server answers that the spec deliberately does not publish.
-pub const UNPUBLISHED_PATHS: &[&str] = &["/healthz", "/openapi.json", "/docs", "/docs/"];
+pub const UNPUBLISHED_PATHS: &[&str] = &[
+    "/healthz",
+    "/healthz/live",
+    "/healthz/ready",
+    "/openapi.json",
+    "/docs",
+    "/docs/",
+];
 
 /// The public URL test servers are configured with (links in responses).
 pub const PUBLIC_URL: &str = "http://login-sessions.test";
@@ -235,6 +243,25 @@ impl TestServer {
             ..ServerOptions::default()
         };
         TestServer::start_with_options(StoreKind::Sqlite, options).await
+    }
+
+    /// Starts a server over a fresh store of `kind` that fails on demand
+    /// (see [`Faulty`]), and that store.
+    pub async fn start_faulty(kind: StoreKind) -> (TestServer, Arc<Faulty>) {
+        let (store, database_url, guard) = fresh_store(kind).await;
+        let faulty = Arc::new(Faulty::new(store));
+        let server = launch(Replica {
+            kind,
+            store: faulty.clone(),
+            database_url,
+            guard,
+            clock: Arc::new(ManualClock::new(test_epoch())),
+            key: Arc::new(ServerKey::generate()),
+            admin: None,
+            options: ServerOptions::default(),
+        })
+        .await;
+        (server, faulty)
     }
 
     /// Starts a server over `store`; `dir` lives as long as the server.

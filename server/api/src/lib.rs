@@ -126,7 +126,8 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
 pub trait LoginSessionsApi {
     type Context;
 
-    /// Whether the server is ready: 200 once the store answers.
+    /// Whether the server is ready: [`Self::healthz_ready`], under the
+    /// path earlier releases answered it at.
     #[endpoint {
         method = GET,
         path = "/healthz",
@@ -134,6 +135,29 @@ pub trait LoginSessionsApi {
         unpublished = true,
     }]
     async fn healthz(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<()>, NativeError>;
+
+    /// Whether the process is up: 200 whenever it can answer at all.
+    #[endpoint {
+        method = GET,
+        path = "/healthz/live",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn healthz_live(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<()>, NativeError>;
+
+    /// Whether the server is ready: 200 when the store answers a read and
+    /// accepts a write, 503 (with `Retry-After` and the reason) otherwise.
+    #[endpoint {
+        method = GET,
+        path = "/healthz/ready",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn healthz_ready(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<()>, NativeError>;
 

@@ -16,9 +16,14 @@ use slog::{error, warn};
 use super::ApiContext;
 use crate::store::StoreError;
 
+/// The `Retry-After` of a 503: the store may answer again soon, and a
+/// client that waits this long does not add to a crowd of retries.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
+
 /// A dialect's answers to failures the caller did not cause.
 pub trait DialectError: Sized {
-    /// The store cannot be reached or is busy: 503, try again.
+    /// The store cannot be reached, is busy or cannot write: 503, with
+    /// `Retry-After` [`UNAVAILABLE_RETRY_AFTER_SECONDS`].
     fn unavailable(rqctx: &RequestContext<ApiContext>) -> Self;
 
     /// Anything else: 500, without internals.

@@ -25,7 +25,7 @@ use serde_json::json;
 use slog::{error, info};
 
 use super::ApiContext;
-use super::errors::{DialectError, store_failure};
+use super::errors::{DialectError, UNAVAILABLE_RETRY_AFTER_SECONDS, store_failure};
 use crate::auth::AuthError;
 use crate::auth::huawei::{HuaweiAuthError, SignedRequest};
 use crate::domain::credential::Credential;
@@ -199,12 +199,15 @@ fn session_ids(rqctx: &Rqctx, ids: &[String]) -> Result<Vec<Pfid>, HuaweiError> 
 
 impl DialectError for HuaweiError {
     fn unavailable(rqctx: &Rqctx) -> Self {
-        huawei_error(
-            rqctx,
-            ErrorStatusCode::SERVICE_UNAVAILABLE,
-            wire::CODE_UNAVAILABLE,
-            "The service is temporarily unavailable; try again.".into(),
-        )
+        HuaweiError {
+            retry_after_seconds: Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            ..huawei_error(
+                rqctx,
+                ErrorStatusCode::SERVICE_UNAVAILABLE,
+                wire::CODE_UNAVAILABLE,
+                "The service is temporarily unavailable; try again.".into(),
+            )
+        }
     }
 
     fn internal(rqctx: &Rqctx) -> Self {

@@ -36,7 +36,7 @@ use login_sessions_api::looker::{
 use slog::{error, warn};
 
 use super::ApiContext;
-use super::errors::{DialectError, store_failure};
+use super::errors::{DialectError, UNAVAILABLE_RETRY_AFTER_SECONDS, store_failure};
 use crate::auth::looker::{ACCESS_TOKEN_SCHEMES, TokenCaller};
 use crate::auth::{AuthError, bearer_token};
 use crate::domain::Timestamp;
@@ -397,11 +397,14 @@ fn selection(
 
 impl DialectError for LookerError {
     fn unavailable(rqctx: &Rqctx) -> Self {
-        looker_error(
-            rqctx,
-            ErrorStatusCode::SERVICE_UNAVAILABLE,
-            "The service is unavailable; try again.",
-        )
+        LookerError {
+            retry_after_seconds: Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            ..looker_error(
+                rqctx,
+                ErrorStatusCode::SERVICE_UNAVAILABLE,
+                "The service is unavailable; try again.",
+            )
+        }
     }
 
     fn internal(rqctx: &Rqctx) -> Self {

@@ -168,7 +168,19 @@ impl LoginSessionsApi for LoginSessionsImpl {
     type Context = ApiContext;
 
     async fn healthz(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseOk<()>, NativeError> {
-        native::healthz(rqctx).await
+        native::healthz_ready(rqctx).await
+    }
+
+    async fn healthz_live(
+        _rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<()>, NativeError> {
+        Ok(HttpResponseOk(()))
+    }
+
+    async fn healthz_ready(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<()>, NativeError> {
+        native::healthz_ready(rqctx).await
     }
 
     async fn bench_baseline(

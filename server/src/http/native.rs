@@ -10,7 +10,7 @@ use login_sessions_api::checked::{Checked, CheckedBody};
 use login_sessions_api::native as wire;
 use login_sessions_api::native::{NativeError, NativeErrorCode};
 
-use super::errors::{DialectError, store_failure};
+use super::errors::{DialectError, UNAVAILABLE_RETRY_AFTER_SECONDS, store_failure};
 use super::{ApiContext, MAX_PAGE_SIZE};
 use crate::auth::AuthError;
 use crate::domain::Timestamp;
@@ -18,13 +18,30 @@ use crate::domain::credential::Credential;
 use crate::domain::session::{EndReason, Interaction, Session, SessionType, Status};
 use crate::pfid::Pfid;
 use crate::service::{Expiry, ListSessions, NewSession, ServiceError};
+use crate::store::StoreError;
 
 type Rqctx = RequestContext<ApiContext>;
 
-pub async fn healthz(rqctx: Rqctx) -> Result<HttpResponseOk<()>, NativeError> {
-    match rqctx.context().sessions.store().ping().await {
+/// Readiness: the store answers a read and accepts a write. A store that
+/// does not is 503 with the reason (an operator's, not a caller's:
+/// readiness is for load balancers and probes), and 200 again as soon as
+/// it does, without a restart.
+pub async fn healthz_ready(rqctx: Rqctx) -> Result<HttpResponseOk<()>, NativeError> {
+    let store = rqctx.context().sessions.store();
+    let checked = match store.ping().await {
+        Ok(()) => store.probe_write().await,
+        Err(error) => Err(error),
+    };
+    match checked {
         Ok(()) => Ok(HttpResponseOk(())),
-        Err(e) => Err(store_failure(&rqctx, e)),
+        Err(StoreError::Unavailable(reason)) => {
+            slog::warn!(rqctx.log, "not ready"; "reason" => &reason);
+            Err(NativeError {
+                message: format!("not ready: {reason}"),
+                ..NativeError::unavailable(&rqctx)
+            })
+        }
+        Err(error) => Err(store_failure(&rqctx, error)),
     }
 }
 
@@ -305,11 +322,14 @@ fn expiry(
 
 impl DialectError for NativeError {
     fn unavailable(rqctx: &Rqctx) -> Self {
-        native_error(
-            rqctx,
-            NativeErrorCode::Unavailable,
-            "the store is unavailable; try again".into(),
-        )
+        NativeError {
+            retry_after_seconds: Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            ..native_error(
+                rqctx,
+                NativeErrorCode::Unavailable,
+                "the store is unavailable; try again".into(),
+            )
+        }
     }
 
     fn internal(rqctx: &Rqctx) -> Self {

@@ -8,7 +8,7 @@ use login_sessions_api::prefactor as wire;
 use login_sessions_api::prefactor::{PrefactorError, PrefactorErrorCode};
 
 use super::ApiContext;
-use super::errors::{DialectError, store_failure};
+use super::errors::{DialectError, UNAVAILABLE_RETRY_AFTER_SECONDS, store_failure};
 use crate::auth::AuthError;
 use crate::domain::Timestamp;
 use crate::domain::credential::{Credential, Role};
@@ -230,6 +230,7 @@ impl DialectError for PrefactorError {
     fn unavailable(_rqctx: &Rqctx) -> Self {
         PrefactorError {
             status_override: Some(dropshot::ErrorStatusCode::SERVICE_UNAVAILABLE),
+            retry_after_seconds: Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
             ..PrefactorError::new(PrefactorErrorCode::Unexpected, "internal error")
         }
     }

@@ -247,8 +247,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// sharing the database holds it (skip the round). Never waits.
     async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError>;
 
-    /// Whether the store answers (for readiness).
+    /// Whether the store answers reads (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Whether the store accepts a write (for readiness): writes and
+    /// commits something harmless, so that a full disk, a read-only
+    /// database or (SQLite) a file deleted or replaced under the server is
+    /// `Unavailable` here before a request meets it.
+    async fn probe_write(&self) -> Result<(), StoreError>;
 }
 
 /// Where credentials live.

@@ -11,8 +11,8 @@
 //! dialect's error schema and a realistic example.
 //!
 //! Every response, success or error, carries `X-Request-Id` (32 lowercase
-//! hex digits, the id the server logs the request under); a 429 also
-//! carries `Retry-After`.
+//! hex digits, the id the server logs the request under); a 429 and a 503
+//! also carry `Retry-After`.
 //!
 //! When an operation answers a new status, add it to its line in
 //! [`OPERATION_ERRORS`]: the contract tests fail on a status the document
@@ -200,7 +200,7 @@ fn error_response(dialect: &Dialect, status: u16) -> Value {
         "X-Request-Id".to_string(),
         json!({ "$ref": "#/components/headers/X-Request-Id" }),
     );
-    if status == 429 {
+    if status == 429 || status == 503 {
         headers.insert(
             "Retry-After".to_string(),
             json!({ "$ref": "#/components/headers/Retry-After" }),
@@ -232,7 +232,8 @@ fn request_id_header() -> Value {
 /// The `Retry-After` header object.
 fn retry_after_header() -> Value {
     json!({
-        "description": "Seconds to wait before the credential's rate limit admits another request.",
+        "description": "Seconds to wait before trying again: until the credential's rate limit \
+            admits another request (429), or before the store is likely to answer again (503).",
         "required": true,
         "schema": { "type": "integer", "minimum": 1 },
         "example": 2,
@@ -258,7 +259,10 @@ fn status_description(status: u16) -> &'static str {
             `Retry-After` seconds."
         }
         500 => "Internal error: the server failed; the request id identifies it in the logs.",
-        503 => "Unavailable: the store cannot answer now; retry later.",
+        503 => {
+            "Unavailable: the store cannot answer or write now (unreachable, busy, out of \
+            space, read-only); retry after `Retry-After` seconds."
+        }
         _ => "Error.",
     }
 }

@@ -90,6 +90,10 @@ impl SessionStore for Combined {
     async fn ping(&self) -> Result<(), StoreError> {
         self.sessions.ping().await
     }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.sessions.probe_write().await
+    }
 }
 
 #[async_trait]

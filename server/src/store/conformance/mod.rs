@@ -48,6 +48,7 @@ use crate::store::Store;
 
 mod combined;
 mod credentials;
+mod faulty;
 mod fixtures;
 mod listing;
 mod maintenance;
@@ -57,6 +58,7 @@ mod sessions;
 
 pub use combined::Combined;
 pub use credentials::*;
+pub use faulty::{Faults, Faulty};
 pub use fixtures::*;
 pub use listing::*;
 pub use maintenance::*;

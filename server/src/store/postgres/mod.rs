@@ -43,9 +43,10 @@
 //! # Errors
 //!
 //! Unique violations are `Duplicate`; connection, pool, timeout,
-//! authorization and transient server errors (SQLSTATE classes `08`, `28`,
-//! `3D`, `53`, `57`, `40`) are `Unavailable`; a row this server could not have written is `Corrupt`;
-//! anything else is `Internal`. Messages never carry the connection URL.
+//! authorization, read-only and transient server errors (SQLSTATE classes
+//! `08`, `28`, `3D`, `53`, `57`, `40`, `25`) are `Unavailable`; a row this
+//! server could not have written is `Corrupt`; anything else is
+//! `Internal`. Messages never carry the connection URL.
 //!
 //! # Layout
 //!
@@ -295,9 +296,10 @@ pub fn db_error(error: tokio_postgres::Error) -> StoreError {
         // Connection exception, refused authorization (a wrong password, a
         // role not allowed in), no such database, insufficient resources,
         // operator intervention (shutdown, cannot connect now), transaction
-        // rollback (serialization failure, deadlock): the database cannot
-        // be used now; nothing a request did wrong.
-        "08" | "28" | "3D" | "53" | "57" | "40" => StoreError::Unavailable(message),
+        // rollback (serialization failure, deadlock), a read-only
+        // transaction (a standby, or default_transaction_read_only): the
+        // database cannot be used now; nothing a request did wrong.
+        "08" | "28" | "3D" | "53" | "57" | "40" | "25" => StoreError::Unavailable(message),
         // Data exceptions on read-back (a value this server never writes).
         _ => StoreError::Internal(message),
     }

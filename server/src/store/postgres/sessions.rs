@@ -347,6 +347,20 @@ impl SessionStore for PostgresStore {
         }
     }
 
+    /// Rewrites the latest migration's row with its own values: a real
+    /// write, refused by a read-only server or a full disk, that changes
+    /// nothing.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .batch_execute(
+                "UPDATE login_sessions_schema SET applied_at = applied_at \
+                 WHERE version = (SELECT max(version) FROM login_sessions_schema)",
+            )
+            .await
+            .map_err(db_error)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         let version = schema_version(&**client).await?;

@@ -47,6 +47,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, Row};
 
 mod credentials;
+mod identity;
 mod schema;
 mod sessions;
 #[cfg(test)]
@@ -115,6 +116,8 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     path: PathBuf,
+    /// The file the store opened, which the path must still name.
+    identity: identity::FileIdentity,
     /// Fed by [`watch`], started by the first caller that wants it.
     coherence: OnceLock<Arc<Coherence>>,
 }
@@ -160,6 +163,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             path: path.to_path_buf(),
+            identity: identity::FileIdentity::of(path).map_err(context)?,
             coherence: OnceLock::new(),
         })
     }
@@ -216,9 +220,15 @@ impl StoredRow for Row<'_> {
 pub(super) fn db_error(error: rusqlite::Error) -> StoreError {
     match &error {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen => {
-                StoreError::Unavailable(error.to_string())
-            }
+            // Busy, or unable to write now (a full disk, a read-only file
+            // or file system, an I/O error): nothing the request did, and
+            // it may pass once the operator has seen to it.
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::ReadOnly
+            | ErrorCode::SystemIoFailure => StoreError::Unavailable(error.to_string()),
             ErrorCode::ConstraintViolation if is_uniqueness(failure) => {
                 StoreError::Duplicate(unique_subject(&error))
             }

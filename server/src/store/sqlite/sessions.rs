@@ -143,7 +143,20 @@ impl SessionStore for SqliteStore {
         Ok(Some(JanitorLease::new(())))
     }
 
+    /// Rewrites the schema version with its own value: a real write (the
+    /// header page goes through the log) that changes nothing.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.writer
+            .write(|writer| {
+                writer
+                    .pragma_update(None, "user_version", SCHEMA_VERSION)
+                    .map_err(db_error)
+            })
+            .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
+        self.identity.check()?;
         let reader = self.reader();
         let version: i64 = reader
             .pragma_query_value(None, "user_version", |row| row.get(0))

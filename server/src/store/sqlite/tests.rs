@@ -707,3 +707,46 @@ fn the_store_is_a_store() {
     fn assert_store<S: Store>() {}
     assert_store::<SqliteStore>();
 }
+
+/// A database file deleted, or replaced, under a running store: writes
+/// are refused (they would be acknowledged into a file nobody will open
+/// again), readiness says why, and reads go on from the open file.
+#[tokio::test]
+async fn writes_stop_when_the_file_is_deleted_or_replaced() {
+    for replace in [false, true] {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("sessions.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let session = conformance::full_session();
+        store.insert_session(&session).await.unwrap();
+        store.probe_write().await.unwrap();
+        store.ping().await.unwrap();
+
+        let what = if replace {
+            let other = directory.path().join("other.db");
+            drop(SqliteStore::open(&other).unwrap());
+            std::fs::rename(&other, &path).unwrap();
+            "replaced"
+        } else {
+            std::fs::remove_file(&path).unwrap();
+            "deleted"
+        };
+        let mut next = conformance::minimal_session();
+        next.id = Pfid::generate(3, 1_700_000_000_000).unwrap();
+        for error in [
+            store.insert_session(&next).await.unwrap_err(),
+            store.probe_write().await.unwrap_err(),
+            store.ping().await.unwrap_err(),
+        ] {
+            assert!(
+                matches!(&error, StoreError::Unavailable(message) if message.contains(what)),
+                "{what}: {error}"
+            );
+        }
+        assert_eq!(
+            store.session(&session.id).await.unwrap(),
+            Some(session),
+            "{what}: reads go on"
+        );
+    }
+}

@@ -60,6 +60,7 @@ use tokio::sync::oneshot;
 use crate::store::StoreError;
 
 use super::db_error;
+use super::identity::FileIdentity;
 
 /// The most writes one transaction holds.
 const MAX_BATCH: usize = 256;
@@ -180,10 +181,11 @@ impl Writer {
             .pragma_update(None, "journal_size_limit", RESTARTED_LOG_BYTES as i64)
             .map_err(db_error)?;
         let checkpointer = Checkpointer::start(checkpoints)?;
+        let identity = FileIdentity::of(path)?;
         let (queue, writes) = mpsc::channel();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_batches(&mut connection, &log, &writes, &checkpointer))
+            .spawn(move || write_batches(&mut connection, &identity, &log, &writes, &checkpointer))
             .map_err(|error| StoreError::Internal(format!("cannot start the writer: {error}")))?;
         Ok(Writer { queue })
     }
@@ -213,6 +215,7 @@ impl Writer {
 /// The writer thread: one transaction per batch of waiting writes.
 fn write_batches(
     connection: &mut Connection,
+    identity: &FileIdentity,
     log: &Path,
     writes: &Receiver<Box<dyn Write>>,
     checkpointer: &Checkpointer,
@@ -227,7 +230,10 @@ fn write_batches(
                 Err(_) => break,
             }
         }
-        let commit = run_batch(connection, &mut batch);
+        // Nothing is acknowledged into a file the path no longer names.
+        let commit = identity
+            .check()
+            .and_then(|()| run_batch(connection, &mut batch));
         if commit.is_ok() {
             checkpointer.note_commit();
         }
