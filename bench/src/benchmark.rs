@@ -18,11 +18,6 @@
 //! printed as a table and written as JSON to
 //! `<target dir>/bench/<timestamp>.json`.
 
-pub mod load;
-pub mod operations;
-pub mod report;
-pub mod server;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,11 +25,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use operations::{
-    Fixture, Kind, Needs, OPERATIONS, Operation, Request, Rng, SampledSession, SeedSample,
+use crate::load;
+use crate::operations::{
+    self, Fixture, Kind, Needs, OPERATIONS, Operation, Request, Rng, SampledSession, SeedSample,
 };
-use report::{BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport};
-use server::{Binary, Database};
+use crate::report::{
+    self, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
+};
+use crate::server::{self, Binary, Database};
 
 /// The environment variable naming a PostgreSQL database to benchmark.
 pub const DATABASE_URL_ENV: &str = "LOGIN_SESSIONS_BENCH_DATABASE_URL";

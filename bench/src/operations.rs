@@ -15,7 +15,8 @@
 //! Before measuring, one probe request is sent: an operation whose probe
 //! does not answer its expected status fails the run loudly. Huawei's
 //! `ListSessions` is signed per request, as Huawei's SDKs sign it, with the
-//! client crate's AK/SK signer (see [`huawei_list_sessions`]), so its
+//! AK/SK signer the client crate uses (the `huawei-signing` crate, see
+//! [`huawei_list_sessions`]), so its
 //! figures include the server verifying an HMAC on every request, as in
 //! production.
 //!
@@ -32,7 +33,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::Method;
-use login_sessions_client::huawei as signing;
+use huawei_signing as signing;
 use serde::{Deserialize, Serialize};
 
 /// Which part of the run an operation belongs to.
@@ -647,7 +648,7 @@ mod tests {
         request: &Request,
     ) -> (String, String, BTreeMap<String, String>) {
         let mut wire = Vec::new();
-        super::super::load::write_request(&mut wire, &fixture.host, request).unwrap();
+        crate::load::write_request(&mut wire, &fixture.host, request).unwrap();
         let text = String::from_utf8(wire).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert_eq!(body, "");
@@ -866,11 +867,7 @@ mod tests {
         );
         // Every name fits the report's name column.
         for op in OPERATIONS {
-            assert!(
-                op.name.len() <= super::super::report::NAME_WIDTH,
-                "{}",
-                op.name
-            );
+            assert!(op.name.len() <= crate::report::NAME_WIDTH, "{}", op.name);
         }
     }
 
