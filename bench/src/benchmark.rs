@@ -14,7 +14,7 @@
 //! per session, seeding's rate, and how each lookup's p50 grew with the
 //! data.
 //!
-//! The operations are listed in [`operations::OPERATIONS`]. The report is
+//! The operations are listed in [`OPERATIONS`]. The report is
 //! printed as a table and written as JSON to
 //! `<target dir>/bench/<timestamp>.json`.
 
@@ -25,10 +25,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
+use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample};
 use crate::load;
-use crate::operations::{
-    self, Fixture, Kind, Needs, OPERATIONS, Operation, Request, Rng, SampledSession, SeedSample,
-};
+use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
 use crate::report::{
     self, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
 };
@@ -433,7 +432,7 @@ async fn bench_store(
 struct Reused {
     sessions: u64,
     seeding: report::SeedFigures,
-    credentials: operations::Credentials,
+    credentials: Credentials,
 }
 
 fn log_operation(report: &OperationReport) {
@@ -517,10 +516,7 @@ async fn measure(
 
 /// A Looker access token (`POST /api/4.0/login`), if the server has the
 /// Looker dialect.
-async fn looker_login(
-    addr: std::net::SocketAddr,
-    credentials: &operations::Credentials,
-) -> Option<String> {
+async fn looker_login(addr: std::net::SocketAddr, credentials: &Credentials) -> Option<String> {
     let body = format!(
         "client_id={}&client_secret={}",
         credentials.looker.client_id, credentials.looker.client_secret

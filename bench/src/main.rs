@@ -11,6 +11,7 @@
 //!   [`ua_accuracy`]); CI runs it.
 
 mod benchmark;
+mod fixture;
 mod load;
 mod operations;
 mod report;

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::fixture::Credentials;
 use crate::load;
-use crate::operations::{Credentials, Request};
+use crate::operations::Request;
 use crate::report::{DatabaseSize, SeedFigures};
 
 /// How long a server may take to answer `/healthz` after it starts.
