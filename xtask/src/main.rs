@@ -8,17 +8,6 @@
 //! * `cargo xtask client generate|check` — the Rust client,
 //!   `client/src/generated.rs`, generated with progenitor from the
 //!   checked-in OpenAPI document.
-//!
-//! * `cargo xtask ua-accuracy --corpus DIR` — browser- and OS-family
-//!   agreement of the server's user agent parser with uap-core's test
-//!   corpus (see [`ua_accuracy`]); CI runs it.
-//! * `cargo xtask enrich-bench` — the cost of enriching a session, against
-//!   baselines measured in the same run (runs the server crate's
-//!   `enrich_bench` example in release mode).
-//! * `cargo xtask bench` — the benchmark: seeds a database, starts the
-//!   release server on 127.0.0.1, drives it with a closed-loop load
-//!   generator and reports throughput, latency, memory and size (see
-//!   [`bench`]).
 //! * `cargo xtask vendor generate|check` — the patched copy of dropshot in
 //!   `vendor/dropshot`: the published crate plus `vendor/dropshot.patch`
 //!   (see [`vendor`]); CI runs the check.
@@ -26,19 +15,31 @@
 //! `generate` writes the file; `check` regenerates it in memory and fails,
 //! with a unified diff and the command that fixes it, when the checked-in
 //! file differs. The same checks run as `#[test]`s, so `cargo test` catches
-//! drift too.
+//! drift too. They need the API crate and the generators, not the server,
+//! and build only those.
+//!
+//! The measurements run other crates' binaries (see [`measure`]):
+//!
+//! * `cargo xtask ua-accuracy --corpus DIR` — browser- and OS-family
+//!   agreement of the server's user agent parser with uap-core's test
+//!   corpus; CI runs it.
+//! * `cargo xtask bench` — the benchmark: seeds a database, starts the
+//!   release server on 127.0.0.1, drives it with a closed-loop load
+//!   generator and reports throughput, latency, memory and size.
+//! * `cargo xtask enrich-bench` — the cost of enriching a session, against
+//!   baselines measured in the same run (the server crate's `enrich_bench`
+//!   example, in release mode).
 
-mod bench;
 mod client;
 mod compat;
 mod golden;
+mod measure;
 mod openapi;
-mod ua_accuracy;
 mod vendor;
 mod versions;
 mod workspace;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -66,15 +67,11 @@ enum Command {
         action: Action,
     },
     /// Browser- and OS-family agreement of the user agent parser with a
-    /// uap-core test corpus (a directory holding test_ua.yaml and
-    /// test_os.yaml).
+    /// uap-core test corpus (`--help` lists the options).
+    #[command(disable_help_flag = true)]
     UaAccuracy {
-        /// The corpus directory.
-        #[arg(long)]
-        corpus: PathBuf,
-        /// Fail when either agreement is below this percentage.
-        #[arg(long, default_value_t = 95.0)]
-        min_agreement: f64,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Measure what enriching a session costs (parse + lookup), in release
     /// mode, against baselines measured in the same run.
@@ -85,8 +82,13 @@ enum Command {
         args: Vec<String>,
     },
     /// Benchmark the release server: throughput and latency per operation
-    /// against a baseline endpoint, memory, database size, seeding rate.
-    Bench(bench::BenchArgs),
+    /// against a baseline endpoint, memory, database size, seeding rate
+    /// (`--help` lists the options).
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// The patched copy of dropshot, vendor/dropshot (downloads the
     /// published crate).
     Vendor {
@@ -113,59 +115,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs one command; `Ok(ExitCode::FAILURE)` is a check that found drift.
+/// Runs one command; `Ok` with a failing code is a check that found drift
+/// or a measurement that failed.
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let root = workspace::root()?;
     let (golden, action) = match cli.command {
         Command::Openapi { action } => return openapi_command(&root, action),
         Command::Client { action } => (client::golden(), action),
-        Command::UaAccuracy {
-            corpus,
-            min_agreement,
-        } => return ua_accuracy::run(&corpus, min_agreement),
-        Command::EnrichBench { args } => return enrich_bench(&root, &args),
+        Command::UaAccuracy { args } => return measure::bench_crate(&root, "ua-accuracy", &args),
+        Command::EnrichBench { args } => return measure::enrich_bench(&root, &args),
+        Command::Bench { args } => return measure::bench_crate(&root, "bench", &args),
         Command::Vendor { action } => {
             return match action {
                 Action::Generate => vendor::generate(&root),
                 Action::Check => vendor::check(&root),
             };
         }
-        Command::Bench(args) => {
-            return Ok(if bench::run(args, &root)? {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
-        }
     };
     match action {
         Action::Generate => generate(&golden, &root),
         Action::Check => check(&golden, &root),
     }
-}
-
-/// Runs the server crate's `enrich_bench` example, optimised.
-fn enrich_bench(root: &Path, args: &[String]) -> anyhow::Result<ExitCode> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "login-sessions-server",
-            "--example",
-            "enrich_bench",
-            "--",
-        ])
-        .args(args)
-        .status()?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 /// `cargo xtask openapi generate|check`: the document, then its version.

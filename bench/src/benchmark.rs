@@ -14,14 +14,9 @@
 //! per session, seeding's rate, and how each lookup's p50 grew with the
 //! data.
 //!
-//! The operations are listed in [`operations::OPERATIONS`]. The report is
+//! The operations are listed in [`OPERATIONS`]. The report is
 //! printed as a table and written as JSON to
 //! `<target dir>/bench/<timestamp>.json`.
-
-pub mod load;
-pub mod operations;
-pub mod report;
-pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,11 +25,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use operations::{
-    Fixture, Kind, Needs, OPERATIONS, Operation, Request, Rng, SampledSession, SeedSample,
+use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample};
+use crate::load;
+use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
+use crate::report::{
+    self, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
 };
-use report::{BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport};
-use server::{Binary, Database};
+use crate::server::{self, Binary, Database};
 
 /// The environment variable naming a PostgreSQL database to benchmark.
 pub const DATABASE_URL_ENV: &str = "LOGIN_SESSIONS_BENCH_DATABASE_URL";
@@ -435,7 +432,7 @@ async fn bench_store(
 struct Reused {
     sessions: u64,
     seeding: report::SeedFigures,
-    credentials: operations::Credentials,
+    credentials: Credentials,
 }
 
 fn log_operation(report: &OperationReport) {
@@ -519,10 +516,7 @@ async fn measure(
 
 /// A Looker access token (`POST /api/4.0/login`), if the server has the
 /// Looker dialect.
-async fn looker_login(
-    addr: std::net::SocketAddr,
-    credentials: &operations::Credentials,
-) -> Option<String> {
+async fn looker_login(addr: std::net::SocketAddr, credentials: &Credentials) -> Option<String> {
     let body = format!(
         "client_id={}&client_secret={}",
         credentials.looker.client_id, credentials.looker.client_secret

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::load;
-use super::operations::{Credentials, Request};
-use super::report::{DatabaseSize, SeedFigures};
+use crate::fixture::Credentials;
+use crate::load;
+use crate::operations::Request;
+use crate::report::{DatabaseSize, SeedFigures};
 
 /// How long a server may take to answer `/healthz` after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::load::RunResult;
-use super::operations::Kind;
+use crate::load::RunResult;
+use crate::operations::Kind;
 
 /// Throughput and latency of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -431,7 +431,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::bench::load::new_histogram;
+    use crate::load::new_histogram;
 
     fn result(latencies_us: &[u64], seconds: u64) -> RunResult {
         let mut histogram = new_histogram().unwrap();

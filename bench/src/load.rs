@@ -23,7 +23,8 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::operations::{Fixture, Operation, Request, Rng};
+use crate::fixture::{Fixture, Rng};
+use crate::operations::{Operation, Request};
 
 /// The longest a single request may take before the run gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -221,7 +222,7 @@ impl Connection {
 
 /// Appends `request` to `out` as it goes on the wire: the request line,
 /// `host: <host>` (the value a Huawei signature covers, so it must be
-/// [`Fixture::host`](super::operations::Fixture::host)), the request's own
+/// [`Fixture::host`](crate::fixture::Fixture::host)), the request's own
 /// headers as given, `content-type` and `content-length`, then the body.
 pub fn write_request(out: &mut Vec<u8>, host: &str, request: &Request) -> std::io::Result<()> {
     write!(

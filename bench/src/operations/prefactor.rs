@@ -1,0 +1,14 @@
+//! Prefactor's lookup: one session by id, with the credential's API token
+//! as a bearer token.
+
+use super::Request;
+use crate::fixture::{Fixture, Rng};
+
+/// Prefactor `GET /api/v1/session/{session_id}`: any seeded session.
+pub fn fetch_session(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
+    let session = fixture.any_session(rng)?;
+    Some(Request::get(
+        format!("/api/v1/session/{}", session.id),
+        format!("Bearer {}", fixture.credentials.prefactor.api_token),
+    ))
+}
