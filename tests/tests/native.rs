@@ -515,7 +515,34 @@ async fn extend_and_expiry(kind: StoreKind) {
     );
     assert_eq!(status, 400, "shortening is refused: {}", error.message);
 
-    server.clock.advance(TimeDelta::hours(24));
+    // Clients racing to extend to the same time all succeed, and it
+    // counts once: an extension to the current expiry is idempotent.
+    let until = test_epoch() + TimeDelta::hours(30);
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            let id = session.id.clone();
+            tokio::spawn(async move {
+                client
+                    .session_extend()
+                    .session_id(id)
+                    .body_map(move |b| b.expires_at(Some(until)))
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    for task in racing {
+        let extended = task
+            .await
+            .unwrap()
+            .expect("every racing extension succeeds")
+            .into_inner();
+        assert_eq!(extended.expires_at, until);
+        assert_eq!(extended.extended_count, 2, "counted once");
+    }
+
+    server.clock.advance(TimeDelta::hours(30));
     let expired = client
         .session_view()
         .session_id(session.id.clone())

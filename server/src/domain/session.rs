@@ -151,7 +151,7 @@ pub enum TransitionError {
     Ended(EndReason),
     #[error("the session is already authenticated")]
     AlreadyAuthenticated,
-    #[error("the new expiry must be later than the current one ({current})")]
+    #[error("the new expiry must not be earlier than the current one ({current})")]
     NotLater { current: Timestamp },
     #[error("the new expiry must be in the future")]
     ExpiryInPast,
@@ -274,7 +274,13 @@ impl Session {
         if expires_at <= now {
             return Err(TransitionError::ExpiryInPast);
         }
-        if expires_at <= self.expires_at {
+        if expires_at == self.expires_at {
+            // Already extended to exactly that time (two clients extending
+            // to the same time at once, or a retry): nothing to change,
+            // and not an error. The version stays, so nothing is written.
+            return Ok(());
+        }
+        if expires_at < self.expires_at {
             return Err(TransitionError::NotLater {
                 current: self.expires_at,
             });
@@ -452,6 +458,14 @@ mod tests {
         assert_eq!(
             (s.expires_at, s.extended_at, s.extended_count),
             (at(9000), Some(at(20)), 2)
+        );
+        let before = s.clone();
+        s.extend(at(9000), at(30))
+            .expect("to the same time again: nothing to do");
+        assert_eq!(s, before, "changed nothing, version included");
+        assert_eq!(
+            s.extend(at(8999), at(30)),
+            Err(TransitionError::NotLater { current: at(9000) })
         );
     }
 

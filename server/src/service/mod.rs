@@ -491,6 +491,11 @@ impl SessionService {
             };
             let read_version = session.version;
             change(&mut session, self.now())?;
+            if session.version == read_version {
+                // The change found nothing to change (an idempotent
+                // repeat): answered as read, written nowhere.
+                return Ok(session);
+            }
             if self.store.replace_session(read_version, &session).await? {
                 return Ok(session);
             }
