@@ -70,11 +70,26 @@ enum Command {
     /// SQLite database where its server key already exists: that database
     /// was moved or deleted, and a new empty one would hide it.
     Init(StoreArgs),
+    /// Copy a SQLite database, live, into a new file: a consistent
+    /// snapshot, mode 0600, while the server keeps serving. (PostgreSQL:
+    /// use pg_dump; see docs/operations.md.) The server key is not in the
+    /// copy: back the key file up beside it.
+    Backup(BackupArgs),
     /// Manage the server key that encrypts stored secrets.
     Key {
         #[command(subcommand)]
         command: KeyCommand,
     },
+}
+
+/// What `backup` copies, and where to.
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The new file to write the copy to (never overwritten).
+    to: PathBuf,
+    /// The database to copy: sqlite:PATH.
+    #[arg(long, env = "LOGIN_SESSIONS_DATABASE", default_value = DEFAULT_DATABASE)]
+    database: String,
 }
 
 /// Where the data and the server key are.
@@ -395,6 +410,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Credentials { command } => credentials(command).await,
         Command::Seed(args) => seed(args).await,
         Command::Init(args) => init(&args).await,
+        Command::Backup(args) => backup(&args),
         Command::Key {
             command: KeyCommand::Generate,
         } => say(ServerKey::generate().to_hex()),
@@ -450,6 +466,25 @@ async fn open_creating(
     }
     let key = config::load_key(&key_source).map_err(|e| e.to_string())?;
     Ok((store, Arc::new(key)))
+}
+
+/// `backup`: a consistent copy of a live SQLite database.
+fn backup(args: &BackupArgs) -> Result<(), Failure> {
+    let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
+    let DatabaseUrl::Sqlite(path) = &database else {
+        return Err(Failure::Message(
+            "backup copies SQLite databases; back PostgreSQL up with its own tools \
+             (pg_dump, or a base backup with WAL archiving): see docs/operations.md"
+                .into(),
+        ));
+    };
+    crate::store::sqlite::backup::backup(path, &args.to).map_err(|e| e.to_string())?;
+    eprintln!(
+        "backed up {} to {} (the server key is not in it: keep a copy of the key file too)",
+        path.display(),
+        args.to.display()
+    );
+    Ok(())
 }
 
 /// `init`: a new, empty database, ready to serve.

@@ -203,6 +203,71 @@ fn no_command_but_init_creates_a_database_beside_an_existing_key() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
 
+/// `backup` copies a live database into a new private file that serves as
+/// the original did; it never overwrites, and sends PostgreSQL users to
+/// their own tools.
+#[test]
+fn backup_copies_a_database_that_works_as_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let created = stdout(&login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--json",
+            "--database",
+            &db,
+        ],
+        &[],
+    ));
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_text = copy.to_str().unwrap();
+    let backed_up = login_sessions(&["backup", copy_text, "--database", &db], &[]);
+    stdout(&backed_up);
+    assert!(String::from_utf8_lossy(&backed_up.stderr).contains("key file"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(!dir.path().join("copy.db-wal").exists(), "one file, no log");
+
+    // The copy, with the original's key, is the same database.
+    let key = dir.path().join("cli.db.key");
+    let listed = stdout(&login_sessions(
+        &[
+            "credentials",
+            "list",
+            "--json",
+            "--database",
+            &format!("sqlite:{copy_text}"),
+            "--key-file",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    assert!(listed.contains(created["id"].as_str().unwrap()), "{listed}");
+
+    let again = login_sessions(&["backup", copy_text, "--database", &db], &[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let postgres = login_sessions(
+        &[
+            "backup",
+            "x.db",
+            "--database",
+            "postgres://u@127.0.0.1:1/db",
+        ],
+        &[],
+    );
+    assert!(!postgres.status.success());
+    assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_dump"));
+}
+
 #[test]
 fn key_generate_prints_a_key_that_key_file_accepts() {
     let key = stdout(&login_sessions(&["key", "generate"], &[]));

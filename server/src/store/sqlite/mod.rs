@@ -46,6 +46,7 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, Row};
 
+pub mod backup;
 mod credentials;
 mod identity;
 mod schema;
