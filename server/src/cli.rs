@@ -390,6 +390,11 @@ enum RoleArg {
 enum KeyCommand {
     /// Print a new server key (64 hex characters) for a --key-file.
     Generate,
+    /// Re-seal every stored secret with the key file's first key. The key
+    /// file must hold the new key on its first line and the old one after
+    /// it (every server accepts both meanwhile); afterwards remove the old
+    /// line everywhere. See docs/operations.md.
+    Rotate(StoreArgs),
 }
 
 /// Runs the command line; the exit code says whether it worked.
@@ -414,6 +419,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Key {
             command: KeyCommand::Generate,
         } => say(ServerKey::generate().to_hex()),
+        Command::Key {
+            command: KeyCommand::Rotate(args),
+        } => rotate_key(&args).await,
     }
 }
 
@@ -485,6 +493,36 @@ fn backup(args: &BackupArgs) -> Result<(), Failure> {
         args.to.display()
     );
     Ok(())
+}
+
+/// `key rotate`: every stored secret sealed anew with the first key.
+async fn rotate_key(args: &StoreArgs) -> Result<(), Failure> {
+    let (store, key) = open(args).await?;
+    if key.key_count() < 2 {
+        return Err(Failure::Message(
+            "the key file holds one key: put the new key (`key generate`) on its first line \
+             and the current one after it, on every server, then rotate"
+                .into(),
+        ));
+    }
+    let outcome = CredentialService::new(store, Arc::new(SystemClock), key)
+        .reseal_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    say(format!(
+        "re-sealed {} secrets with the first key ({} were already, {} changed meanwhile)",
+        outcome.resealed, outcome.already, outcome.changed
+    ))?;
+    if !outcome.unopened.is_empty() {
+        return Err(Failure::Message(format!(
+            "{} stored secrets open with none of the key file's keys and were left as they \
+             are: keep the old key until they are reissued",
+            outcome.unopened.len()
+        )));
+    }
+    say(
+        "every stored secret opens with the first key now: remove the other lines from every server's key file",
+    )
 }
 
 /// `init`: a new, empty database, ready to serve.

@@ -173,38 +173,50 @@ impl fmt::Debug for SecretHash {
 /// The server key: 32 random bytes, kept as 64 hexadecimal characters (one
 /// line, trailing newline allowed) in a key file. Encrypts the secrets the
 /// server must be able to use (Huawei SKs) with AES-256-GCM.
+///
+/// A key file may hold more than one key, one per line: the first seals,
+/// every one opens. That is how the key is rotated without downtime (see
+/// `login-sessions key rotate`): give every server the new key first and
+/// the old one after it, re-seal what is stored, then drop the old line.
 #[derive(Clone)]
-pub struct ServerKey([u8; 32]);
+pub struct ServerKey {
+    current: [u8; 32],
+    /// Keys that open values sealed before a rotation, newest first.
+    previous: Vec<[u8; 32]>,
+}
 
 impl ServerKey {
     /// A fresh random key.
     pub fn generate() -> ServerKey {
-        ServerKey(random_bytes::<SERVER_KEY_LEN>())
-    }
-
-    /// The key as 64 lowercase hexadecimal characters, the key file format.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Reads a key from its text form: exactly 64 hexadecimal characters,
-    /// ignoring surrounding whitespace. Errors never include the text.
-    pub fn from_hex(text: &str) -> Result<ServerKey, SecretError> {
-        let text = text.trim();
-        if text.len() != HEX_KEY_LEN {
-            return Err(SecretError::MalformedKey(format!(
-                "expected {HEX_KEY_LEN} hexadecimal characters, found {} bytes",
-                text.len()
-            )));
+        ServerKey {
+            current: random_bytes::<SERVER_KEY_LEN>(),
+            previous: Vec::new(),
         }
-        let mut bytes = [0u8; SERVER_KEY_LEN];
-        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
-            SecretError::MalformedKey(format!(
-                "expected {HEX_KEY_LEN} hexadecimal characters, found a character \
-                 that is not a hexadecimal digit"
-            ))
-        })?;
-        Ok(ServerKey(bytes))
+    }
+
+    /// The key that seals, as 64 lowercase hexadecimal characters, the key
+    /// file format.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.current)
+    }
+
+    /// How many keys open sealed values: the current one and the previous.
+    pub fn key_count(&self) -> usize {
+        1 + self.previous.len()
+    }
+
+    /// Reads keys from their text form: lines of exactly 64 hexadecimal
+    /// characters, the first the one that seals, ignoring surrounding
+    /// whitespace and empty lines. Errors never include the text.
+    pub fn from_hex(text: &str) -> Result<ServerKey, SecretError> {
+        let mut keys = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(key_from_hex);
+        let current = keys.next().unwrap_or_else(|| key_from_hex(""))?;
+        let previous = keys.collect::<Result<Vec<_>, _>>()?;
+        Ok(ServerKey { current, previous })
     }
 
     /// Reads the key file at `path`. Errors say which file and what is
@@ -257,7 +269,7 @@ impl ServerKey {
             msg: plaintext,
             aad: context,
         };
-        let ciphertext = match self.cipher().encrypt(Nonce::from_slice(&nonce), payload) {
+        let ciphertext = match cipher(&self.current).encrypt(Nonce::from_slice(&nonce), payload) {
             Ok(ciphertext) => ciphertext,
             Err(_) => panic!("AES-GCM plaintext of {} bytes is too long", plaintext.len()),
         };
@@ -267,25 +279,56 @@ impl ServerKey {
         sealed
     }
 
-    /// Opens a value sealed by [`ServerKey::encrypt`] with this key and the
-    /// same `context`.
+    /// Opens a value sealed by [`ServerKey::encrypt`] with any of these
+    /// keys and the same `context`.
     pub fn decrypt(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SecretError> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(SecretError::Decrypt);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let payload = Payload {
-            msg: ciphertext,
-            aad: context,
-        };
-        self.cipher()
-            .decrypt(Nonce::from_slice(nonce), payload)
-            .map_err(|_| SecretError::Decrypt)
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find_map(|key| {
+                let payload = Payload {
+                    msg: ciphertext,
+                    aad: context,
+                };
+                cipher(key).decrypt(Nonce::from_slice(nonce), payload).ok()
+            })
+            .ok_or(SecretError::Decrypt)
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.0))
+    /// Whether `sealed` is sealed with the current key already.
+    pub fn seals_with_current(&self, sealed: &[u8], context: &[u8]) -> bool {
+        ServerKey {
+            current: self.current,
+            previous: Vec::new(),
+        }
+        .decrypt(sealed, context)
+        .is_ok()
     }
+}
+
+fn cipher(key: &[u8; 32]) -> Aes256Gcm {
+    Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key))
+}
+
+/// One key from its 64 hexadecimal characters.
+fn key_from_hex(text: &str) -> Result<[u8; 32], SecretError> {
+    if text.len() != HEX_KEY_LEN {
+        return Err(SecretError::MalformedKey(format!(
+            "expected {HEX_KEY_LEN} hexadecimal characters, found {} bytes",
+            text.len()
+        )));
+    }
+    let mut bytes = [0u8; SERVER_KEY_LEN];
+    hex::decode_to_slice(text, &mut bytes).map_err(|_| {
+        SecretError::MalformedKey(format!(
+            "expected {HEX_KEY_LEN} hexadecimal characters, found a character \
+             that is not a hexadecimal digit"
+        ))
+    })?;
+    Ok(bytes)
 }
 
 impl fmt::Debug for ServerKey {
@@ -534,14 +577,36 @@ mod tests {
         let key = ServerKey::generate();
         let hex_text = key.to_hex();
         assert_eq!(hex_text.len(), 64);
-        assert_eq!(ServerKey::from_hex(&hex_text).unwrap().0, key.0);
+        assert_eq!(ServerKey::from_hex(&hex_text).unwrap().current, key.current);
         let with_whitespace = format!("  {hex_text}\n");
-        assert_eq!(ServerKey::from_hex(&with_whitespace).unwrap().0, key.0);
         assert_eq!(
-            ServerKey::from_hex(&hex_text.to_uppercase()).unwrap().0,
-            key.0
+            ServerKey::from_hex(&with_whitespace).unwrap().current,
+            key.current
         );
-        assert_ne!(ServerKey::generate().0, key.0);
+        assert_eq!(
+            ServerKey::from_hex(&hex_text.to_uppercase())
+                .unwrap()
+                .current,
+            key.current
+        );
+        assert_ne!(ServerKey::generate().current, key.current);
+    }
+
+    #[test]
+    fn a_key_file_of_several_keys_seals_with_the_first_and_opens_with_any() {
+        let (old, new) = (ServerKey::generate(), ServerKey::generate());
+        let sealed_by_old = old.encrypt(b"sk", b"context");
+        let ring = ServerKey::from_hex(&format!("{}\n\n{}\n", new.to_hex(), old.to_hex())).unwrap();
+        assert_eq!(ring.key_count(), 2);
+        assert_eq!(ring.to_hex(), new.to_hex(), "the first line seals");
+        assert_eq!(ring.decrypt(&sealed_by_old, b"context").unwrap(), b"sk");
+        assert!(!ring.seals_with_current(&sealed_by_old, b"context"));
+        let sealed_by_ring = ring.encrypt(b"sk", b"context");
+        assert!(ring.seals_with_current(&sealed_by_ring, b"context"));
+        assert_eq!(new.decrypt(&sealed_by_ring, b"context").unwrap(), b"sk");
+        assert!(old.decrypt(&sealed_by_ring, b"context").is_err());
+        assert!(ring.decrypt(&sealed_by_old, b"another context").is_err());
+        assert!(ServerKey::from_hex(&format!("{}\nnot a key", new.to_hex())).is_err());
     }
 
     #[test]
@@ -639,8 +704,8 @@ mod tests {
 
         let (loaded_key, created) = ServerKey::load_or_create(&path).unwrap();
         assert!(!created);
-        assert_eq!(loaded_key.0, created_key.0);
-        assert_eq!(ServerKey::load(&path).unwrap().0, created_key.0);
+        assert_eq!(loaded_key.current, created_key.current);
+        assert_eq!(ServerKey::load(&path).unwrap().current, created_key.current);
     }
 
     #[test]
@@ -651,7 +716,7 @@ mod tests {
         fs::write(&path, key.to_hex()).unwrap();
         let (loaded_key, created) = ServerKey::load_or_create(&path).unwrap();
         assert!(!created);
-        assert_eq!(loaded_key.0, key.0);
+        assert_eq!(loaded_key.current, key.current);
     }
 
     #[test]
@@ -668,7 +733,7 @@ mod tests {
             ServerKey::load_or_create(&path).unwrap()
         });
         assert!(!created);
-        assert_eq!(loaded_key.0, key.0);
+        assert_eq!(loaded_key.current, key.current);
     }
 
     #[test]
@@ -705,7 +770,7 @@ mod tests {
         assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
         let on_disk = ServerKey::load(&path).unwrap();
         for (key, _) in &results {
-            assert_eq!(key.0, on_disk.0);
+            assert_eq!(key.current, on_disk.current);
         }
     }
 

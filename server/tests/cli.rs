@@ -268,6 +268,59 @@ fn backup_copies_a_database_that_works_as_the_original() {
     assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_dump"));
 }
 
+/// `key rotate` wants the new key first and the old one after it, and
+/// says what it re-sealed.
+#[test]
+fn key_rotate_reseals_with_the_first_key_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    stdout(&login_sessions(
+        &[
+            "credentials",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            &db,
+        ],
+        &[],
+    ));
+    let old_key = dir.path().join("cli.db.key");
+    let one = login_sessions(
+        &[
+            "key",
+            "rotate",
+            "--database",
+            &db,
+            "--key-file",
+            old_key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!one.status.success());
+    assert!(String::from_utf8_lossy(&one.stderr).contains("holds one key"));
+
+    let new = stdout(&login_sessions(&["key", "generate"], &[]));
+    let ring = dir.path().join("ring.key");
+    let old = std::fs::read_to_string(&old_key).unwrap();
+    std::fs::write(&ring, format!("{}\n{}", new.trim(), old)).unwrap();
+    let ring = ring.to_str().unwrap();
+    let rotated = stdout(&login_sessions(
+        &["key", "rotate", "--database", &db, "--key-file", ring],
+        &[],
+    ));
+    assert!(rotated.contains("re-sealed 1 secrets"), "{rotated}");
+    assert!(rotated.contains("remove the other lines"), "{rotated}");
+    let again = stdout(&login_sessions(
+        &["key", "rotate", "--database", &db, "--key-file", ring],
+        &[],
+    ));
+    assert!(
+        again.contains("re-sealed 0 secrets with the first key (1 were already"),
+        "{again}"
+    );
+}
+
 #[test]
 fn key_generate_prints_a_key_that_key_file_accepts() {
     let key = stdout(&login_sessions(&["key", "generate"], &[]));

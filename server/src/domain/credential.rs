@@ -83,7 +83,9 @@ impl std::fmt::Display for SecretKind {
 /// request holds the secret once it is found: the hash of a second secret
 /// (a Looker client secret), or a secret sealed with the server key (a
 /// Huawei secret key, which the server needs to verify signatures). A
-/// bearer token needs neither: finding its hash is the proof.
+/// bearer token needs neither: finding its hash is the proof. A sealed
+/// value is bound to its credential's id (the sealing context), so it
+/// cannot be moved to another credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSecret {
     pub kind: SecretKind,

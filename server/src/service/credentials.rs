@@ -19,7 +19,7 @@ use crate::domain::credential::{
 use crate::domain::ids::{IdError, validate_id, validate_label};
 use crate::pfid::{Pfid, partition_for_identity_store};
 use crate::secrets::{self, SecretHash, ServerKey};
-use crate::store::{SharedCredentials, StoreError};
+use crate::store::{SealedPlace, SharedCredentials, StoreError};
 
 /// What a new credential is for.
 #[derive(Clone, Debug)]
@@ -142,6 +142,19 @@ pub enum CredentialError {
     IdMint(String),
 }
 
+/// What re-sealing every stored secret did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Sealed anew with the current key.
+    pub resealed: usize,
+    /// Sealed with the current key already.
+    pub already: usize,
+    /// Changed meanwhile (revoked and deleted, say): left alone.
+    pub changed: usize,
+    /// Opened by no key the server has: left alone.
+    pub unopened: Vec<SealedPlace>,
+}
+
 /// Issues, lists and revokes credentials.
 #[derive(Clone)]
 pub struct CredentialService {
@@ -250,6 +263,32 @@ impl CredentialService {
         })
     }
 
+    /// Seals every stored sealed value (Huawei secret keys, permanent and
+    /// temporary) with the current key, the key file's first, opening each
+    /// with whichever of its keys opens it. Each value is replaced only if
+    /// it is still the one read, so servers issuing and revoking meanwhile
+    /// lose nothing. Values no key opens are left as they are, and listed.
+    pub async fn reseal_all(&self) -> Result<Resealed, CredentialError> {
+        let mut outcome = Resealed::default();
+        for value in self.store.sealed_values().await? {
+            if self.key.seals_with_current(&value.sealed, &value.context) {
+                outcome.already += 1;
+                continue;
+            }
+            let Ok(secret) = self.key.decrypt(&value.sealed, &value.context) else {
+                outcome.unopened.push(value.place.clone());
+                continue;
+            };
+            let resealed = self.key.encrypt(&secret, &value.context);
+            if self.store.reseal(&value, &resealed).await? {
+                outcome.resealed += 1;
+            } else {
+                outcome.changed += 1;
+            }
+        }
+        Ok(outcome)
+    }
+
     /// Every credential, oldest first.
     pub async fn list(&self) -> Result<Vec<Credential>, CredentialError> {
         Ok(self.store.list_credentials().await?)
@@ -265,5 +304,87 @@ impl CredentialService {
             return Err(CredentialError::AlreadyRevoked(id.to_string()));
         }
         Ok(credential)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::auth::huawei::SECRETS as HUAWEI;
+    use crate::clock::SystemClock;
+    use crate::store::sqlite::SqliteStore;
+
+    /// A rotation seals every Huawei secret key, permanent and temporary,
+    /// with the new key, so that the new key alone opens them all; a
+    /// second rotation finds nothing to do.
+    #[tokio::test]
+    async fn rotating_the_key_reseals_every_secret_key() {
+        let directory = tempfile::tempdir().unwrap();
+        let store: SharedCredentials =
+            Arc::new(SqliteStore::open(&directory.path().join("s.db")).unwrap());
+        let (old, new) = (ServerKey::generate(), ServerKey::generate());
+        let service = |key: &ServerKey| {
+            CredentialService::new(store.clone(), Arc::new(SystemClock), Arc::new(key.clone()))
+        };
+        let issued = service(&old)
+            .issue(CredentialRequest {
+                role: Role::Admin,
+                identity_store_id: None,
+                user_id: None,
+                name: None,
+                rate_limit: None,
+            })
+            .await
+            .unwrap();
+        let temporary = service(&old)
+            .issue_temporary_huawei(issued.credential.id.as_str(), None)
+            .await
+            .unwrap();
+
+        let ring = ServerKey::from_hex(&format!("{}\n{}\n", new.to_hex(), old.to_hex())).unwrap();
+        let outcome = service(&ring).reseal_all().await.unwrap();
+        assert_eq!(
+            (outcome.resealed, outcome.already, outcome.changed),
+            (2, 0, 0),
+            "{outcome:?}"
+        );
+        assert!(outcome.unopened.is_empty());
+        let again = service(&ring).reseal_all().await.unwrap();
+        assert_eq!((again.resealed, again.already), (0, 2));
+
+        // The new key alone opens both; the old one no longer does.
+        let access_key = issued.shown(HUAWEI.kind(), "access_key").unwrap();
+        let secret_key = issued.shown(HUAWEI.kind(), "secret_key").unwrap();
+        let (credential, secret) = store
+            .credential_by_secret(HUAWEI.kind(), access_key)
+            .await
+            .unwrap()
+            .unwrap();
+        let sealed = secret.sealed.unwrap();
+        let context = credential.id.as_str().as_bytes();
+        assert_eq!(
+            new.decrypt(&sealed, context).unwrap(),
+            secret_key.as_bytes()
+        );
+        assert!(old.decrypt(&sealed, context).is_err());
+        let (_, key) = store
+            .temporary_huawei_key(&temporary.access_key)
+            .await
+            .unwrap()
+            .unwrap();
+        let context = TemporaryHuaweiKey::seal_context(&temporary.access_key);
+        assert_eq!(
+            new.decrypt(&key.secret_key_sealed, &context).unwrap(),
+            temporary.secret_key.as_bytes()
+        );
+
+        // A key file without the key a value was sealed with opens none.
+        let stranger = ServerKey::generate();
+        let lost =
+            ServerKey::from_hex(&format!("{}\n{}\n", stranger.to_hex(), old.to_hex())).unwrap();
+        let outcome = service(&lost).reseal_all().await.unwrap();
+        assert_eq!(outcome.unopened.len(), 2, "{outcome:?}");
+        assert_eq!(outcome.resealed, 0);
     }
 }

@@ -237,6 +237,18 @@ impl CredentialStore for CachedCredentials {
         self.inner.delete_expired_access_tokens(now).await
     }
 
+    async fn sealed_values(&self) -> Result<Vec<crate::store::SealedValue>, StoreError> {
+        self.inner.sealed_values().await
+    }
+
+    async fn reseal(
+        &self,
+        value: &crate::store::SealedValue,
+        resealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.inner.reseal(value, resealed).await
+    }
+
     fn coherence(&self) -> Arc<Coherence> {
         self.coherence.clone()
     }

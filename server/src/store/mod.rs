@@ -114,6 +114,24 @@ pub struct RevokeSessions {
     pub now: Timestamp,
 }
 
+/// Where a value sealed with the server key is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealedPlace {
+    /// A credential's secret of this kind and lookup key.
+    Secret { kind: String, lookup_key: String },
+    /// A temporary Huawei key's secret key.
+    TemporaryHuaweiKey { access_key: String },
+}
+
+/// A value sealed with the server key, where it is kept, and the context
+/// it is bound to (a credential secret's: its credential's id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedValue {
+    pub place: SealedPlace,
+    pub context: Vec<u8>,
+    pub sealed: Vec<u8>,
+}
+
 /// A revocation mark: `revoke_user_sessions` ran for a user at
 /// `revoked_at`, in one identity store or (`None`) in every store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -326,6 +344,13 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Deletes every access token that expired at or before `now` (they can
     /// never work again) and returns how many.
     async fn delete_expired_access_tokens(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Every value sealed with the server key (for `key rotate`).
+    async fn sealed_values(&self) -> Result<Vec<SealedValue>, StoreError>;
+
+    /// Replaces `value` with `resealed` if its place still holds
+    /// `value.sealed`; whether it did.
+    async fn reseal(&self, value: &SealedValue, resealed: &[u8]) -> Result<bool, StoreError>;
 
     /// How caches in front of this store hear of revocations made through
     /// other processes sharing the database (see [`coherence`]). The first

@@ -21,8 +21,10 @@ use crate::domain::credential::{Credential, StoredSecret, TemporaryHuaweiKey};
 use crate::domain::session::{Interaction, Session, Status};
 use crate::domain::{Timestamp, to_unix_millis};
 use crate::pfid::Pfid;
-use crate::store::rows::CREDENTIAL_COLUMN_COUNT;
-use crate::store::{RevokeUserSessions, SessionOrder, SessionQuery, StoreError};
+use crate::store::rows::{CREDENTIAL_COLUMN_COUNT, Columns, StoredRow};
+use crate::store::{
+    RevokeUserSessions, SealedPlace, SealedValue, SessionOrder, SessionQuery, StoreError,
+};
 
 /// How a backend writes the `n`-th (1-based) parameter of a statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +158,17 @@ pub(crate) struct Statements {
     /// The unrevoked credential with a secret of kind `$1` and lookup key
     /// `$2`, then (columns 8 and 9) the secret's hash and sealed value.
     pub credential_by_secret: String,
+    /// Every sealed credential secret: kind, lookup key, credential id,
+    /// sealed value.
+    pub sealed_secrets: String,
+    /// Replaces a secret's sealed value `$4` (kind `$2`, lookup key `$3`)
+    /// with `$1`.
+    pub reseal_secret: String,
+    /// Every temporary key's access key and sealed secret key.
+    pub sealed_temporary_keys: String,
+    /// Replaces a temporary key's sealed secret key `$3` (access key `$2`)
+    /// with `$1`.
+    pub reseal_temporary_key: String,
     pub insert_temporary_key: String,
     /// The parent credential, then the temporary key's columns.
     pub temporary_key: String,
@@ -228,6 +241,19 @@ impl Statements {
                  FROM credential_secrets s JOIN credentials c ON c.id = s.credential_id \
                  WHERE s.kind = $1 AND s.lookup_key = $2 AND c.revoked_at IS NULL"
             )),
+            sealed_secrets: "SELECT kind, lookup_key, credential_id, secret_sealed \
+                 FROM credential_secrets WHERE secret_sealed IS NOT NULL \
+                 ORDER BY kind, lookup_key"
+                .to_string(),
+            reseal_secret: sql("UPDATE credential_secrets SET secret_sealed = $1 \
+                 WHERE kind = $2 AND lookup_key = $3 AND secret_sealed = $4"),
+            sealed_temporary_keys: "SELECT access_key, secret_key_sealed \
+                 FROM huawei_temporary_credentials ORDER BY access_key"
+                .to_string(),
+            reseal_temporary_key: sql(
+                "UPDATE huawei_temporary_credentials SET secret_key_sealed = $1 \
+                 WHERE access_key = $2 AND secret_key_sealed = $3",
+            ),
             insert_temporary_key: format!(
                 "INSERT INTO huawei_temporary_credentials (access_key, credential_id, \
                  secret_key_sealed, security_token_hash, created_at, expires_at) VALUES ({})",
@@ -564,6 +590,63 @@ pub(crate) fn temporary_key_values(key: &TemporaryHuaweiKey) -> Vec<SqlValue<'_>
         SqlValue::time(key.created_at),
         SqlValue::time(key.expires_at),
     ]
+}
+
+/// The parameters of the statement that replaces `value` with `resealed`:
+/// [`Statements::reseal_secret`] or [`Statements::reseal_temporary_key`].
+pub(crate) fn reseal<'a>(
+    statements: &'a Statements,
+    value: &'a SealedValue,
+    resealed: &'a [u8],
+) -> (&'a str, Vec<SqlValue<'a>>) {
+    match &value.place {
+        SealedPlace::Secret { kind, lookup_key } => (
+            &statements.reseal_secret,
+            vec![
+                SqlValue::bytes(resealed),
+                SqlValue::text(kind),
+                SqlValue::text(lookup_key),
+                SqlValue::bytes(&value.sealed),
+            ],
+        ),
+        SealedPlace::TemporaryHuaweiKey { access_key } => (
+            &statements.reseal_temporary_key,
+            vec![
+                SqlValue::bytes(resealed),
+                SqlValue::text(access_key),
+                SqlValue::bytes(&value.sealed),
+            ],
+        ),
+    }
+}
+
+/// A sealed credential secret from a row of [`Statements::sealed_secrets`].
+pub(crate) fn decode_sealed_secret<R: StoredRow + ?Sized>(
+    row: &R,
+) -> Result<SealedValue, StoreError> {
+    let columns = Columns::of(row, "credential secret");
+    Ok(SealedValue {
+        place: SealedPlace::Secret {
+            kind: columns.text(0, "kind")?,
+            lookup_key: columns.text(1, "lookup_key")?,
+        },
+        context: columns.text(2, "credential_id")?.into_bytes(),
+        sealed: columns.bytes(3, "secret_sealed")?,
+    })
+}
+
+/// A temporary key's sealed secret key from a row of
+/// [`Statements::sealed_temporary_keys`].
+pub(crate) fn decode_sealed_temporary_key<R: StoredRow + ?Sized>(
+    row: &R,
+) -> Result<SealedValue, StoreError> {
+    let columns = Columns::of(row, "temporary key");
+    let access_key = columns.text(0, "access_key")?;
+    Ok(SealedValue {
+        context: TemporaryHuaweiKey::seal_context(&access_key),
+        place: SealedPlace::TemporaryHuaweiKey { access_key },
+        sealed: columns.bytes(1, "secret_key_sealed")?,
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -167,6 +167,18 @@ impl CredentialStore for Combined {
         self.credentials.delete_expired_access_tokens(now).await
     }
 
+    async fn sealed_values(&self) -> Result<Vec<crate::store::SealedValue>, StoreError> {
+        self.credentials.sealed_values().await
+    }
+
+    async fn reseal(
+        &self,
+        value: &crate::store::SealedValue,
+        resealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.credentials.reseal(value, resealed).await
+    }
+
     fn coherence(&self) -> std::sync::Arc<crate::store::coherence::Coherence> {
         self.coherence
             .clone()

@@ -10,7 +10,7 @@ use tokio::sync::Barrier;
 use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, Role, StoredSecret, TemporaryHuaweiKey};
 use crate::secrets::SecretHash;
-use crate::store::SharedStore;
+use crate::store::{SealedPlace, SealedValue, SharedStore};
 
 use super::fixtures::*;
 
@@ -310,6 +310,73 @@ async fn find(store: &SharedStore, secret: &StoredSecret) -> Option<(Credential,
         .credential_by_secret(secret.kind, &secret.lookup_key)
         .await
         .expect("lookup")
+}
+
+pub async fn sealed_values_are_listed_and_resealed_in_place(store: SharedStore) {
+    let (credential, secrets) = credential_with_secrets("sealed");
+    store
+        .insert_credential(&credential, &secrets)
+        .await
+        .expect("insert");
+    let temporary = temporary_key(&credential, "TEMPAKSEALED00000000", HOUR);
+    store
+        .insert_temporary_huawei_key(&temporary)
+        .await
+        .expect("insert temporary key");
+    let key_pair = secret_of(&secrets, KEY_PAIR);
+    let mut values = store.sealed_values().await.expect("list");
+    values.sort_by_key(|value| matches!(value.place, SealedPlace::Secret { .. }));
+    assert_eq!(
+        values,
+        vec![
+            SealedValue {
+                place: SealedPlace::TemporaryHuaweiKey {
+                    access_key: temporary.access_key.clone()
+                },
+                context: TemporaryHuaweiKey::seal_context(&temporary.access_key),
+                sealed: temporary.secret_key_sealed.clone(),
+            },
+            SealedValue {
+                place: SealedPlace::Secret {
+                    kind: KEY_PAIR.as_str().to_string(),
+                    lookup_key: key_pair.lookup_key.clone(),
+                },
+                context: credential.id.as_str().as_bytes().to_vec(),
+                sealed: key_pair.sealed.clone().expect("a sealed value"),
+            },
+        ],
+        "only sealed values, each with its context"
+    );
+    for value in &values {
+        let stale = SealedValue {
+            sealed: b"not what is stored".to_vec(),
+            ..value.clone()
+        };
+        assert!(
+            !store.reseal(&stale, b"new").await.expect("reseal"),
+            "a value changed meanwhile is left alone"
+        );
+        assert!(store.reseal(value, b"resealed").await.expect("reseal"));
+    }
+    let (_, found) = store
+        .credential_by_secret(KEY_PAIR, &key_pair.lookup_key)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.sealed.as_deref(), Some(&b"resealed"[..]));
+    let (_, found) = store
+        .temporary_huawei_key(&temporary.access_key)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.secret_key_sealed, b"resealed");
+    assert_eq!(
+        find(&store, secret_of(&secrets, CLIENT))
+            .await
+            .map(|(_, s)| s.hash),
+        Some(secret_of(&secrets, CLIENT).hash),
+        "what is not sealed is untouched"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -229,6 +229,20 @@ impl CredentialStore for Faulty {
         self.inner.delete_expired_access_tokens(now).await
     }
 
+    async fn sealed_values(&self) -> Result<Vec<crate::store::SealedValue>, StoreError> {
+        self.fault(Operation::Read)?;
+        self.inner.sealed_values().await
+    }
+
+    async fn reseal(
+        &self,
+        value: &crate::store::SealedValue,
+        resealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.fault(Operation::Write)?;
+        self.inner.reseal(value, resealed).await
+    }
+
     fn coherence(&self) -> Arc<Coherence> {
         self.inner.coherence()
     }

@@ -138,6 +138,7 @@ macro_rules! store_conformance_tests {
             credential_lookups,
             revoked_credentials_are_not_found,
             duplicate_credential_secrets_are_refused,
+            sealed_values_are_listed_and_resealed_in_place,
             temporary_huawei_keys_round_trip,
             temporary_huawei_keys_die_with_their_credential,
             ping_answers,

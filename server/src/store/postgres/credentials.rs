@@ -18,7 +18,7 @@ use crate::store::rows::{
     decode_temporary_key,
 };
 use crate::store::sql::{self, SqlValue};
-use crate::store::{CredentialStore, StoreError};
+use crate::store::{CredentialStore, SealedValue, StoreError};
 
 impl PostgresStore {
     /// The row `sql` finds for its one parameter `key`, if any.
@@ -190,6 +190,31 @@ impl CredentialStore for PostgresStore {
             .execute(&STATEMENTS.revoke_access_token, &values)
             .await?
             == 1)
+    }
+
+    async fn sealed_values(&self) -> Result<Vec<SealedValue>, StoreError> {
+        let client = self.client().await?;
+        let mut values = Vec::new();
+        let secrets = client
+            .query(&STATEMENTS.sealed_secrets, &[])
+            .await
+            .map_err(db_error)?;
+        for row in &secrets {
+            values.push(sql::decode_sealed_secret(row)?);
+        }
+        let keys = client
+            .query(&STATEMENTS.sealed_temporary_keys, &[])
+            .await
+            .map_err(db_error)?;
+        for row in &keys {
+            values.push(sql::decode_sealed_temporary_key(row)?);
+        }
+        Ok(values)
+    }
+
+    async fn reseal(&self, value: &SealedValue, resealed: &[u8]) -> Result<bool, StoreError> {
+        let (statement, values) = sql::reseal(&STATEMENTS, value, resealed);
+        Ok(self.execute(statement, &values).await? == 1)
     }
 
     fn coherence(&self) -> Arc<Coherence> {

@@ -19,7 +19,7 @@ use crate::store::rows::{
     decode_temporary_key,
 };
 use crate::store::sql;
-use crate::store::{CredentialStore, StoreError};
+use crate::store::{CredentialStore, SealedValue, StoreError};
 
 impl SqliteStore {
     /// The first row `sql` finds for `key`, read by `decode`.
@@ -192,6 +192,36 @@ impl CredentialStore for SqliteStore {
                     watch::bump(writer)?;
                 }
                 Ok(revoked)
+            })
+            .await
+    }
+
+    async fn sealed_values(&self) -> Result<Vec<SealedValue>, StoreError> {
+        let reader = self.reader();
+        let mut values = Vec::new();
+        let mut secrets = reader
+            .prepare_cached(&STATEMENTS.sealed_secrets)
+            .map_err(db_error)?;
+        let mut rows = secrets.query([]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            values.push(sql::decode_sealed_secret(row)?);
+        }
+        let mut keys = reader
+            .prepare_cached(&STATEMENTS.sealed_temporary_keys)
+            .map_err(db_error)?;
+        let mut rows = keys.query([]).map_err(db_error)?;
+        while let Some(row) = rows.next().map_err(db_error)? {
+            values.push(sql::decode_sealed_temporary_key(row)?);
+        }
+        Ok(values)
+    }
+
+    async fn reseal(&self, value: &SealedValue, resealed: &[u8]) -> Result<bool, StoreError> {
+        let (value, resealed) = (value.clone(), resealed.to_vec());
+        self.writer
+            .write(move |writer| {
+                let (statement, values) = sql::reseal(&STATEMENTS, &value, &resealed);
+                Ok(execute(writer, statement, values)? == 1)
             })
             .await
     }
