@@ -41,6 +41,12 @@ struct Target {
     user: &'static str,
 }
 
+/// Which sessions a caller may see.
+type Visibility = Box<dyn Fn(&Target) -> bool + Send + Sync>;
+
+/// Which stores a caller may call Huawei's operations on.
+type StoreAccess = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// A caller of the matrix, with its secret for every dialect.
 struct Caller {
     name: &'static str,
@@ -49,9 +55,9 @@ struct Caller {
     looker_token: String,
     huawei: HuaweiCredentials,
     /// Which sessions it may see; `None` for a caller refused outright.
-    sees: Option<Box<dyn Fn(&Target) -> bool + Send + Sync>>,
+    sees: Option<Visibility>,
     /// Whether it may call Huawei's operations on a store at all.
-    huawei_store: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    huawei_store: StoreAccess,
 }
 
 /// An answer as the matrix compares it: status and body, without the
@@ -309,8 +315,8 @@ async fn caller(
     server: &TestServer,
     name: &'static str,
     issued: &IssuedCredential,
-    sees: Option<Box<dyn Fn(&Target) -> bool + Send + Sync>>,
-    huawei_store: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    sees: Option<Visibility>,
+    huawei_store: StoreAccess,
 ) -> Caller {
     let (_, token) = looker_login(
         &server.url(),
