@@ -28,6 +28,7 @@ use chrono::TimeDelta;
 use http::HeaderMap;
 use huawei_signing as signing;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::clock::Clock;
 use crate::domain::Timestamp;
@@ -301,6 +302,12 @@ struct AccessKey {
     temporary: Option<(SecretHash, Timestamp)>,
 }
 
+/// How many opened secret keys are kept.
+const UNSEALED_CAPACITY: u64 = 10_000;
+
+/// How long an opened secret key unused is kept.
+const UNSEALED_IDLE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Verifies Huawei signatures and keeps the lockout.
 #[derive(Clone)]
 pub struct HuaweiAuthenticator {
@@ -308,6 +315,13 @@ pub struct HuaweiAuthenticator {
     clock: Arc<dyn Clock>,
     key: Arc<ServerKey>,
     lockout: Arc<Lockout>,
+    /// Secret keys opened lately, by their sealed value and its context:
+    /// a signed request of a key used lately costs no decryption. Safe to
+    /// keep: a sealed value opens to one secret only, and a revoked
+    /// credential's sealed value is no longer found, so its entry is never
+    /// reached again (a rotated key's is a new sealed value). Wiped from
+    /// memory when evicted.
+    unsealed: moka::sync::Cache<(Vec<u8>, Vec<u8>), Arc<Zeroizing<String>>>,
 }
 
 impl HuaweiAuthenticator {
@@ -317,7 +331,28 @@ impl HuaweiAuthenticator {
             clock,
             key,
             lockout: Arc::new(Lockout::default()),
+            unsealed: moka::sync::Cache::builder()
+                .max_capacity(UNSEALED_CAPACITY)
+                .time_to_idle(UNSEALED_IDLE)
+                .build(),
         }
+    }
+
+    /// The secret key `key` seals, opened (or opened lately).
+    fn unseal(&self, key: &AccessKey) -> Result<Arc<Zeroizing<String>>, HuaweiAuthError> {
+        let place = (key.sealed.clone(), key.context.clone());
+        if let Some(secret) = self.unsealed.get(&place) {
+            return Ok(secret);
+        }
+        let secret = self
+            .key
+            .decrypt(&key.sealed, &key.context)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(|secret| Arc::new(Zeroizing::new(secret)))
+            .ok_or(HuaweiAuthError::SecretUnusable)?;
+        self.unsealed.insert(place, secret.clone());
+        Ok(secret)
     }
 
     /// The credential that signed `request`, or why none did.
@@ -342,12 +377,7 @@ impl HuaweiAuthenticator {
             _ => return Err(HuaweiAuthError::SecurityToken),
         }
 
-        let secret = self
-            .key
-            .decrypt(&key.sealed, &key.context)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or(HuaweiAuthError::SecretUnusable)?;
+        let secret = self.unseal(&key)?;
         let canonical = canonical_request(request, &authorization);
         let expected = signing::signature(&secret, &signing::string_to_sign(&date, &canonical));
         if bool::from(expected.ct_eq(&authorization.signature)) {
@@ -516,6 +546,42 @@ mod tests {
             );
         }
         map
+    }
+
+    /// A key used lately is opened once: the second verification takes
+    /// the opened secret from memory (the same allocation), and a value
+    /// sealed for another context is not mistaken for it.
+    #[test]
+    fn a_secret_key_is_opened_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let store: SharedCredentials = Arc::new(
+            crate::store::sqlite::SqliteStore::open(&directory.path().join("s.db")).unwrap(),
+        );
+        let server_key = Arc::new(ServerKey::generate());
+        let authenticator = HuaweiAuthenticator::new(
+            store,
+            Arc::new(crate::clock::SystemClock),
+            server_key.clone(),
+        );
+        let (credential, _) = crate::store::conformance::credential_with_secrets("unseal");
+        let key = |context: &[u8]| AccessKey {
+            credential: credential.clone(),
+            sealed: server_key.encrypt(SK.as_bytes(), context),
+            context: context.to_vec(),
+            temporary: None,
+        };
+        let first = key(b"credential");
+        let opened = authenticator.unseal(&first).unwrap();
+        assert_eq!(opened.as_str(), SK);
+        assert!(Arc::ptr_eq(&opened, &authenticator.unseal(&first).unwrap()));
+        let moved = AccessKey {
+            context: b"another credential".to_vec(),
+            ..key(b"credential")
+        };
+        assert!(matches!(
+            authenticator.unseal(&moved),
+            Err(HuaweiAuthError::SecretUnusable)
+        ));
     }
 
     fn vector_headers() -> HeaderMap {
