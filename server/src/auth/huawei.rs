@@ -302,6 +302,9 @@ struct AccessKey {
     temporary: Option<(SecretHash, Timestamp)>,
 }
 
+/// A sealed secret key and the context it is sealed for.
+type SealedPlace = (Vec<u8>, Vec<u8>);
+
 /// How many opened secret keys are kept.
 const UNSEALED_CAPACITY: u64 = 10_000;
 
@@ -321,7 +324,7 @@ pub struct HuaweiAuthenticator {
     /// credential's sealed value is no longer found, so its entry is never
     /// reached again (a rotated key's is a new sealed value). Wiped from
     /// memory when evicted.
-    unsealed: moka::sync::Cache<(Vec<u8>, Vec<u8>), Arc<Zeroizing<String>>>,
+    unsealed: moka::sync::Cache<SealedPlace, Arc<Zeroizing<String>>>,
 }
 
 impl HuaweiAuthenticator {
