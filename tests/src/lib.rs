@@ -37,6 +37,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod coverage;
 pub mod node;
 pub mod postgres;
 pub mod proxy;
@@ -401,6 +402,7 @@ impl TestServer {
     /// was valid for its operation and status, and that there were some.
     pub async fn finish(self) {
         let checked = self.proxy.assert_all_valid();
+        coverage::record(&self.proxy.exchanges());
         assert!(
             checked > 0,
             "the test sent no request through the validating proxy"

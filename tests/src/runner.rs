@@ -92,12 +92,29 @@ pub fn contract_trials(tests: &[(&str, ContractTest)]) -> Vec<Test> {
 /// ```ignore
 /// login_sessions_tests::contract_tests![create_and_view; once: [spec_matches]];
 /// ```
+///
+/// A binary that covers a dialect says so last, and then fails unless
+/// every published operation of that dialect was answered 2xx by one of
+/// its tests (see [`crate::coverage`]):
+///
+/// ```ignore
+/// login_sessions_tests::contract_tests![create_and_view; covers: "native"];
+/// ```
 #[macro_export]
 macro_rules! contract_tests {
     ($($test:ident),* $(,)?) => {
         $crate::contract_tests![$($test),*; once: []];
     };
+    ($($test:ident),* $(,)?; covers: $tag:literal) => {
+        $crate::contract_tests![$($test),*; once: []; covers: Some($tag)];
+    };
+    ($($test:ident),* $(,)?; once: [$($once:ident),* $(,)?]; covers: $tag:literal) => {
+        $crate::contract_tests![$($test),*; once: [$($once),*]; covers: Some($tag)];
+    };
     ($($test:ident),* $(,)?; once: [$($once:ident),* $(,)?]) => {
+        $crate::contract_tests![$($test),*; once: [$($once),*]; covers: None];
+    };
+    ($($test:ident),* $(,)?; once: [$($once:ident),* $(,)?]; covers: $covers:expr) => {
         fn main() -> ::std::process::ExitCode {
             #[allow(unused_mut)]
             let mut tests = $crate::runner::contract_trials(&[
@@ -111,7 +128,7 @@ macro_rules! contract_tests {
             $(
                 tests.push($crate::runner::Test::new(stringify!($once), || async { $once() }));
             )*
-            $crate::runner::run(tests)
+            $crate::runner::run_covering(tests, $covers)
         }
     };
 }
@@ -143,10 +160,39 @@ fn banner(reason: &str, count: usize, position: &str) -> String {
 /// Runs `tests` with the command line's arguments; the exit code says
 /// whether every trial that ran passed.
 pub fn run(tests: Vec<Test>) -> ExitCode {
+    run_covering(tests, None)
+}
+
+/// [`run`], then, when every trial was selected and passed, checks that
+/// the dialect `covers` names was covered (see [`crate::coverage`]).
+pub fn run_covering(tests: Vec<Test>, covers: Option<&str>) -> ExitCode {
     let arguments = Arguments::from_args();
+    let everything = !arguments.list
+        && arguments.filter.is_none()
+        && arguments.skip.is_empty()
+        && !arguments.ignored;
+    let passed = run_with(&arguments, tests);
+    let Some(tag) = covers.filter(|_| everything && passed) else {
+        return if passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    };
+    let (report, missing) = crate::coverage::check(tag);
+    eprintln!("\n{report}");
+    if missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("published operations of `{tag}` no test answered with a success: {missing:?}");
+        ExitCode::FAILURE
+    }
+}
+
+fn run_with(arguments: &Arguments, tests: Vec<Test>) -> bool {
     let postgres_selected = tests
         .iter()
-        .filter(|test| test.needs_postgres && selected(&arguments, &test.name))
+        .filter(|test| test.needs_postgres && selected(arguments, &test.name))
         .count();
     // Only looked for (and a cluster only started) when it will be used.
     let availability = (!arguments.list && postgres_selected > 0).then(postgres::availability);
@@ -185,10 +231,10 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
             trial.with_ignored_flag(test.needs_postgres && missing.is_some())
         })
         .collect();
-    let conclusion = libtest_mimic::run(&arguments, trials);
+    let conclusion = libtest_mimic::run(arguments, trials);
     postgres::shutdown();
     if let Some(reason) = &missing {
         eprintln!("{}", banner(reason, postgres_selected, "above"));
     }
-    conclusion.exit_code()
+    !conclusion.has_failed()
 }

@@ -1,121 +1,74 @@
-//! Every published operation has a contract test.
+//! Every dialect of the published spec is covered by a contract test
+//! binary.
 //!
-//! The operations come from the API description itself; a contract test
-//! "covers" an operation when a test file under `tests/tests/` calls the
-//! generated client's method for it (`.session_view(`), or a vendor SDK
-//! script under `tests/sdk/` names its operation id. The allowlist of
-//! operations without a test may only shrink: an allowlisted operation that
-//! gained a test fails this test until it is removed from the list.
+//! Coverage itself comes from what the validating proxies recorded: a
+//! contract binary that declares the dialect it covers
+//! (`contract_tests![...; covers: "native"]`) fails, after running all its
+//! tests, unless every published operation of that dialect was answered
+//! with a success by one of them (see `login_sessions_tests::coverage`).
+//! This test checks that every dialect (tag) of the spec has such a
+//! binary, so that no dialect goes unchecked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Operations that have no contract test yet. Only ever remove names.
-const NOT_YET_COVERED: &[&str] = &[];
-
-fn published_operations() -> BTreeSet<String> {
+fn published_tags() -> BTreeSet<String> {
     let spec = login_sessions_api::openapi_document().expect("the API description builds");
-    let mut operations = BTreeSet::new();
+    let mut tags = BTreeSet::new();
     for item in spec["paths"].as_object().expect("paths").values() {
         for operation in item.as_object().expect("path item").values() {
-            if let Some(id) = operation["operationId"].as_str() {
-                operations.insert(id.to_string());
+            for tag in operation["tags"].as_array().into_iter().flatten() {
+                tags.insert(tag.as_str().expect("a tag").to_string());
             }
         }
     }
-    operations
+    tags
 }
 
-fn files_under(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files_under(&path, found);
-        } else {
-            found.push(path);
-        }
-    }
-}
-
-fn test_sources() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    files_under(&root.join("tests"), &mut files);
-    files_under(&root.join("sdk"), &mut files);
-    files
-        .iter()
-        .filter(|path| !path.ends_with("coverage.rs"))
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The generated client's method name for an operation id (progenitor
-/// turns `ListSessions` into `list_sessions`).
-fn client_method(operation_id: &str) -> String {
-    let mut method = String::new();
-    for (i, c) in operation_id.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 && !method.ends_with('_') {
-                method.push('_');
+/// The dialects the contract binaries declare they cover.
+fn covered_tags() -> BTreeSet<String> {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut covered = BTreeSet::new();
+    for entry in std::fs::read_dir(&tests).expect("tests/tests") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|extension| extension == "rs") {
+            let source = std::fs::read_to_string(&path).expect("a test source");
+            let declarations = source.split("covers: \"").skip(1);
+            for rest in declarations {
+                if let Some((tag, _)) = rest.split_once('"') {
+                    covered.insert(tag.to_string());
+                }
             }
-            method.extend(c.to_lowercase());
-        } else {
-            method.push(c);
         }
     }
-    method
+    covered
 }
 
 #[test]
-fn every_operation_has_a_contract_test() {
-    let sources = test_sources();
-    let operations = published_operations();
+fn every_dialect_has_a_contract_binary_checking_its_coverage() {
+    let published = published_tags();
     assert!(
-        operations.len() >= 9,
-        "the spec lists the native operations at least"
+        ["native", "looker", "prefactor", "huawei"]
+            .iter()
+            .all(|tag| published.contains(*tag)),
+        "{published:?}"
     );
-    let covered = |op: &str| {
-        sources.contains(&format!(".{}(", client_method(op)))
-            || sources.contains(&format!("\"{op}\""))
-    };
-
-    let missing: Vec<_> = operations
-        .iter()
-        .filter(|op| !covered(op) && !NOT_YET_COVERED.contains(&op.as_str()))
-        .collect();
+    let covered = covered_tags();
+    let missing: Vec<_> = published.difference(&covered).collect();
     assert!(
         missing.is_empty(),
-        "operations without a contract test: {missing:?}"
-    );
-
-    let stale: Vec<_> = NOT_YET_COVERED.iter().filter(|op| covered(op)).collect();
-    assert!(
-        stale.is_empty(),
-        "remove these from NOT_YET_COVERED, they have tests now: {stale:?}"
-    );
-
-    let unknown: Vec<_> = NOT_YET_COVERED
-        .iter()
-        .filter(|op| !operations.contains(**op))
-        .collect();
-    assert!(
-        unknown.is_empty(),
-        "NOT_YET_COVERED names operations that do not exist: {unknown:?}"
+        "dialects no contract binary covers: {missing:?}"
     );
 }
 
 #[test]
-fn client_method_names_follow_progenitor() {
-    assert_eq!(client_method("ListSessions"), "list_sessions");
-    assert_eq!(
-        client_method("BatchDeleteSessions"),
-        "batch_delete_sessions"
-    );
-    assert_eq!(client_method("user_session"), "user_session");
+fn every_published_operation_has_a_dialect() {
+    for tag in published_tags() {
+        assert!(
+            !login_sessions_tests::coverage::published_operations(&tag).is_empty(),
+            "{tag}"
+        );
+    }
 }

@@ -1196,4 +1196,5 @@ login_sessions_tests::contract_tests![
     malformed_input_is_iic_400_after_authentication,
     the_rate_limit_is_a_429,
     the_request_id_is_the_x_request_id_header,
+    ; covers: "huawei"
 ];

@@ -1481,5 +1481,6 @@ login_sessions_tests::contract_tests![
         the_sdk_error_doc_pattern_is_recognised,
         the_published_looker_section_matches_lookers_spec,
         the_comparison_notices_a_changed_field,
-    ]
+    ];
+    covers: "looker"
 ];

@@ -1136,4 +1136,5 @@ login_sessions_tests::contract_tests![
     rate_limited_credentials_get_429,
     healthz_answers_once_the_store_is_ready,
     a_credential_revoked_by_the_command_line_is_refused_by_a_running_server,
+    ; covers: "native"
 ];

@@ -736,4 +736,5 @@ login_sessions_tests::contract_tests![
     scoped_credentials_are_not_permitted_outside_their_scope,
     list_pages_by_offset_with_computed_pagination,
     a_walk_makes_the_minimal_number_of_requests,
+    ; covers: "prefactor"
 ];
