@@ -10,7 +10,11 @@
 //! the client's cooperation; [`RecordingProxy::assert_all_valid`] then fails
 //! the test if one did not match the spec. Every validated response must also
 //! carry the server's request id in `X-Request-Id`: 32 lowercase hexadecimal
-//! digits, the format Huawei's gateway uses and the server uses everywhere.
+//! digits, the format Huawei's gateway uses and the server uses everywhere;
+//! an error body that names a `request_id` (native and Huawei errors) must
+//! name that one. Paths the server also answers without their version
+//! prefix ([`UNVERSIONED_ALIASES`], Looker's `/api/logout`) are validated
+//! as the versioned operation.
 //!
 //! Each downstream (client) connection gets its own upstream connection,
 //! reused while both stay open, so keep-alive works end to end. Bodies are
@@ -39,6 +43,12 @@ use crate::spec::SpecValidator;
 
 /// How much of a response body a failure report shows.
 const PREVIEW_CHARS: usize = 300;
+
+/// Paths the server answers as another, published path's operation, and
+/// that path: Looker's Python SDK logs out at `/api/logout`, which the
+/// server serves as `/api/4.0/logout`. Their exchanges are validated
+/// against the published operation.
+pub const UNVERSIONED_ALIASES: &[(&str, &str)] = &[("/api/logout", "/api/4.0/logout")];
 
 /// One request and its response, as seen by the proxy.
 #[derive(Clone, Debug)]
@@ -362,7 +372,15 @@ impl Shared {
         let method = request.method.clone();
         let path = request.uri.path().to_string();
         let status = response.status.as_u16();
-        let operation_id = self.validator.operation_for(method.as_str(), &path);
+        let operation_id = self
+            .validator
+            .operation_for(method.as_str(), &path)
+            .or_else(|| {
+                let (_, published) = UNVERSIONED_ALIASES
+                    .iter()
+                    .find(|(alias, _)| *alias == path)?;
+                self.validator.operation_for(method.as_str(), published)
+            });
         let validation = match (&operation_id, failure) {
             (_, Some(failure)) => Err(failure),
             (None, None) => Err(format!("no operation in the spec matches {method} {path}")),
@@ -398,6 +416,7 @@ impl Shared {
         body: &[u8],
     ) -> Result<(), String> {
         check_request_id(headers)
+            .and_then(|()| check_body_request_id(status, headers, body))
             .map_err(|problem| format!("operation {operation_id}, status {status}: {problem}"))?;
         let present: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         self.validator
@@ -431,6 +450,30 @@ fn check_request_id(headers: &HeaderMap) -> Result<(), String> {
         Err(format!(
             "X-Request-Id {:?} is not 32 lowercase hexadecimal digits",
             String::from_utf8_lossy(value.as_bytes())
+        ))
+    }
+}
+
+/// Checks that an error body naming a `request_id` (native and Huawei
+/// errors do) names the request's, the one in `X-Request-Id`.
+fn check_body_request_id(status: u16, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    if status < 400 {
+        return Ok(());
+    }
+    let Ok(serde_json::Value::Object(error)) = serde_json::from_slice(body) else {
+        return Ok(());
+    };
+    let Some(in_body) = error.get("request_id") else {
+        return Ok(());
+    };
+    let header = headers
+        .get("x-request-id")
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    if in_body.as_str() == header.as_deref() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the error body's request_id {in_body} is not the X-Request-Id header's {header:?}"
         ))
     }
 }
@@ -480,6 +523,20 @@ mod tests {
                             "type": "object",
                             "properties": { "id": { "type": "integer" } },
                             "required": ["id"]
+                        } }
+                    } } }
+                } },
+                "/api/4.0/logout": { "delete": {
+                    "operationId": "logout",
+                    "responses": { "204": { "description": "logged out" } }
+                } },
+                "/errors/{id}": { "get": {
+                    "operationId": "get_error",
+                    "responses": { "404": { "description": "an error", "content": {
+                        "application/json": { "schema": {
+                            "type": "object",
+                            "properties": { "request_id": { "type": "string" } },
+                            "required": ["request_id"]
                         } }
                     } } }
                 } },
@@ -739,6 +796,60 @@ mod tests {
             !message.contains("/things/8"),
             "valid exchange reported: {message}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_error_body_must_name_the_request_id_of_its_header() {
+        let proxy = RecordingProxy::start(start_upstream().await, spec()).await;
+        let mut sender = client(proxy.local_addr()).await;
+        let header_id = "0123456789abcdef0123456789abcdef";
+        let other_id = "fedcba9876543210fedcba9876543210";
+        for (path, body) in [
+            ("/errors/same", format!(r#"{{"request_id":"{header_id}"}}"#)),
+            ("/errors/other", format!(r#"{{"request_id":"{other_id}"}}"#)),
+        ] {
+            let headers = [
+                ("host", "h"),
+                ("x-reply-status", "404"),
+                ("x-reply-content-type", "application/json"),
+                ("x-reply-request-id", header_id),
+            ];
+            send(&mut sender, "GET", path, &headers, &body).await;
+        }
+        let exchanges = proxy.exchanges();
+        assert_eq!(exchanges[0].validation, Ok(()));
+        let message = panic_message(|| {
+            proxy.assert_all_valid();
+        });
+        assert!(message.contains("1 of 2 exchanges"), "{message}");
+        assert!(message.contains("GET /errors/other -> 404"), "{message}");
+        assert!(
+            message.contains(&format!(
+                "the error body's request_id \"{other_id}\" is not the X-Request-Id header's"
+            )),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_unversioned_logout_is_validated_as_the_versioned_one() {
+        let proxy = RecordingProxy::start(start_upstream().await, spec()).await;
+        let mut sender = client(proxy.local_addr()).await;
+        for (status, content_type) in [("204", None), ("418", Some("text/plain"))] {
+            let mut headers = vec![("host", "h"), ("x-reply-status", status)];
+            if let Some(content_type) = content_type {
+                headers.push(("x-reply-content-type", content_type));
+            }
+            send(&mut sender, "DELETE", "/api/logout", &headers, "").await;
+        }
+        let exchanges = proxy.exchanges();
+        assert_eq!(exchanges[0].operation_id.as_deref(), Some("logout"));
+        assert_eq!(exchanges[0].validation, Ok(()));
+        // Validated, so an undeclared answer there is reported.
+        let message = panic_message(|| {
+            proxy.assert_all_valid();
+        });
+        assert!(message.contains("DELETE /api/logout -> 418"), "{message}");
     }
 
     #[tokio::test]

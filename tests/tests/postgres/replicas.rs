@@ -388,13 +388,21 @@ async fn concurrent_extensions_and_interactions_from_every_replica_all_count() {
 }
 
 async fn revoke_all_racing_new_logins_leaves_nothing_from_before_it_live() {
+    // At least this many rounds; more, up to the most, until the race
+    // this test is about has happened.
     const ROUNDS: usize = 6;
+    const MOST_ROUNDS: usize = 40;
     const LOGINS: usize = 24;
     let replicas = TestServer::start_replicas(3, ServerOptions::default()).await;
     let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
     replicas[0].clock.set_step(TimeDelta::milliseconds(1));
     let mut landed_after_the_revocation = 0;
-    for round in 0..ROUNDS {
+    let mut rounds = 0;
+    for round in 0..MOST_ROUNDS {
+        if round >= ROUNDS && landed_after_the_revocation > 0 {
+            break;
+        }
+        rounds += 1;
         let user = format!("racer-{round}");
         // A session from well before, so the revocation has something to
         // revoke and its time can be read back from it.
@@ -504,7 +512,14 @@ async fn revoke_all_racing_new_logins_leaves_nothing_from_before_it_live() {
     replicas[0].clock.set_step(TimeDelta::zero());
     eprintln!(
         "revoke-all race: {landed_after_the_revocation} login(s) created before a revocation \
-         landed after it and were stored revoked"
+         landed after it and were stored revoked ({rounds} rounds)"
+    );
+    // Without such a login, the rounds never raced: the revocation ran
+    // before or after every login, and the checks above were easy.
+    assert!(
+        landed_after_the_revocation > 0,
+        "in {rounds} rounds no login created before a revocation landed after it: \
+         the race this test is about never happened"
     );
     finish(replicas).await;
 }
@@ -551,11 +566,33 @@ async fn the_janitor_deletes_sessions_past_retention_and_nothing_else() {
             session
         })
         .collect();
+    // And one past retention already (expired two days before the
+    // clock), inserted last: once it is gone, a janitor round ran after
+    // every session above existed.
+    let mut witness =
+        conformance::session("acme", Some("witness"), Status::Authenticated, 0, 60_000);
+    witness.created_at = test_epoch() - TimeDelta::days(3);
+    witness.expires_at = test_epoch() - TimeDelta::days(2);
+    witness.id = conformance::new_id("acme", witness.created_at);
     replicas[2].store.insert_sessions(&old).await.unwrap();
+    replicas[2].store.insert_session(&witness).await.unwrap();
 
     // Within retention, ended sessions stay fetchable, whatever the
-    // janitors do meanwhile.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // janitors do meanwhile: once a round has run (the witness is gone).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while replicas[0]
+        .store
+        .session(&witness.id)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no janitor round deleted the session past retention"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     for id in [&revoked.id, &logged_out.id, &expiring.id] {
         prefactor
             .fetch_session()

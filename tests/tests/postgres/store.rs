@@ -3,6 +3,7 @@
 //! newer schema refused, errors mapped (never a panic, never the password),
 //! the pool bound, and the janitor's lease and batches among replicas.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -313,22 +314,47 @@ async fn an_unreachable_server_is_unavailable_and_the_password_never_shows() {
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
 
+/// The backends of the store's pooled connections (`login-sessions`).
+async fn store_backends(raw: &tokio_postgres::Client) -> BTreeSet<i32> {
+    raw.query(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = 'login-sessions'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
+
 async fn dropped_connections_are_unavailable_then_replaced() {
     let database = TestDatabase::create().await;
     let store = open(&database.url).await;
     let session = conformance::full_session();
     store.insert_session(&session).await.unwrap();
     let raw = connect(&database.url).await.unwrap();
+    let mut unavailable = 0;
     for round in 0..3 {
+        let before = store_backends(&raw).await;
+        assert!(!before.is_empty(), "round {round}: the store is connected");
         // The server (an administrator, a failover) drops every connection
         // the store has.
-        raw.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap();
+        let terminated: Vec<bool> = raw
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'login-sessions'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert!(
+            !terminated.is_empty() && terminated.iter().all(|done| *done),
+            "round {round}: every connection of the store terminated: {terminated:?}"
+        );
         let mut answered = false;
         for _ in 0..20 {
             match store.session(&session.id).await {
@@ -337,12 +363,30 @@ async fn dropped_connections_are_unavailable_then_replaced() {
                     answered = true;
                     break;
                 }
-                Err(StoreError::Unavailable(_)) => {}
+                Err(StoreError::Unavailable(_)) => unavailable += 1,
                 Err(other) => panic!("round {round}: {other:?}"),
             }
         }
         assert!(answered, "round {round}: the pool replaced its connections");
+        // It answered on a new connection, not one that survived: once the
+        // terminated backends have exited (and left pg_stat_activity), the
+        // store's backends are all new.
+        let mut after = store_backends(&raw).await;
+        for _ in 0..200 {
+            if after.is_disjoint(&before) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            after = store_backends(&raw).await;
+        }
+        assert!(
+            !after.is_empty() && after.is_disjoint(&before),
+            "round {round}: answered through new backends {after:?}, not {before:?}"
+        );
     }
+    eprintln!(
+        "dropped connections: {unavailable} request(s) answered Unavailable before a new connection served"
+    );
 }
 
 async fn the_pool_size_bounds_the_connections() {
@@ -356,14 +400,16 @@ async fn the_pool_size_bounds_the_connections() {
             let store = store.clone();
             let id = session.id;
             tokio::spawn(async move {
-                for _ in 0..5 {
+                for _ in 0..25 {
                     store.session(&id).await.unwrap();
                 }
             })
         })
         .collect();
+    // Counted while the readers are in flight, until the last is done.
     let mut most = 0;
-    for reader in readers {
+    let mut samples = 0;
+    while readers.iter().any(|reader| !reader.is_finished()) {
         let count: i64 = raw
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity \
@@ -374,9 +420,17 @@ async fn the_pool_size_bounds_the_connections() {
             .unwrap()
             .get(0);
         most = most.max(count);
+        samples += 1;
+    }
+    for reader in readers {
         reader.await.unwrap();
     }
+    assert!(samples > 0, "counted while the readers were in flight");
     assert!(most <= 3, "at most the pool's size: {most}");
+    // 40 readers at once need more than one connection: a count that
+    // stays below the pool's size (always 0 if the query counted nothing)
+    // would not show the bound at all.
+    assert_eq!(most, 3, "the pool filled up to its size under load");
 }
 
 async fn config_opens_postgres_urls() {
