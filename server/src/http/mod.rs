@@ -5,8 +5,14 @@
 //! handler lives in its dialect's module, next to the mapping from the
 //! domain to that dialect's wire types. Adding a dialect adds a module and
 //! one line per operation here.
+//!
+//! What happens around the handlers is configured in [`start`], through
+//! the vendored dropshot's hooks (`vendor/README.md`): the access log
+//! ([`access_log`]).
 
+pub mod access_log;
 pub mod bench;
+pub mod dialect;
 mod errors;
 pub mod huawei;
 pub mod looker;
@@ -155,8 +161,10 @@ pub fn start(
         default_handler_task_mode: HandlerTaskMode::Detached,
         ..Default::default()
     };
+    let access_log = access_log::AccessLog::new(log.clone());
     ServerBuilder::new(api, context, log)
         .config(config)
+        .request_log(Arc::new(access_log))
         .start()
         .map_err(|e| format!("could not start the server on {bind}: {e}"))
 }
