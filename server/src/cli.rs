@@ -25,6 +25,9 @@ use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
 use crate::domain::credential::Role;
 use crate::enrich::Enricher;
 use crate::enrich::geoip::GeoIp;
+use crate::http::limits::{
+    ConnectionSettings, DEFAULT_FIRST_REQUEST_TIMEOUT_SECONDS, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+};
 use crate::http::{self, ApiContext};
 use crate::janitor::{
     DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
@@ -140,6 +143,35 @@ struct ServeArgs {
     /// Log level: trace, debug, info, warn, error, critical.
     #[arg(long, env = "LOGIN_SESSIONS_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
+    /// The most client connections open at once. Default: what fits under
+    /// the open-file limit (ulimit -n) once 128 files and the database's
+    /// connections are set aside, at most 10000. Over it, the oldest
+    /// connection that has sent no complete request (then the oldest idle
+    /// one) is closed to make room.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
+    max_connections: Option<u64>,
+    /// Seconds a new connection has to send a complete request head before
+    /// it is closed.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_FIRST_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = DEFAULT_FIRST_REQUEST_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u32).range(1..=3600),
+    )]
+    first_request_timeout_seconds: u32,
+    /// Seconds a connection may stay idle between requests (keep-alive)
+    /// before it is closed.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_KEEP_ALIVE_TIMEOUT_SECONDS",
+        default_value_t = DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u32).range(1..=3600),
+    )]
+    keep_alive_timeout_seconds: u32,
     /// How many days an ended (logged out, revoked) or expired session
     /// stays readable before the janitor deletes it.
     #[arg(
@@ -486,7 +518,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // Runs for as long as the process does.
         Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
     }
-    let server = http::start(context, args.bind, log)?;
+    let connections = ConnectionSettings {
+        max_connections: args.max_connections,
+        first_request_timeout: std::time::Duration::from_secs(u64::from(
+            args.first_request_timeout_seconds,
+        )),
+        keep_alive_timeout: std::time::Duration::from_secs(u64::from(
+            args.keep_alive_timeout_seconds,
+        )),
+        database_connections: u64::from(args.store.database_pool_size),
+    };
+    let server = http::start_with(context, args.bind, log, &connections)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
         server.local_addr(),
