@@ -8,7 +8,8 @@
 //!
 //! What happens around the handlers is configured in [`start`], through
 //! the vendored dropshot's hooks (`vendor/README.md`): connection and
-//! request-head limits ([`limits`]) and the access log ([`access_log`]).
+//! request-head limits ([`limits`]), the answers no handler gives in the
+//! path's dialect ([`router_errors`]), and the access log ([`access_log`]).
 
 pub mod access_log;
 pub mod bench;
@@ -20,6 +21,7 @@ pub mod looker;
 pub mod native;
 pub mod prefactor;
 pub mod reference;
+pub mod router_errors;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -179,11 +181,13 @@ pub fn start_with(
         default_handler_task_mode: HandlerTaskMode::Detached,
         ..Default::default()
     };
+    let errors = router_errors::DialectErrors::new(&context.docs_url);
     let access_log = access_log::AccessLog::new(log.clone());
     ServerBuilder::new(api, context, log)
         .config(config)
         .connection_limits(connection_limits)
         .request_head_limits(limits::REQUEST_HEAD_LIMITS)
+        .error_renderer(Arc::new(errors))
         .request_log(Arc::new(access_log))
         .start()
         .map_err(|e| format!("could not start the server on {bind}: {e}"))
