@@ -5,7 +5,8 @@
 //! `operation` (the operation id, absent when no route matched), `method`,
 //! `uri`, `remote_addr`, `status`, `latency_us` (from the request head to
 //! the response), and on errors `error_message_internal` and
-//! `error_message_external`.
+//! `error_message_external`. `serve --log-format` decides whether the line
+//! is text or JSON (`crate::logging`).
 //!
 //! No secret is logged: clients send some in query strings (Looker's SDKs
 //! and docs log in with `POST /api/4.0/login?client_id=...&client_secret=...`),
