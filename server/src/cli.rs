@@ -150,8 +150,8 @@ struct ServeArgs {
     /// The most client connections open at once. Default: what fits under
     /// the open-file limit (ulimit -n) once 128 files and the database's
     /// connections are set aside, at most 10000. Over it, the oldest
-    /// connection that has sent no complete request (then the oldest idle
-    /// one) is closed to make room.
+    /// connection that has not sent a complete request (no complete head,
+    /// else idle, else a body still arriving) is closed to make room.
     #[arg(
         long,
         env = "LOGIN_SESSIONS_MAX_CONNECTIONS",

@@ -1,8 +1,9 @@
 //! `login-sessions serve` under connection pressure, as an attacker would
-//! apply it: thousands of idle or slow sockets against a process whose
-//! open-file limit is lowered to 1,024 (a child with its own limit, set by
-//! `sh -c 'ulimit -n ...'`), the deadline for a connection's first request,
-//! the keep-alive deadline, and a `--max-connections` that cannot fit.
+//! apply it: thousands of idle sockets, half-sent request heads and
+//! request bodies that never end, against a process whose open-file limit
+//! is lowered to 1,024 (a child with its own limit, set by `sh -c 'ulimit
+//! -n ...'`); the deadline for a connection's first request; the
+//! keep-alive deadline; and a `--max-connections` that cannot fit.
 //!
 //! Bounds here are generous (10 s for a request that takes milliseconds):
 //! they tell a starved server from a working one, and measure nothing.
@@ -28,6 +29,11 @@ const SERVER_OPEN_FILES: u64 = 1024;
 
 /// The sockets the attacker holds open.
 const ATTACKER_SOCKETS: usize = 1500;
+
+/// How many of them send a complete request head and a body that never
+/// ends: more than the server keeps connections by default (880 under a
+/// limit of 1,024), so that a server that waited for them would be full.
+const SLOW_BODIES: usize = 1000;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_login-sessions")
@@ -231,18 +237,22 @@ fn idle_and_slow_sockets_do_not_starve_the_service() {
     assert_eq!(status, 201, "{session}");
     let id = session["id"].as_str().unwrap().to_string();
 
-    // The attack: more sockets than the server has files, held open. Two
-    // in three send nothing; one in three sends half a request head and
-    // stops (a slow client). Writes to sockets the server has already
-    // closed fail, which the attacker ignores. A server that stops
-    // accepting fills its listen backlog, and then connecting times out:
-    // the attacker stops there.
+    // The attack: more sockets than the server has files, held open. The
+    // first send a request head and the start of a body that never ends;
+    // of the rest, half send nothing and half send half a request head and
+    // stop. Writes to sockets the server has already closed fail, which
+    // the attacker ignores. A server that stops accepting fills its listen
+    // backlog, and then connecting times out: the attacker stops there.
+    let slow_body = "POST /native/v1/sessions HTTP/1.1\r\nHost: attacker\r\n\
+                     Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
     let mut sockets = Vec::with_capacity(ATTACKER_SOCKETS);
     for index in 0..ATTACKER_SOCKETS {
         let Ok(mut socket) = TcpStream::connect_timeout(&server.addr, PROMPTLY) else {
             break;
         };
-        if index % 3 == 0 {
+        if index < SLOW_BODIES {
+            let _ = socket.write_all(slow_body.as_bytes());
+        } else if index % 2 == 0 {
             let _ = socket.write_all(b"GET /healthz HTTP/1.1\r\nHost: attacker\r\n");
         }
         sockets.push(socket);

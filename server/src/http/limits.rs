@@ -11,8 +11,10 @@
 //!   process's open-file limit (`ulimit -n`) once [`RESERVED_FILES`] and
 //!   the database's connections are set aside, and at most
 //!   [`DEFAULT_MAX_CONNECTIONS_CAP`]. To admit a connection over the bound
-//!   it closes the oldest one that has not sent a complete request (then
-//!   the oldest idle keep-alive one), never one with a request in flight;
+//!   it closes one that has not sent a complete request, oldest first:
+//!   without a complete head, else idle between requests, else with its
+//!   body still arriving; never one whose complete request is being
+//!   answered;
 //! * closes a connection that sends no complete request head within
 //!   `--first-request-timeout-seconds`, or stays idle between requests for
 //!   `--keep-alive-timeout-seconds`;

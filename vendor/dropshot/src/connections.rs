@@ -12,13 +12,14 @@
 //! With [`ConnectionLimits`] (`ServerBuilder::connection_limits`), the plain
 //! HTTP accept loop:
 //!
-//! * keeps at most `max_connections` open. To admit one more it closes the
-//!   oldest connection that has not sent a complete request head, else the
-//!   oldest idle keep-alive connection; a connection with a request in
-//!   flight (from its head's arrival until its response is sent) is never
-//!   closed to make room. When every connection has one, it stops
-//!   accepting (the kernel's backlog holds newcomers) until one closes or
-//!   goes idle.
+//! * keeps at most `max_connections` open. To admit one more it closes,
+//!   oldest first, a connection that has not sent a complete request head,
+//!   else an idle keep-alive connection, else one whose request body is
+//!   still arriving (all three have not sent a complete request). A
+//!   connection whose request is complete and not yet answered (until its
+//!   response is sent) is never closed to make room. When every connection
+//!   has one, it stops accepting (the kernel's backlog holds newcomers)
+//!   until one closes or goes idle.
 //! * closes a connection that has not sent its first complete request head
 //!   within `first_request_timeout`, and one that stays idle between
 //!   requests for `idle_timeout` (these replace hyper's header timeout).
@@ -202,6 +203,8 @@ pub(crate) struct Connection {
     requests: AtomicU64,
     /// Requests not yet answered.
     in_flight: AtomicUsize,
+    /// Requests whose body has not been received in full.
+    receiving: AtomicUsize,
     /// When the last request was answered.
     last_answered_ms: AtomicU64,
     /// Notified to close the connection at once.
@@ -213,7 +216,9 @@ pub(crate) struct Connection {
 enum ConnectionState {
     /// No complete request head yet.
     AwaitingFirstRequest,
-    /// A request is being answered.
+    /// A request's head has arrived, its body has not in full.
+    Receiving,
+    /// A complete request is being answered.
     Busy,
     /// Between requests.
     Idle,
@@ -230,6 +235,56 @@ impl InFlight {
         response: http::Response<Body>,
     ) -> http::Response<Body> {
         response.map(|body| Body::wrap(Sending { body, _in_flight: self }))
+    }
+}
+
+/// A request body being received.
+struct Receiving<B> {
+    body: B,
+    /// The connection, until the body has been received.
+    arriving: Option<Arc<Connection>>,
+}
+
+impl<B> Receiving<B> {
+    fn received(&mut self) {
+        if let Some(connection) = self.arriving.take() {
+            connection.receiving.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl<B> Drop for Receiving<B> {
+    fn drop(&mut self) {
+        self.received();
+    }
+}
+
+impl<B: HttpBody + Unpin> HttpBody for Receiving<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        let ended = match &frame {
+            Poll::Ready(None | Some(Err(_))) => true,
+            Poll::Ready(Some(Ok(_))) => self.body.is_end_stream(),
+            Poll::Pending => false,
+        };
+        if ended {
+            self.received();
+        }
+        frame
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
     }
 }
 
@@ -278,28 +333,47 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl Connection {
-    /// Notes that a request's head has arrived.
-    pub(crate) fn request_started(self: &Arc<Self>) -> InFlight {
+    /// Notes that a request's head has arrived; `body` is its body, which
+    /// counts as arriving until it ends (or is dropped).
+    pub(crate) fn request_started<B>(
+        self: &Arc<Self>,
+        body: B,
+    ) -> (InFlight, Body)
+    where
+        B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         self.requests.fetch_add(1, Ordering::AcqRel);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(Arc::clone(self))
+        self.receiving.fetch_add(1, Ordering::AcqRel);
+        let mut receiving =
+            Receiving { body, arriving: Some(Arc::clone(self)) };
+        if receiving.body.is_end_stream() {
+            receiving.received();
+        }
+        (InFlight(Arc::clone(self)), Body::wrap(receiving))
     }
 
     fn state(&self) -> ConnectionState {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            ConnectionState::Busy
-        } else if self.requests.load(Ordering::Acquire) == 0 {
-            ConnectionState::AwaitingFirstRequest
+        let in_flight = self.in_flight.load(Ordering::Acquire);
+        if in_flight == 0 {
+            if self.requests.load(Ordering::Acquire) == 0 {
+                ConnectionState::AwaitingFirstRequest
+            } else {
+                ConnectionState::Idle
+            }
+        } else if self.receiving.load(Ordering::Acquire) >= in_flight {
+            ConnectionState::Receiving
         } else {
-            ConnectionState::Idle
+            ConnectionState::Busy
         }
     }
 
     /// When the connection is to be closed if nothing changes, in
-    /// milliseconds since the epoch; `None` while it is busy.
+    /// milliseconds since the epoch; `None` while a request is in flight.
     fn deadline_ms(&self, limits: &ConnectionLimits) -> Option<u64> {
         match self.state() {
-            ConnectionState::Busy => None,
+            ConnectionState::Busy | ConnectionState::Receiving => None,
             ConnectionState::AwaitingFirstRequest => Some(
                 self.accepted_ms
                     .saturating_add(millis(limits.first_request_timeout)),
@@ -368,6 +442,7 @@ impl ConnectionTable {
             accepted_ms: now_ms,
             requests: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            receiving: AtomicUsize::new(0),
             last_answered_ms: AtomicU64::new(now_ms),
             close: Notify::new(),
         });
@@ -381,6 +456,7 @@ impl ConnectionTable {
             };
             let Some(victim) = oldest(ConnectionState::AwaitingFirstRequest)
                 .or_else(|| oldest(ConnectionState::Idle))
+                .or_else(|| oldest(ConnectionState::Receiving))
             else {
                 break;
             };
@@ -481,6 +557,31 @@ mod test {
         SocketAddr::from(([127, 0, 0, 1], 1))
     }
 
+    /// A request on `connection` whose body has arrived in full.
+    fn complete(connection: &Arc<Connection>) -> InFlight {
+        connection.request_started(Body::empty()).0
+    }
+
+    /// A body of which nothing has arrived yet.
+    struct Arriving;
+
+    impl HttpBody for Arriving {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Pending
+        }
+    }
+
+    /// A request on `connection` whose body is still arriving.
+    fn arriving(connection: &Arc<Connection>) -> (InFlight, Body) {
+        connection.request_started(Arriving)
+    }
+
     fn open_ids(table: &ConnectionTable) -> Vec<u64> {
         lock(&table.open).by_age.keys().copied().collect()
     }
@@ -489,11 +590,10 @@ mod test {
     fn room_is_made_by_closing_the_oldest_connection_without_a_request() {
         let table = table(3);
         let first = table.admit(addr());
-        let _busy = first.request_started();
+        let _busy = complete(&first);
         let second = table.admit(addr());
         let third = table.admit(addr());
-        let idle = third.request_started();
-        drop(idle);
+        drop(complete(&third));
         // Full: the fourth displaces the second, which never sent a
         // request (not the older, busy first; not the idle third).
         let _fourth = table.admit(addr());
@@ -503,17 +603,26 @@ mod test {
         // the idle third, but connections without a request go first.
         let fifth = table.admit(addr());
         assert_eq!(open_ids(&table), [0, 2, 4]);
-        // With the fifth busy, only the idle third can go.
-        let _busy_fifth = fifth.request_started();
+        // With the fifth's body arriving, the idle third goes first...
+        let (_in_flight, body) = arriving(&fifth);
+        assert_eq!(fifth.state(), ConnectionState::Receiving);
         let _sixth = table.admit(addr());
         assert_eq!(open_ids(&table), [0, 4, 5]);
+        // ...then, with the sixth busy too, the fifth, whose request is
+        // not complete.
+        let _busy_sixth = complete(&_sixth);
+        let _seventh = table.admit(addr());
+        assert_eq!(open_ids(&table), [0, 5, 6]);
+        // Its body, received in full or dropped, no longer counts.
+        drop(body);
+        assert_eq!(fifth.receiving.load(Ordering::Acquire), 0);
     }
 
     #[test]
     fn busy_connections_are_never_closed_to_make_room() {
         let table = table(1);
         let first = table.admit(addr());
-        let _busy = first.request_started();
+        let _busy = complete(&first);
         let _second = table.admit(addr());
         assert_eq!(open_ids(&table), [0, 1]);
     }
@@ -527,7 +636,8 @@ mod test {
             connection.deadline_ms(&limits),
             Some(connection.accepted_ms + 10_000)
         );
-        let in_flight = connection.request_started();
+        let in_flight = complete(&connection);
+        assert_eq!(connection.state(), ConnectionState::Busy);
         assert_eq!(connection.deadline_ms(&limits), None);
         drop(in_flight);
         let answered = connection.last_answered_ms.load(Ordering::Acquire);

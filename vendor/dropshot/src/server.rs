@@ -829,7 +829,8 @@ impl<C: ServerContext> FusedFuture for HttpServer<C> {
 async fn http_request_handle_wrap<C: ServerContext>(
     server: Arc<DropshotState<C>>,
     remote_addr: SocketAddr,
-    request: Request<hyper::body::Incoming>,
+    // login-sessions: the body wrapped already (see `ServerRequestHandler`).
+    request: Request<Body>,
 ) -> Result<Response<Body>, GenericError> {
     // This extra level of indirection makes error handling much more
     // straightforward, since the request handling code can simply return early
@@ -1055,7 +1056,7 @@ fn error_response<C: ServerContext>(
 #[allow(clippy::result_large_err)]
 async fn http_request_handle<C: ServerContext>(
     server: Arc<DropshotState<C>>,
-    request: Request<hyper::body::Incoming>,
+    request: Request<Body>,
     request_id: &str,
     request_log: Logger,
     remote_addr: std::net::SocketAddr,
@@ -1069,7 +1070,6 @@ async fn http_request_handle<C: ServerContext>(
     // TODO-hardening: add a request read timeout as well so that we don't allow
     // this to take forever.
     // TODO-correctness: Do we need to dump the body on errors?
-    let request = request.map(crate::Body::wrap);
     // login-sessions: a head over the limits is refused before routing.
     if let Some(limits) = &server.hooks.request_head_limits {
         limits.check(&request)?;
@@ -1270,12 +1270,17 @@ impl<C: ServerContext> Service<Request<hyper::body::Incoming>>
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
-        // login-sessions: the connection is busy until the response is
-        // sent (or the request abandoned).
-        let in_flight = self
-            .connection
-            .as_ref()
-            .map(|connection| connection.request_started());
+        // login-sessions: the connection's request is in flight until the
+        // response is sent (or the request abandoned), and incomplete
+        // until its body has arrived.
+        let (in_flight, req) = match &self.connection {
+            Some(connection) => {
+                let (parts, body) = req.into_parts();
+                let (in_flight, body) = connection.request_started(body);
+                (Some(in_flight), Request::from_parts(parts, body))
+            }
+            None => (None, req.map(crate::Body::wrap)),
+        };
         let response = http_request_handle_wrap(
             Arc::clone(&self.server),
             self.remote_addr,
