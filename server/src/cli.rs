@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use dropshot::{ConfigLogging, ConfigLoggingLevel};
 use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
@@ -25,10 +24,14 @@ use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
 use crate::domain::credential::Role;
 use crate::enrich::Enricher;
 use crate::enrich::geoip::GeoIp;
+use crate::http::limits::{
+    ConnectionSettings, DEFAULT_FIRST_REQUEST_TIMEOUT_SECONDS, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+};
 use crate::http::{self, ApiContext};
 use crate::janitor::{
     DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
 };
+use crate::logging::{LogFormat, LogOutput};
 use crate::secrets::ServerKey;
 use crate::service::credentials::{
     CredentialRequest, CredentialService, TEMPORARY_DEFAULT_TTL_SECONDS,
@@ -160,6 +163,39 @@ struct ServeArgs {
     /// Log level: trace, debug, info, warn, error, critical.
     #[arg(long, env = "LOGIN_SESSIONS_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
+    /// Log lines as text (time, level, message, key=value fields) or as
+    /// one JSON object each. Times are RFC 3339, UTC.
+    #[arg(long, env = "LOGIN_SESSIONS_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    /// The most client connections open at once. Default: what fits under
+    /// the open-file limit (ulimit -n) once 128 files and the database's
+    /// connections are set aside, at most 10000. Over it, the oldest
+    /// connection that has not sent a complete request (no complete head,
+    /// else idle, else a body still arriving) is closed to make room.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
+    max_connections: Option<u64>,
+    /// Seconds a new connection has to send a complete request head before
+    /// it is closed.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_FIRST_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = DEFAULT_FIRST_REQUEST_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u32).range(1..=3600),
+    )]
+    first_request_timeout_seconds: u32,
+    /// Seconds a connection may stay idle between requests (keep-alive)
+    /// before it is closed.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_KEEP_ALIVE_TIMEOUT_SECONDS",
+        default_value_t = DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u32).range(1..=3600),
+    )]
+    keep_alive_timeout_seconds: u32,
     /// How many days an ended (logged out, revoked) or expired session
     /// stays readable before the janitor deletes it.
     #[arg(
@@ -606,7 +642,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
     }
 
-    let log = logger(args.log_level)?;
+    let (log, log_output) = logger(args.log_level, args.log_format);
+    // Whatever way `serve` ends, the log's last lines are written.
+    let _flush_the_log = FlushOnDrop(log_output.clone());
     reload_geoip_on_sighup(enricher, log.clone())?;
     if args.janitor_interval_seconds > 0 {
         let settings = JanitorSettings {
@@ -617,7 +655,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // Runs for as long as the process does.
         Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
     }
-    let server = http::start(context, args.bind, log)?;
+    let connections = ConnectionSettings {
+        max_connections: args.max_connections,
+        first_request_timeout: std::time::Duration::from_secs(u64::from(
+            args.first_request_timeout_seconds,
+        )),
+        keep_alive_timeout: std::time::Duration::from_secs(u64::from(
+            args.keep_alive_timeout_seconds,
+        )),
+        database_connections: u64::from(args.store.database_pool_size),
+    };
+    let server = http::start_with(context, args.bind, log, &connections)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
         server.local_addr(),
@@ -630,13 +678,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         result = stopped => result,
         signal = stop_signal() => {
             let signal = signal?;
+            log_output.flush();
             eprintln!(
                 "{signal}: stopping; finishing the requests in flight (at most {} s), \
                  serving no new ones",
                 SHUTDOWN_GRACE.as_secs()
             );
             match tokio::time::timeout(SHUTDOWN_GRACE, server.close()).await {
-                Ok(result) => result.map(|()| eprintln!("stopped")),
+                Ok(result) => result.map(|()| {
+                    log_output.flush();
+                    eprintln!("stopped");
+                }),
                 Err(_) => Err(format!(
                     "requests were still in flight after {} s; stopped without them",
                     SHUTDOWN_GRACE.as_secs()
@@ -722,25 +774,28 @@ async fn seed(args: SeedArgs) -> Result<(), Failure> {
     }
 }
 
-/// The server's logger: dropshot's terminal logger, behind a filter at the
-/// same level. Dropshot's logger filters records on its logging thread,
-/// after they crossed a channel to it: without the filter in front, every
-/// request sent its "request completed" record across and woke that
-/// thread, even at `warn`, only for it to be dropped there.
-fn logger(level: LogLevel) -> Result<slog::Logger, String> {
-    let (level, slog_level) = match level {
-        LogLevel::Trace => (ConfigLoggingLevel::Trace, slog::Level::Trace),
-        LogLevel::Debug => (ConfigLoggingLevel::Debug, slog::Level::Debug),
-        LogLevel::Info => (ConfigLoggingLevel::Info, slog::Level::Info),
-        LogLevel::Warn => (ConfigLoggingLevel::Warn, slog::Level::Warning),
-        LogLevel::Error => (ConfigLoggingLevel::Error, slog::Level::Error),
-        LogLevel::Critical => (ConfigLoggingLevel::Critical, slog::Level::Critical),
+/// The server's logger at `level` and above, in `format`, and its output
+/// (see `crate::logging`): records below the level are dropped where they
+/// are logged, before any formatting.
+fn logger(level: LogLevel, format: LogFormat) -> (slog::Logger, LogOutput) {
+    let level = match level {
+        LogLevel::Trace => slog::Level::Trace,
+        LogLevel::Debug => slog::Level::Debug,
+        LogLevel::Info => slog::Level::Info,
+        LogLevel::Warn => slog::Level::Warning,
+        LogLevel::Error => slog::Level::Error,
+        LogLevel::Critical => slog::Level::Critical,
     };
-    let logging_thread = ConfigLogging::StderrTerminal { level }
-        .to_logger("login-sessions")
-        .map_err(|e| format!("could not set up logging: {e}"))?;
-    let filtered = slog::Drain::ignore_res(slog::LevelFilter::new(logging_thread, slog_level));
-    Ok(slog::Logger::root(filtered, slog::o!()))
+    crate::logging::logger(level, format)
+}
+
+/// Writes the log's pending lines when dropped.
+struct FlushOnDrop(LogOutput);
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        self.0.flush();
+    }
 }
 
 async fn credentials(command: CredentialsCommand) -> Result<(), Failure> {
@@ -816,12 +871,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_below_the_level_are_dropped_before_the_logging_thread() {
+    fn records_below_the_level_are_dropped_where_they_are_logged() {
         use slog::Drain;
-        let log = logger(LogLevel::Warn).unwrap();
+        let (log, _) = logger(LogLevel::Warn, LogFormat::Text);
         assert!(!log.is_info_enabled(), "info is dropped where it is logged");
         assert!(log.is_warning_enabled());
-        let log = logger(LogLevel::Debug).unwrap();
+        let (log, _) = logger(LogLevel::Debug, LogFormat::Json);
         assert!(log.is_debug_enabled());
         assert!(!log.is_trace_enabled());
     }

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod enrich;
 pub mod http;
 pub mod janitor;
+pub mod logging;
 pub mod pfid;
 pub mod secrets;
 pub mod seed;

@@ -349,9 +349,78 @@ fn sigint_finishes_the_request_in_flight_and_exits_0() {
 
 /// Every dialect's authentication, at the most verbose log level, with
 /// secrets in headers, bodies and (Looker's documented form) the query
-/// string: no log line carries any of them.
+/// string: no log line carries any of them, in either log format.
 #[test]
-fn no_secret_reaches_the_log_even_at_trace() {
+fn no_secret_reaches_the_text_log_even_at_trace() {
+    let log = no_secret_reaches_the_log_even_at_trace("text");
+    // Text lines: an RFC 3339 time in UTC, the level, the message.
+    let line = log
+        .iter()
+        .find(|line| line.contains("request completed"))
+        .unwrap();
+    let (timestamp, rest) = line.split_once(' ').unwrap();
+    assert!(timestamp.ends_with('Z'), "{line}");
+    chrono::DateTime::parse_from_rfc3339(timestamp).unwrap();
+    assert!(
+        rest.starts_with("INFO request completed; req_id="),
+        "{line}"
+    );
+}
+
+/// As above, with `--log-format json`: every log line is one JSON object,
+/// and each request's line has its time, level, id, dialect, operation,
+/// status and latency.
+#[test]
+fn no_secret_reaches_the_json_log_even_at_trace() {
+    let log = no_secret_reaches_the_log_even_at_trace("json");
+    let mut requests = 0;
+    // The lines `serve` prints itself (listening, stopping) are plain text;
+    // every line of the log is an object.
+    for line in log.iter().filter(|line| line.starts_with('{')) {
+        let record: Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"));
+        let timestamp = record["timestamp"].as_str().unwrap();
+        assert!(timestamp.ends_with('Z'), "{line}");
+        chrono::DateTime::parse_from_rfc3339(timestamp).unwrap();
+        assert!(record["level"].is_string(), "{line}");
+        assert!(record["msg"].is_string(), "{line}");
+        if record["msg"] == "request completed" {
+            requests += 1;
+            assert_eq!(record["level"], "info", "{line}");
+            assert_eq!(record["req_id"].as_str().unwrap().len(), 32, "{line}");
+            assert!(record["status"].is_u64(), "{line}");
+            assert!(record["latency_us"].is_u64(), "{line}");
+            assert!(record["operation"].is_string(), "{line}");
+            let dialect = record["dialect"].as_str().unwrap();
+            let uri = record["uri"].as_str().unwrap();
+            let expected = if uri.starts_with("/api/v1/") {
+                "prefactor"
+            } else if uri.starts_with("/api/") {
+                "looker"
+            } else if uri.starts_with("/v1/") {
+                "huawei"
+            } else {
+                "native"
+            };
+            assert_eq!(dialect, expected, "{line}");
+        }
+    }
+    assert!(
+        requests >= 8,
+        "{requests} request lines:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        log.iter()
+            .all(|line| line.starts_with('{') || !line.contains("\"msg\"")),
+        "a log line that is not one object"
+    );
+}
+
+/// Runs every dialect's authentication against `serve --log-level trace
+/// --log-format <format>`, asserts that no secret reached the log, and
+/// returns the log's lines.
+fn no_secret_reaches_the_log_even_at_trace(format: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
     let admin = admin_credential(&db);
@@ -368,7 +437,7 @@ fn no_secret_reaches_the_log_even_at_trace() {
     let (client_id, client_secret) = (secret("/looker/client_id"), secret("/looker/client_secret"));
     let (access_key, secret_key) = (secret("/huawei/access_key"), secret("/huawei/secret_key"));
     let temporary = temporary_huawei_credentials(&db, admin["id"].as_str().unwrap());
-    let mut server = Server::start(&db, &["--log-level", "trace"], &[]);
+    let mut server = Server::start(&db, &["--log-level", "trace", "--log-format", format], &[]);
     let mut secrets = vec![
         native.clone(),
         prefactor.clone(),
@@ -476,6 +545,7 @@ fn no_secret_reaches_the_log_even_at_trace() {
             "a secret reached the log:\n{log}"
         );
     }
+    server.seen.clone()
 }
 
 fn place(session: &Value) -> [&Value; 3] {

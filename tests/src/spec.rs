@@ -63,6 +63,8 @@ const PREVIEW_CHARS: usize = 200;
 pub struct SpecValidator {
     /// Operations by operation id.
     operations: BTreeMap<String, Operation>,
+    /// The component schemas, translated to JSON Schema.
+    defs: Map<String, Value>,
 }
 
 /// One operation: where it is routed and what it may respond.
@@ -130,7 +132,24 @@ impl SpecValidator {
                 assert!(previous.is_none(), "operationId {id:?} is used twice");
             }
         }
-        SpecValidator { operations }
+        SpecValidator { operations, defs }
+    }
+
+    /// Validates a JSON body against the component schema `name`
+    /// (`#/components/schemas/<name>`), for responses no operation
+    /// declares (those the router gives before any handler).
+    pub fn validate_component(&self, name: &str, body: &[u8]) -> Result<(), String> {
+        assert!(
+            self.defs.contains_key(name),
+            "the spec has no component schema {name:?}"
+        );
+        let schema = json!({ "$ref": format!("{SCHEMA_REF_PREFIX}{name}") });
+        let context = format!("component {name}");
+        check_json(
+            &context,
+            &compile_schema(&self.defs, &schema, &context),
+            body,
+        )
     }
 
     /// The operation id whose method and path template match a concrete

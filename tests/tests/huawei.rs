@@ -1129,7 +1129,15 @@ async fn the_request_id_is_the_x_request_id_header(kind: StoreKind) {
             .await
             .unwrap();
         assert!(response.status().is_client_error(), "{method} {path}");
-        assert_huawei_request_id(response.headers()["x-request-id"].to_str().unwrap());
+        let header = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_huawei_request_id(&header);
+        // In Huawei's shape, with the header's id.
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["request_id"], header.as_str(), "{method} {path}");
+        assert!(body["error_code"].is_string(), "{method} {path}: {body}");
     }
     server.finish().await;
 }

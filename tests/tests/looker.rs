@@ -1149,7 +1149,7 @@ async fn path_ids_that_cannot_exist_are_404(kind: StoreKind) {
     );
 
     // A segment that is not UTF-8 once decoded never reaches a handler:
-    // dropshot's router refuses it, in its own shape (a compatibility note).
+    // dropshot's router refuses it, answered in Looker's shape.
     let path = "/api/4.0/users/%FF/sessions";
     server.proxy().allow_unmatched(&[path]);
     let (status, body) = send(
@@ -1161,6 +1161,10 @@ async fn path_ids_that_cannot_exist_are_404(kind: StoreKind) {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["message"], "invalid path encoding");
+    assert_eq!(
+        body["documentation_url"],
+        format!("{PUBLIC_URL}/docs/looker/errors#400")
+    );
     server.finish().await;
 }
 

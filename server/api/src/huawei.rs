@@ -26,8 +26,8 @@ pub const MAX_SESSION_ID_CHARS: usize = 128;
 /// locked after repeated failures. HTTP 401.
 pub const CODE_AUTHENTICATION: &str = "APIGW.0301";
 
-/// The request could not be read by the gateway (a body larger than the
-/// limit: HTTP 413).
+/// The request could not be read by the gateway: a body larger than the
+/// limit (HTTP 413), a URI too long (414), header fields too large (431).
 pub const CODE_GATEWAY_REQUEST: &str = "APIGW.0201";
 
 /// The credential's request rate limit is exhausted. HTTP 429.
@@ -168,7 +168,7 @@ impl HuaweiError {
             401 => CODE_AUTHENTICATION,
             403 => CODE_NO_PERMISSION,
             404 => CODE_NOT_FOUND,
-            413 => CODE_GATEWAY_REQUEST,
+            413 | 414 | 431 => CODE_GATEWAY_REQUEST,
             429 => CODE_THROTTLED,
             503 => CODE_UNAVAILABLE,
             code if code >= 500 => CODE_INTERNAL,
@@ -267,6 +267,11 @@ mod tests {
             (ErrorStatusCode::NOT_FOUND, CODE_NOT_FOUND),
             (ErrorStatusCode::METHOD_NOT_ALLOWED, CODE_BAD_REQUEST),
             (ErrorStatusCode::PAYLOAD_TOO_LARGE, CODE_GATEWAY_REQUEST),
+            (ErrorStatusCode::URI_TOO_LONG, CODE_GATEWAY_REQUEST),
+            (
+                ErrorStatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                CODE_GATEWAY_REQUEST,
+            ),
             (ErrorStatusCode::TOO_MANY_REQUESTS, CODE_THROTTLED),
             (ErrorStatusCode::INTERNAL_SERVER_ERROR, CODE_INTERNAL),
             (ErrorStatusCode::SERVICE_UNAVAILABLE, CODE_UNAVAILABLE),

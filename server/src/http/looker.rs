@@ -321,8 +321,9 @@ const ERROR_DOCS: &str = r#"<!DOCTYPE html>
 (an empty item, an unbalanced parenthesis, a character other than letters,
 digits, <code>_</code> and <code>*</code>), a login without
 <code>client_id</code> or <code>client_secret</code> (<code>missing_field</code>),
-a login body that is not <code>application/x-www-form-urlencoded</code>, or an
-unreadable query string.</p>
+a login body that is not <code>application/x-www-form-urlencoded</code>, an
+unreadable query string, or a path whose percent-encoding does not decode to
+UTF-8 (<code>invalid path encoding</code>).</p>
 <h2 id="401">401 Unauthorized</h2>
 <p><code>Requires authentication.</code>: no access token, or one that is
 malformed, unknown, expired (tokens live one hour), logged out, or whose
@@ -337,10 +338,19 @@ non-administrator called <code>login_user</code>.</p>
 credential (sessions that were logged out, revoked or have expired no longer
 exist here), a path id no session could have, unknown or wrong login
 credentials, a logout with a token that no longer works, or a
-<code>login_user</code> for a user the caller has no session of.</p>
+<code>login_user</code> for a user the caller has no session of, or a path
+no operation has.</p>
+<h2 id="405">405 Method Not Allowed</h2>
+<p>The path has no such method; the <code>Allow</code> header lists the ones
+it has.</p>
+<h2 id="414">414 URI Too Long</h2>
+<p>The request URI is longer than 8 KiB.</p>
 <h2 id="429">429 Too Many Requests</h2>
 <p>The credential's rate limit is exhausted; its logins and every request
 with its tokens count. Retry later.</p>
+<h2 id="431">431 Request Header Fields Too Large</h2>
+<p>The request's header fields are larger than 16 KiB in all, or more than
+100.</p>
 <h2 id="500">500 Internal Server Error</h2>
 <p>The server failed; its log says why.</p>
 <h2 id="503">503 Service Unavailable</h2>
@@ -431,11 +441,14 @@ fn looker_error(rqctx: &Rqctx, status: ErrorStatusCode, message: impl Into<Strin
 /// Where an error of `status` is documented:
 /// `<documentation URL>looker/errors#<status>`.
 fn documentation_url(rqctx: &Rqctx, status: ErrorStatusCode) -> String {
-    format!(
-        "{}looker/errors#{}",
-        rqctx.context().docs_url,
-        status.as_u16()
-    )
+    documentation_url_under(&rqctx.context().docs_url, status)
+}
+
+/// Where an error of `status` is documented under the documentation URL
+/// `docs_url` (ending in `/`); also for the answers no handler gives
+/// (`router_errors`).
+pub(crate) fn documentation_url_under(docs_url: &str, status: ErrorStatusCode) -> String {
+    format!("{docs_url}looker/errors#{}", status.as_u16())
 }
 
 fn detail(

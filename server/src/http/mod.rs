@@ -5,14 +5,23 @@
 //! handler lives in its dialect's module, next to the mapping from the
 //! domain to that dialect's wire types. Adding a dialect adds a module and
 //! one line per operation here.
+//!
+//! What happens around the handlers is configured in [`start`], through
+//! the vendored dropshot's hooks (`vendor/README.md`): connection and
+//! request-head limits ([`limits`]), the answers no handler gives in the
+//! path's dialect ([`router_errors`]), and the access log ([`access_log`]).
 
+pub mod access_log;
 pub mod bench;
+pub mod dialect;
 mod errors;
 pub mod huawei;
+pub mod limits;
 pub mod looker;
 pub mod native;
 pub mod prefactor;
 pub mod reference;
+pub mod router_errors;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -135,13 +144,30 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 /// (dropshot's default page size, 100, applies when it asks for none).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// Starts serving on `bind`. The server runs until the returned handle is
+/// Starts serving on `bind`, with the default connection limits for this
+/// process's open-file limit. The server runs until the returned handle is
 /// closed or dropped.
 pub fn start(
     context: ApiContext,
     bind: SocketAddr,
     log: slog::Logger,
 ) -> Result<HttpServer<ApiContext>, String> {
+    let connections =
+        limits::ConnectionSettings::defaults(u64::from(crate::store::postgres::DEFAULT_POOL_SIZE));
+    start_with(context, bind, log, &connections)
+}
+
+/// Starts serving on `bind` with these connection settings. The server
+/// runs until the returned handle is closed or dropped.
+pub fn start_with(
+    context: ApiContext,
+    bind: SocketAddr,
+    log: slog::Logger,
+    connections: &limits::ConnectionSettings,
+) -> Result<HttpServer<ApiContext>, String> {
+    let connection_limits = connections
+        .limits(limits::open_files_limit())
+        .map_err(|e| e.to_string())?;
     if let Err(e) = &context.contract {
         return Err(format!("cannot serve the API's contract: {e}"));
     }
@@ -155,8 +181,14 @@ pub fn start(
         default_handler_task_mode: HandlerTaskMode::Detached,
         ..Default::default()
     };
+    let errors = router_errors::DialectErrors::new(&context.docs_url);
+    let access_log = access_log::AccessLog::new(log.clone());
     ServerBuilder::new(api, context, log)
         .config(config)
+        .connection_limits(connection_limits)
+        .request_head_limits(limits::REQUEST_HEAD_LIMITS)
+        .error_renderer(Arc::new(errors))
+        .request_log(Arc::new(access_log))
         .start()
         .map_err(|e| format!("could not start the server on {bind}: {e}"))
 }

@@ -10,11 +10,16 @@ use super::compression::apply_gzip_compression;
 use super::compression::is_compressible_content_type;
 use super::compression::should_compress_response;
 use super::config::{CompressionConfig, ConfigDropshot, ConfigTls};
+use super::connections::{
+    Connection, ConnectionLimits, ConnectionTable, RequestHeadLimits,
+};
 #[cfg(feature = "usdt-probes")]
 use super::dtrace::probes;
+use super::error_renderer::ErrorRenderer;
 use super::handler::HandlerError;
 use super::handler::RequestContext;
 use super::http_util::HEADER_REQUEST_ID;
+use super::request_log::{CompletedRequest, LoggedUri, RequestLog};
 use super::router::HttpRouter;
 use super::versioning::VersionPolicy;
 
@@ -84,6 +89,19 @@ pub struct DropshotState<C: ServerContext> {
     pub(crate) handler_waitgroup_worker: DebugIgnore<waitgroup::Worker>,
     /// specifies how incoming requests are mapped to handlers based on versions
     pub(crate) version_policy: VersionPolicy,
+    /// login-sessions: the server's limits, error renderer and access log
+    pub(crate) hooks: DebugIgnore<ServerHooks>,
+}
+
+/// login-sessions: what the server adds to dropshot through
+/// [`ServerBuilder`]: limits (`connections`), an error renderer
+/// (`error_renderer`) and an access log (`request_log`).
+#[derive(Clone, Default)]
+pub(crate) struct ServerHooks {
+    connection_limits: Option<ConnectionLimits>,
+    request_head_limits: Option<RequestHeadLimits>,
+    error_renderer: Option<Arc<dyn ErrorRenderer>>,
+    request_log: Option<Arc<dyn RequestLog>>,
 }
 
 impl<C: ServerContext> DropshotState<C> {
@@ -168,7 +186,25 @@ impl<C: ServerContext> HttpServerStarter<C> {
         log: &Logger,
         tls: Option<ConfigTls>,
         version_policy: VersionPolicy,
+        hooks: ServerHooks,
     ) -> Result<HttpServerStarter<C>, BuildError> {
+        if let Some(limits) = &hooks.connection_limits {
+            if tls.is_some() {
+                return Err(BuildError::Limits(
+                    "connection limits apply to plain HTTP only".to_string(),
+                ));
+            }
+            if limits.max_connections == 0 {
+                return Err(BuildError::Limits(
+                    "max_connections must be at least 1".to_string(),
+                ));
+            }
+        }
+        if let Some(problem) =
+            hooks.request_head_limits.as_ref().and_then(|l| l.problem())
+        {
+            return Err(BuildError::Limits(problem));
+        }
         let tcp = {
             let std_listener = std::net::TcpListener::bind(
                 &config.bind_address,
@@ -227,6 +263,7 @@ impl<C: ServerContext> HttpServerStarter<C> {
             tls_acceptor: tls_acceptor.clone(),
             handler_waitgroup_worker: DebugIgnore(handler_waitgroup.worker()),
             version_policy,
+            hooks: DebugIgnore(hooks),
         });
 
         for (path, method, endpoint) in app_state.router.endpoints(None) {
@@ -261,6 +298,9 @@ impl<C: ServerContext> HttpServerStarter<C> {
         let make_service = ServerConnectionHandler::new(Arc::clone(&app_state));
         let log = &app_state.log;
         let log_close = log.clone();
+        // login-sessions: the limits, for the accept loop.
+        let connection_limits = app_state.hooks.connection_limits;
+        let request_head_limits = app_state.hooks.request_head_limits;
         let join_handle = tokio::spawn(async move {
             use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
             use hyper_util::server::conn::auto;
@@ -270,6 +310,18 @@ impl<C: ServerContext> HttpServerStarter<C> {
             builder.http1().timer(TokioTimer::new());
             // http/2 settings
             builder.http2().timer(TokioTimer::new());
+            // login-sessions: the connection table keeps the deadlines,
+            // and hyper's limits on a head are set above ours.
+            let connections = connection_limits.map(|limits| {
+                builder.http1().header_read_timeout(None);
+                Arc::new(ConnectionTable::new(limits, log_close.clone()))
+            });
+            if let Some(limits) = &request_head_limits {
+                builder.http1().max_headers(limits.hyper_max_headers());
+                builder
+                    .http2()
+                    .max_header_list_size(limits.http2_max_header_list_size());
+            }
 
             // Use a graceful watcher to keep track of all existing connections,
             // and when the close_signal is trigger, force all known conns
@@ -293,7 +345,7 @@ impl<C: ServerContext> HttpServerStarter<C> {
                             Some(Ok(sock)) = https_acceptor.accept() => {
                                 let remote_addr = sock.remote_addr();
                                 let handler = make_service
-                                    .make_http_request_handler(remote_addr);
+                                    .make_http_request_handler(remote_addr, None);
                                 let fut = builder
                                     .serve_connection_with_upgrades(
                                         TokioIo::new(sock),
@@ -312,16 +364,36 @@ impl<C: ServerContext> HttpServerStarter<C> {
                 }
                 None => loop {
                     tokio::select! {
-                        (sock, remote_addr) = http_acceptor.accept() => {
+                        (sock, remote_addr) = accept_within_limits(
+                            &http_acceptor,
+                            connections.as_deref(),
+                        ) => {
+                            // login-sessions: each connection under the
+                            // limits, if there are any.
+                            let connection = connections
+                                .as_ref()
+                                .map(|table| table.admit(remote_addr));
                             let handler = make_service
-                                .make_http_request_handler(remote_addr);
+                                .make_http_request_handler(
+                                    remote_addr,
+                                    connection.clone(),
+                                );
                             let fut = builder
                                 .serve_connection_with_upgrades(
                                     TokioIo::new(sock),
                                     handler,
                                 );
                             let fut = graceful.watch(fut.into_owned());
-                            tokio::spawn(fut);
+                            match (&connections, connection) {
+                                (Some(table), Some(connection)) => {
+                                    tokio::spawn(
+                                        Arc::clone(table).serve(connection, fut),
+                                    );
+                                }
+                                _ => {
+                                    tokio::spawn(fut);
+                                }
+                            }
                         },
 
                         _ = &mut rx => {
@@ -408,6 +480,17 @@ impl HttpAcceptor {
             }
         }
     }
+}
+
+/// login-sessions: the next connection, once the limits admit one.
+async fn accept_within_limits(
+    http_acceptor: &HttpAcceptor,
+    connections: Option<&ConnectionTable>,
+) -> (TcpStream, SocketAddr) {
+    if let Some(connections) = connections {
+        connections.wait_for_room().await;
+    }
+    http_acceptor.accept().await
 }
 
 /// Wrapper for TlsStream<TcpStream> that also carries the remote SocketAddr
@@ -746,7 +829,8 @@ impl<C: ServerContext> FusedFuture for HttpServer<C> {
 async fn http_request_handle_wrap<C: ServerContext>(
     server: Arc<DropshotState<C>>,
     remote_addr: SocketAddr,
-    request: Request<hyper::body::Incoming>,
+    // login-sessions: the body wrapped already (see `ServerRequestHandler`).
+    request: Request<Body>,
 ) -> Result<Response<Body>, GenericError> {
     // This extra level of indirection makes error handling much more
     // straightforward, since the request handling code can simply return early
@@ -754,13 +838,24 @@ async fn http_request_handle_wrap<C: ServerContext>(
     // themselves.
     let start_time = std::time::Instant::now();
     let request_id = generate_request_id();
+    // login-sessions: for the error renderer and the access log.
+    let uri = request.uri().clone();
+    let method = request.method().clone();
 
     let mut request_log = server.log.new(o!(
         "remote_addr" => remote_addr,
         "req_id" => request_id.clone(),
         "method" => request.method().as_str().to_string(),
-        // login-sessions: never a secret in the log.
-        "uri" => redacted_uri(request.uri()),
+        // login-sessions: as the server's access log shows it (never a
+        // secret), formatted only when a record is emitted.
+        "uri" => LoggedUri {
+            uri: uri.clone(),
+            request_log: server
+                .hooks
+                .request_log
+                .clone()
+                .map(std::panic::AssertUnwindSafe),
+        },
     ));
     // If we have been asked to include any headers from the request in the
     // log messages, do so here:
@@ -831,12 +926,14 @@ async fn http_request_handle_wrap<C: ServerContext>(
         });
     });
 
+    let mut operation_id = None;
     let maybe_response = http_request_handle(
-        server,
+        Arc::clone(&server),
         request,
         &request_id,
         request_log.new(o!()),
         remote_addr,
+        &mut operation_id,
     )
     .await;
 
@@ -844,7 +941,8 @@ async fn http_request_handle_wrap<C: ServerContext>(
     // cancelled and we can safely "defuse" the scopeguard.
     let _ = ScopeGuard::into_inner(on_disconnect);
 
-    let latency_us = start_time.elapsed().as_micros();
+    let latency = start_time.elapsed();
+    let latency_us = latency.as_micros();
     let response = match maybe_response {
         Err(error) => {
             {
@@ -865,23 +963,55 @@ async fn http_request_handle_wrap<C: ServerContext>(
                     }
                 });
 
-                // TODO-debug: add request and response headers here
-                info!(request_log, "request completed";
-                    "response_code" => status.as_u16(),
-                    "latency_us" => latency_us,
-                    "error_message_internal" => message_internal,
-                    "error_message_external" => message_external,
-                );
+                // login-sessions: the server's access log, if it has one.
+                if let Some(access_log) = &server.hooks.request_log {
+                    access_log.request_completed(&CompletedRequest {
+                        request_id: &request_id,
+                        remote_addr,
+                        method: &method,
+                        uri: &uri,
+                        operation_id: operation_id.as_deref(),
+                        status,
+                        latency,
+                        error_message_internal: Some(message_internal),
+                        error_message_external: message_external
+                            .map(String::as_str),
+                    });
+                } else {
+                    // TODO-debug: add request and response headers here
+                    info!(request_log, "request completed";
+                        "response_code" => status.as_u16(),
+                        "latency_us" => latency_us,
+                        "error_message_internal" => message_internal,
+                        "error_message_external" => message_external,
+                    );
+                }
             };
-            error.into_response(&request_id)
+            // login-sessions: dropshot's own errors in the server's shape.
+            error_response(&server, &uri, &request_id, error)
         }
 
         Ok(response) => {
-            // TODO-debug: add request and response headers here
-            info!(request_log, "request completed";
-                "response_code" => response.status().as_u16(),
-                "latency_us" => latency_us,
-            );
+            // login-sessions: the server's access log, if it has one.
+            if let Some(access_log) = &server.hooks.request_log {
+                access_log.request_completed(&CompletedRequest {
+                    request_id: &request_id,
+                    remote_addr,
+                    method: &method,
+                    uri: &uri,
+                    operation_id: operation_id.as_deref(),
+                    status: response.status(),
+                    latency,
+                    error_message_internal: None,
+                    error_message_external: None,
+                });
+            } else {
+                // TODO-debug: add request and response headers here
+                info!(request_log, "request completed";
+                    "response_code" => response.status().as_u16(),
+                    "latency_us" => latency_us,
+                );
+            }
 
             #[cfg(feature = "usdt-probes")]
             probes::request__done!(|| {
@@ -901,13 +1031,38 @@ async fn http_request_handle_wrap<C: ServerContext>(
     Ok(response)
 }
 
+/// login-sessions: the response to an error, from the server's error
+/// renderer when dropshot raised it and the server has one.
+fn error_response<C: ServerContext>(
+    server: &DropshotState<C>,
+    uri: &http::Uri,
+    request_id: &str,
+    error: HandlerError,
+) -> Response<Body> {
+    let (error, renderer) = match (error, &server.hooks.error_renderer) {
+        (HandlerError::Dropshot(error), Some(renderer)) => (error, renderer),
+        (error, _) => return error.into_response(request_id),
+    };
+    let mut response = renderer.render(uri, request_id, &error);
+    if let Some(headers) = error.headers {
+        response.headers_mut().extend(*headers);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(HEADER_REQUEST_ID, value);
+    }
+    response
+}
+
 #[allow(clippy::result_large_err)]
 async fn http_request_handle<C: ServerContext>(
     server: Arc<DropshotState<C>>,
-    request: Request<hyper::body::Incoming>,
+    request: Request<Body>,
     request_id: &str,
     request_log: Logger,
     remote_addr: std::net::SocketAddr,
+    // login-sessions: the operation the request is routed to, for the
+    // access log.
+    operation_id: &mut Option<String>,
 ) -> Result<Response<Body>, HandlerError> {
     // TODO-hardening: is it correct to (and do we correctly) read the entire
     // request body even if we decide it's too large and are going to send a 400
@@ -915,7 +1070,10 @@ async fn http_request_handle<C: ServerContext>(
     // TODO-hardening: add a request read timeout as well so that we don't allow
     // this to take forever.
     // TODO-correctness: Do we need to dump the body on errors?
-    let request = request.map(crate::Body::wrap);
+    // login-sessions: a head over the limits is refused before routing.
+    if let Some(limits) = &server.hooks.request_head_limits {
+        limits.check(&request)?;
+    }
     let method = request.method().clone();
     let uri = request.uri();
     let found_version =
@@ -925,6 +1083,9 @@ async fn http_request_handle<C: ServerContext>(
         uri.path().into(),
         found_version.as_ref(),
     )?;
+    if server.hooks.request_log.is_some() {
+        *operation_id = Some(lookup_result.endpoint.operation_id.clone());
+    }
     let rqctx = RequestContext {
         server: Arc::clone(&server),
         request: RequestInfo::new(&request, remote_addr),
@@ -1042,36 +1203,6 @@ fn generate_request_id() -> String {
     format!("{}", Uuid::new_v4().simple())
 }
 
-/// login-sessions: the URI as logged, with the value of every query
-/// parameter whose name suggests a credential replaced by `REDACTED`.
-/// Clients send secrets in query strings (Looker's documented
-/// `login?client_id=...&client_secret=...`), and every record of a
-/// request carries its URI, at every level.
-fn redacted_uri(uri: &http::Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.to_string();
-    };
-    let redacted: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if is_secret_name(name) => format!("{name}=REDACTED"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{}?{}", uri.path(), redacted.join("&"))
-}
-
-/// login-sessions: whether a query parameter's name (as sent, possibly
-/// percent-encoded or with `+` for spaces) suggests a credential.
-fn is_secret_name(name: &str) -> bool {
-    let name = percent_encoding::percent_decode_str(&name.replace('+', " "))
-        .decode_utf8_lossy()
-        .to_ascii_lowercase();
-    ["secret", "token", "password", "passwd", "signature", "key", "auth", "credential"]
-        .iter()
-        .any(|word| name.contains(word))
-}
-
 /// ServerConnectionHandler is a Hyper Service implementation that forwards
 /// incoming connections to `http_connection_handle()`, providing the server
 /// state object as an additional argument.  We could use `make_service_fn` here
@@ -1096,9 +1227,13 @@ impl<C: ServerContext> ServerConnectionHandler<C> {
     fn make_http_request_handler(
         &self,
         remote_addr: SocketAddr,
+        // login-sessions: the connection as the limits see it.
+        connection: Option<Arc<Connection>>,
     ) -> ServerRequestHandler<C> {
-        info!(self.server.log, "accepted connection"; "remote_addr" => %remote_addr);
-        ServerRequestHandler::new(self.server.clone(), remote_addr)
+        // login-sessions: at debug, not info: one line per request is the
+        // access log's, and a flood of connections is not a flood of lines.
+        debug!(self.server.log, "accepted connection"; "remote_addr" => %remote_addr);
+        ServerRequestHandler::new(self.server.clone(), remote_addr, connection)
     }
 }
 
@@ -1111,13 +1246,19 @@ pub struct ServerRequestHandler<C: ServerContext> {
     /// backend state that will be made available to the request handler
     server: Arc<DropshotState<C>>,
     remote_addr: SocketAddr,
+    /// login-sessions: the connection as the limits see it.
+    connection: Option<Arc<Connection>>,
 }
 
 impl<C: ServerContext> ServerRequestHandler<C> {
     /// Create a ServerRequestHandler object with the given state object that
     /// will be provided to the handler function.
-    fn new(server: Arc<DropshotState<C>>, remote_addr: SocketAddr) -> Self {
-        ServerRequestHandler { server, remote_addr }
+    fn new(
+        server: Arc<DropshotState<C>>,
+        remote_addr: SocketAddr,
+        connection: Option<Arc<Connection>>,
+    ) -> Self {
+        ServerRequestHandler { server, remote_addr, connection }
     }
 }
 
@@ -1129,11 +1270,28 @@ impl<C: ServerContext> Service<Request<hyper::body::Incoming>>
     type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
-        Box::pin(http_request_handle_wrap(
+        // login-sessions: the connection's request is in flight until the
+        // response is sent (or the request abandoned), and incomplete
+        // until its body has arrived.
+        let (in_flight, req) = match &self.connection {
+            Some(connection) => {
+                let (parts, body) = req.into_parts();
+                let (in_flight, body) = connection.request_started(body);
+                (Some(in_flight), Request::from_parts(parts, body))
+            }
+            None => (None, req.map(crate::Body::wrap)),
+        };
+        let response = http_request_handle_wrap(
             Arc::clone(&self.server),
             self.remote_addr,
             req,
-        ))
+        );
+        Box::pin(async move {
+            match in_flight {
+                Some(in_flight) => Ok(in_flight.until_sent(response.await?)),
+                None => response.await,
+            }
+        })
     }
 }
 
@@ -1162,6 +1320,9 @@ pub enum BuildError {
     },
     #[error("unversioned servers cannot have endpoints with specific versions")]
     UnversionedServerHasVersionedRoutes,
+    /// login-sessions: limits that cannot be applied.
+    #[error("invalid limits: {0}")]
+    Limits(String),
 }
 
 impl BuildError {
@@ -1194,6 +1355,8 @@ pub struct ServerBuilder<C: ServerContext> {
     config: ConfigDropshot,
     version_policy: VersionPolicy,
     tls: Option<ConfigTls>,
+    /// login-sessions: limits, error renderer, access log.
+    hooks: DebugIgnore<ServerHooks>,
 }
 
 impl<C: ServerContext> ServerBuilder<C> {
@@ -1215,6 +1378,7 @@ impl<C: ServerContext> ServerBuilder<C> {
             config: Default::default(),
             version_policy: VersionPolicy::Unversioned,
             tls: Default::default(),
+            hooks: Default::default(),
         }
     }
 
@@ -1240,6 +1404,34 @@ impl<C: ServerContext> ServerBuilder<C> {
     /// experimental and may change in an upcoming release.
     pub fn version_policy(mut self, version_policy: VersionPolicy) -> Self {
         self.version_policy = version_policy;
+        self
+    }
+
+    /// login-sessions: bounds the open connections and their idle time
+    /// (plain HTTP only; see `connections`).
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.hooks.connection_limits = Some(limits);
+        self
+    }
+
+    /// login-sessions: bounds the request head, refusing larger ones with
+    /// a 414 or 431 before routing (see `connections`).
+    pub fn request_head_limits(mut self, limits: RequestHeadLimits) -> Self {
+        self.hooks.request_head_limits = Some(limits);
+        self
+    }
+
+    /// login-sessions: renders the errors dropshot raises itself (see
+    /// `error_renderer`).
+    pub fn error_renderer(mut self, renderer: Arc<dyn ErrorRenderer>) -> Self {
+        self.hooks.error_renderer = Some(renderer);
+        self
+    }
+
+    /// login-sessions: logs each completed request, in place of dropshot's
+    /// "request completed" (see `request_log`).
+    pub fn request_log(mut self, request_log: Arc<dyn RequestLog>) -> Self {
+        self.hooks.request_log = Some(request_log);
         self
     }
 
@@ -1275,6 +1467,7 @@ impl<C: ServerContext> ServerBuilder<C> {
             &self.log,
             self.tls,
             self.version_policy,
+            self.hooks.0,
         )
     }
 }

@@ -426,6 +426,7 @@ mod tests {
                     WaitGroup::new().worker(),
                 ),
                 version_policy: VersionPolicy::Unversioned,
+                hooks: Default::default(),
             }),
             request: RequestInfo::new(&request, remote_addr),
             endpoint: RequestEndpointMetadata {

@@ -1,0 +1,250 @@
+//! The answers no handler gives, in every dialect: a path no operation has
+//! (404), a method the path does not have (405), a path whose
+//! percent-encoding does not decode (400), and request heads over the
+//! server's limits (414, 431). Each must come in the shape of the path's
+//! dialect, valid against the published spec's error schema, with an
+//! `X-Request-Id` equal to the body's `request_id` where the shape has one,
+//! and never as the empty body hyper gives when its own limits are hit.
+//!
+//! These responses are not in the spec (no operation declares them), so
+//! the requests go to the server directly, not through the validating
+//! proxy; their bodies are validated against the component schemas here.
+//! Connection limits and deadlines are tested on the real binary, in
+//! `server/tests/connections.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use login_sessions_tests::spec::SpecValidator;
+use login_sessions_tests::{PUBLIC_URL, TestServer};
+use reqwest::Method;
+use serde_json::Value;
+
+/// One dialect: its error schema, and paths under its prefix.
+struct Dialect {
+    /// The component schema of its errors.
+    schema: &'static str,
+    /// A path no operation has.
+    unknown: &'static str,
+    /// A method and a path that has other methods (and those methods).
+    wrong_method: (Method, &'static str, &'static str),
+    /// A path whose percent-encoding does not decode to UTF-8.
+    bad_encoding: &'static str,
+    /// A path of one of its operations.
+    operation: &'static str,
+}
+
+const DIALECTS: [Dialect; 4] = [
+    Dialect {
+        schema: "NativeError",
+        unknown: "/native/v1/nowhere",
+        wrong_method: (Method::DELETE, "/native/v1/sessions", "GET, POST"),
+        bad_encoding: "/native/v1/sessions/%FF",
+        operation: "/native/v1/sessions",
+    },
+    Dialect {
+        schema: "LookerError",
+        unknown: "/api/4.0/nowhere",
+        wrong_method: (Method::PUT, "/api/4.0/login", "POST"),
+        bad_encoding: "/api/4.0/users/%FF/sessions",
+        operation: "/api/4.0/users/42/sessions",
+    },
+    Dialect {
+        schema: "PrefactorError",
+        unknown: "/api/v1/nowhere",
+        wrong_method: (Method::DELETE, "/api/v1/session", "GET"),
+        bad_encoding: "/api/v1/session/%FF",
+        operation: "/api/v1/session",
+    },
+    Dialect {
+        schema: "HuaweiError",
+        unknown: "/v1/identity-stores/d-1/users/u-1/nowhere",
+        wrong_method: (
+            Method::DELETE,
+            "/v1/identity-stores/d-1/users/u-1/sessions",
+            "GET",
+        ),
+        bad_encoding: "/v1/identity-stores/%FF/users/u-1/sessions",
+        operation: "/v1/identity-stores/d-1/users/u-1/sessions",
+    },
+];
+
+/// What came back: the status, the `X-Request-Id`, the `Allow` header and
+/// the body.
+struct Answer {
+    status: u16,
+    request_id: String,
+    allow: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "{error}: {:?}",
+                String::from_utf8_lossy(&self.body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            )
+        })
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_string())
+    };
+    let request_id = header("x-request-id").expect("every answer has an X-Request-Id");
+    let allowed: Vec<&str> = response
+        .headers()
+        .get_all("allow")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    let allow = (!allowed.is_empty()).then(|| allowed.join(", "));
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/json"),
+        "{}",
+        response.url()
+    );
+    Answer {
+        status: response.status().as_u16(),
+        request_id,
+        allow,
+        body: response.bytes().await.unwrap().to_vec(),
+    }
+}
+
+fn request(server: &TestServer, method: Method, path: &str) -> reqwest::RequestBuilder {
+    server
+        .http()
+        .request(method, format!("http://{}{path}", server.server_addr()))
+}
+
+/// Checks an answer's shape: the dialect's schema, its code for the
+/// status, and the request id in the body where the shape has one.
+fn assert_dialect_shape(validator: &SpecValidator, dialect: &Dialect, answer: &Answer) {
+    let context = format!("{} {}", dialect.schema, answer.status);
+    validator
+        .validate_component(dialect.schema, &answer.body)
+        .unwrap_or_else(|error| panic!("{context}: {error}"));
+    assert_eq!(answer.request_id.len(), 32, "{context}");
+    let body = answer.json();
+    let status = answer.status;
+    match dialect.schema {
+        "NativeError" => {
+            assert_eq!(body["request_id"], answer.request_id.as_str(), "{context}");
+            let code = match status {
+                404 => "NotFound",
+                405 => "MethodNotAllowed",
+                _ => "InvalidRequest",
+            };
+            assert_eq!(body["error_code"], code, "{context}");
+        }
+        "LookerError" => {
+            assert_eq!(
+                body["documentation_url"],
+                format!("{PUBLIC_URL}/docs/looker/errors#{status}"),
+                "{context}"
+            );
+        }
+        "PrefactorError" => {
+            assert_eq!(body["status"], "error", "{context}");
+            let code = if status == 404 {
+                "not_found"
+            } else {
+                "bad_request"
+            };
+            assert_eq!(body["code"], code, "{context}");
+        }
+        "HuaweiError" => {
+            assert_eq!(body["request_id"], answer.request_id.as_str(), "{context}");
+            let code = match status {
+                404 => "IIC.404",
+                414 | 431 => "APIGW.0201",
+                _ => "IIC.400",
+            };
+            assert_eq!(body["error_code"], code, "{context}");
+        }
+        other => panic!("no checks for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn answers_before_any_handler_come_in_the_dialect_of_the_path() {
+    let server = TestServer::start().await;
+    let validator = SpecValidator::load();
+    for dialect in &DIALECTS {
+        let answer = send(request(&server, Method::GET, dialect.unknown)).await;
+        assert_eq!(answer.status, 404, "{}", dialect.unknown);
+        assert_dialect_shape(&validator, dialect, &answer);
+
+        let (method, path, allowed) = &dialect.wrong_method;
+        let answer = send(request(&server, method.clone(), path)).await;
+        assert_eq!(answer.status, 405, "{method} {path}");
+        assert_eq!(answer.allow.as_deref(), Some(*allowed), "{method} {path}");
+        assert_dialect_shape(&validator, dialect, &answer);
+
+        let answer = send(request(&server, Method::GET, dialect.bad_encoding)).await;
+        assert_eq!(answer.status, 400, "{}", dialect.bad_encoding);
+        assert_dialect_shape(&validator, dialect, &answer);
+        if dialect.schema != "PrefactorError" {
+            let message = if dialect.schema == "HuaweiError" {
+                &answer.json()["error_msg"]
+            } else {
+                &answer.json()["message"]
+            };
+            assert_eq!(message.clone(), "invalid path encoding");
+        }
+    }
+    // Paths outside the dialects' prefixes are native.
+    let answer = send(request(&server, Method::POST, "/healthz")).await;
+    assert_eq!(answer.status, 405);
+    assert_dialect_shape(&validator, &DIALECTS[0], &answer);
+}
+
+#[tokio::test]
+async fn request_heads_over_the_limits_are_refused_in_the_dialect_of_the_path() {
+    let server = TestServer::start().await;
+    let validator = SpecValidator::load();
+    for dialect in &DIALECTS {
+        let path = dialect.operation;
+        // A 10 KB URI: over the server's 8 KiB, far under hyper's 64 KiB.
+        let long_uri = format!("{path}?padding={}", "a".repeat(10 * 1024));
+        let answer = send(request(&server, Method::GET, &long_uri)).await;
+        assert_eq!(answer.status, 414, "{path}");
+        assert_dialect_shape(&validator, dialect, &answer);
+
+        // Header fields of 20 KB, and of 60 KB: over the server's 16 KiB;
+        // hyper's own limit, some 400 KB, is never what answers.
+        for size in [20 * 1024, 60 * 1024] {
+            let answer =
+                send(request(&server, Method::GET, path).header("X-Padding", "b".repeat(size)))
+                    .await;
+            assert_eq!(answer.status, 431, "{path}, {size} bytes");
+            assert_dialect_shape(&validator, dialect, &answer);
+        }
+
+        // 150 header fields: over the server's 100, under what hyper is
+        // told to parse.
+        let mut many = request(&server, Method::GET, path);
+        for index in 0..150 {
+            many = many.header(format!("X-Field-{index}"), "c");
+        }
+        let answer = send(many).await;
+        assert_eq!(answer.status, 431, "{path}, 150 fields");
+        assert_dialect_shape(&validator, dialect, &answer);
+    }
+    // Heads within the limits reach the handlers (here, unauthenticated).
+    let answer = send(
+        request(&server, Method::GET, DIALECTS[0].operation).header("X-Padding", "d".repeat(8192)),
+    )
+    .await;
+    assert_eq!(answer.status, 401);
+}
