@@ -80,7 +80,10 @@ enum Command {
 /// Where the data and the server key are.
 #[derive(Debug, Args)]
 struct StoreArgs {
-    /// The database: sqlite:PATH (embedded, the default) or postgres://...
+    /// The database: sqlite:PATH (embedded, the default), postgres://...,
+    /// or (`serve` only) `memory`: nothing on disk, gone when the process
+    /// ends, with a server key generated in memory unless --key-file is
+    /// given.
     #[arg(long, env = "LOGIN_SESSIONS_DATABASE", default_value = DEFAULT_DATABASE)]
     database: String,
     /// The server key file (64 hex characters). Default with SQLite:
@@ -425,13 +428,17 @@ async fn open_creating(
         config::key_source(args.key_file.as_deref(), &database).map_err(|e| e.to_string())?;
     let creates = match &database {
         DatabaseUrl::Sqlite(path) => (!path.exists()).then(|| path.clone()),
-        DatabaseUrl::Postgres(_) => None,
+        DatabaseUrl::Postgres(_) | DatabaseUrl::Memory => None,
     };
     if let Some(path) = &creates {
         let key = match &key_source {
-            config::KeySource::File(key) | config::KeySource::BesideDatabase(key) => key,
+            config::KeySource::File(key) | config::KeySource::BesideDatabase(key) => Some(key),
+            config::KeySource::Ephemeral => None,
         };
-        if creating == Creating::Refused && key.exists() {
+        if let Some(key) = key
+            && creating == Creating::Refused
+            && key.exists()
+        {
             return Err(format!(
                 "the database {} does not exist, but its server key {} does: the database \
                  was moved or deleted, or --database names the wrong file. Point --database \
@@ -452,8 +459,22 @@ async fn open_creating(
     Ok((store, Arc::new(key)))
 }
 
+/// Refuses `--database memory` for a command other than `serve`: the
+/// database it would open is its own, empty, and gone when it exits, so
+/// whatever it did would be lost and the server it was meant for would
+/// never see it.
+fn refuse_memory(args: &StoreArgs, command: &str) -> Result<(), String> {
+    match DatabaseUrl::parse(&args.database) {
+        Ok(DatabaseUrl::Memory) => Err(format!(
+            "`{command}` cannot use --database memory: an in-memory database belongs to              the one `serve` process that holds it, and this command's own would be              gone when it exits. Declare credentials and sessions for such a server              with `serve --database memory --fixtures FILE`"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `init`: a new, empty database, ready to serve.
 async fn init(args: &StoreArgs) -> Result<(), Failure> {
+    refuse_memory(args, "init")?;
     let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
     if let DatabaseUrl::Sqlite(path) = &database
         && path.exists()
@@ -473,6 +494,7 @@ async fn init(args: &StoreArgs) -> Result<(), Failure> {
 }
 
 async fn credential_service(args: &StoreArgs) -> Result<CredentialService, String> {
+    refuse_memory(args, "credentials")?;
     let (store, key) = open(args).await?;
     Ok(CredentialService::new(store, Arc::new(SystemClock), key))
 }
@@ -485,10 +507,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         last_seen_granularity: TimeDelta::seconds(i64::from(args.last_seen_granularity)),
         ..SessionSettings::default()
     };
+    let bind = concrete_bind_address(args.bind, args.public_url.is_some())?;
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.bind));
+        .unwrap_or_else(|| format!("http://{bind}"));
     let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
     let enricher = Arc::new(Enricher::with_geoip(geoip)?);
     let credentials = CachedCredentials::wrap(
@@ -544,7 +567,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // Runs for as long as the process does.
         Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
     }
-    let server = http::start(context, args.bind, log)?;
+    let server = http::start(context, bind, log)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
         server.local_addr(),
@@ -552,6 +575,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .map(|d| d.redacted())
             .unwrap_or_default()
     );
+    // The address actually bound (`--bind 127.0.0.1:0` picks a port), on
+    // a line of its own on stdout, for scripts and tests to read. Like the
+    // demo banner, nobody reading it does not stop the server.
+    if let Err(Failure::Message(message)) =
+        say(format_args!("listening on http://{}", server.local_addr()))
+    {
+        eprintln!("warning: {message}");
+    }
     let stopped = server.wait_for_shutdown();
     tokio::select! {
         result = stopped => result,
@@ -573,6 +604,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 }
 
+/// The address to bind. With port 0 and no `--public-url`, a free port is
+/// chosen here, before the server starts: the public URL (in
+/// `/openapi.json`, `/docs/` and error links) is fixed when the context is
+/// built, and must name the port clients will reach. The port is free when
+/// chosen; another process taking it in the moment before the server binds
+/// it makes `serve` fail to start, saying so, rather than serve a wrong URL.
+fn concrete_bind_address(bind: SocketAddr, public_url_given: bool) -> Result<SocketAddr, String> {
+    if bind.port() != 0 || public_url_given {
+        return Ok(bind);
+    }
+    std::net::TcpListener::bind(bind)
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| format!("could not find a free port on {}: {e}", bind.ip()))
+}
+
 /// How long `serve` waits for the requests in flight once asked to stop.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -592,6 +638,7 @@ async fn stop_signal() -> Result<&'static str, String> {
 async fn seed(args: SeedArgs) -> Result<(), Failure> {
     use std::io::{IsTerminal, Write};
 
+    refuse_memory(&args.store, "seed")?;
     let (store, _key) = open(&args.store).await?;
     let sessions = SessionService::new(store, Arc::new(SystemClock), SessionSettings::default());
     let plan = crate::seed::SeedPlan {
