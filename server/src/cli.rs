@@ -20,11 +20,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use dropshot::{ConfigLogging, ConfigLoggingLevel};
 use serde_json::json;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
 use crate::domain::credential::Role;
 use crate::enrich::Enricher;
 use crate::enrich::geoip::GeoIp;
+use crate::fixtures::Fixtures;
 use crate::http::{self, ApiContext};
 use crate::janitor::{
     DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
@@ -191,6 +192,11 @@ struct ServeArgs {
     /// xtask bench`.
     #[arg(long, env = "LOGIN_SESSIONS_BENCH_ENDPOINTS")]
     bench_endpoints: bool,
+    /// Start from the credentials, sessions and clock declared in this
+    /// file (JSON, or YAML named *.yaml or *.yml; see docs/testing.md),
+    /// checked before the server listens. Only with --database memory.
+    #[arg(long, env = "LOGIN_SESSIONS_FIXTURES", value_name = "FILE")]
+    fixtures: Option<PathBuf>,
 }
 
 /// The environment variable naming GeoIP databases when no `--geoip-db` is
@@ -499,9 +505,62 @@ async fn credential_service(args: &StoreArgs) -> Result<CredentialService, Strin
     Ok(CredentialService::new(store, Arc::new(SystemClock), key))
 }
 
+/// Refuses `serve` options that make no sense together.
+fn check_serve_options(args: &ServeArgs) -> Result<(), String> {
+    let memory = matches!(
+        DatabaseUrl::parse(&args.store.database),
+        Ok(DatabaseUrl::Memory)
+    );
+    if args.fixtures.is_some() && !memory {
+        return Err(
+            "--fixtures needs --database memory: fixtures declare the whole state a \
+                    test starts from, which a database kept between runs would already hold"
+                .into(),
+        );
+    }
+    if args.fixtures.is_some() && args.demo {
+        return Err("--fixtures and --demo both declare the data to start from: give one".into());
+    }
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    check_serve_options(&args)?;
     let (store, key) = open(&args.store).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
+    let enricher = Arc::new(Enricher::with_geoip(geoip)?);
+    let fixtures = args
+        .fixtures
+        .as_deref()
+        .map(|path| Fixtures::load(path, &key, &enricher))
+        .transpose()
+        .map_err(|e| format!("--fixtures: {e}"))?;
+    // A stand-in's clock is wall time plus an offset that fixtures (and
+    // the testing API) set; a server in production reads the wall clock.
+    let stand_in_clock = fixtures.as_ref().map(|_| Arc::new(OffsetClock::new()));
+    let clock: Arc<dyn Clock> = match &stand_in_clock {
+        Some(clock) => clock.clone(),
+        None => Arc::new(SystemClock),
+    };
+    if let (Some(fixtures), Some(path), Some(stand_in_clock)) =
+        (&fixtures, &args.fixtures, &stand_in_clock)
+    {
+        if let Some(start) = fixtures.clock {
+            stand_in_clock.set(start);
+        }
+        fixtures
+            .apply(&store)
+            .await
+            .map_err(|e| format!("--fixtures: could not store them: {e}"))?;
+        let (credentials, sessions) = fixtures.counts();
+        eprintln!(
+            "fixtures: {credentials} credentials and {sessions} sessions from {}; the clock reads {}",
+            path.display(),
+            clock
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+    }
     let settings = SessionSettings {
         default_ttl: TimeDelta::seconds(i64::from(args.default_session_ttl)),
         last_seen_granularity: TimeDelta::seconds(i64::from(args.last_seen_granularity)),
@@ -512,8 +571,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bind}"));
-    let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
-    let enricher = Arc::new(Enricher::with_geoip(geoip)?);
     let credentials = CachedCredentials::wrap(
         store.clone(),
         clock.clone(),
@@ -529,6 +586,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     )
     .with_enricher(enricher.clone())
     .with_bench_endpoints(args.bench_endpoints);
+    if stand_in_clock.is_some() {
+        // Huawei's SDKs sign with the wall clock of the machine they run
+        // on, whatever time the test has moved the server to.
+        context = context.with_signature_clock(Arc::new(SystemClock));
+    }
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod enrich;
+pub mod fixtures;
 pub mod http;
 pub mod janitor;
 pub mod pfid;

@@ -1,7 +1,9 @@
 //! `serve --database memory`, run as a consumer's CI runs it: on
 //! `--bind 127.0.0.1:0`, the bound URL read from stdout, ready at once,
 //! nothing written to disk, and the commands that could not reach its data
-//! refused.
+//! refused; started from `--fixtures` (the documented example), whose
+//! secrets work in every dialect and whose sessions read as declared, and
+//! refusing fixtures no vendor could have produced before it listens.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -88,17 +90,36 @@ impl Server {
     }
 
     fn send(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-        let authority = self.url.strip_prefix("http://").unwrap();
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(authorization) = &authorization {
+            headers.push(("Authorization", authorization));
+        }
+        self.send_with_headers(method, path, &headers, body)
+    }
+
+    fn authority(&self) -> &str {
+        self.url.strip_prefix("http://").unwrap()
+    }
+
+    fn send_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Value) {
+        let authority = self.authority();
         let mut stream = std::net::TcpStream::connect(authority).unwrap();
-        let authorization = token
-            .map(|token| format!("Authorization: Bearer {token}\r\n"))
-            .unwrap_or_default();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
-        )
-        .unwrap();
+        ));
+        stream.write_all(request.as_bytes()).unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let status = response[9..12].parse().unwrap();
@@ -209,4 +230,174 @@ fn commands_other_than_serve_refuse_memory() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// The documented example, which consumers copy.
+fn example() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/testing/fixtures.example.json")
+}
+
+fn example_json() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap()
+}
+
+/// A GET signed with Huawei's SDK-HMAC-SHA256, as Huawei's SDKs sign.
+fn huawei_get(server: &Server, path: &str, access_key: &str, secret_key: &str) -> (u16, Value) {
+    use huawei_signing as signing;
+    let date = signing::format_date(chrono::Utc::now());
+    let host = server.authority().to_string();
+    let signed_headers = "host;x-sdk-date";
+    let canonical = signing::canonical_request(
+        "GET",
+        &signing::canonical_uri(path),
+        "",
+        &[("host", &host), ("x-sdk-date", &date)],
+        signed_headers,
+        &signing::payload_hash(b""),
+    );
+    let signature = signing::signature(secret_key, &signing::string_to_sign(&date, &canonical));
+    let authorization = signing::authorization(access_key, signed_headers, &signature);
+    server.send_with_headers(
+        "GET",
+        path,
+        &[("X-Sdk-Date", &date), ("Authorization", &authorization)],
+        "",
+    )
+}
+
+#[test]
+fn the_example_fixtures_hold_working_secrets_in_every_dialect_and_sessions_as_declared() {
+    let cwd = tempfile::tempdir().unwrap();
+    let example_path = example();
+    let server = Server::start(cwd.path(), &["--fixtures", example_path.to_str().unwrap()]);
+    let fixtures = example_json();
+    let admin = &fixtures["credentials"][0];
+    let declared = &fixtures["sessions"][0];
+    let id = declared["id"].as_str().unwrap();
+
+    let token = admin["native"]["token"].as_str().unwrap();
+    let (status, session) =
+        server.request("GET", &format!("/native/v1/sessions/{id}"), Some(token));
+    assert_eq!(status, 200, "{session}");
+    for field in [
+        "identity_store_id",
+        "user_id",
+        "status",
+        "session_type",
+        "credentials_type",
+        "expires_at",
+        "title",
+    ] {
+        assert_eq!(session[field], declared[field], "{field}");
+    }
+    assert_eq!(
+        session["last_seen"]["ip_address"],
+        declared["last_seen"]["ip_address"]
+    );
+    assert_eq!(
+        session["browser"], "Chrome",
+        "enriched from first_seen's user agent"
+    );
+    assert_eq!(
+        session["live"], true,
+        "the clock starts where the fixtures set it"
+    );
+    let revoked = fixtures["sessions"][2]["id"].as_str().unwrap();
+    let (_, session) = server.request(
+        "GET",
+        &format!("/native/v1/sessions/{revoked}"),
+        Some(token),
+    );
+    assert_eq!(session["status"], "revoked");
+    assert_eq!(session["ended_at"], "2030-01-11T17:30:00Z");
+
+    let prefactor = admin["prefactor"]["api_token"].as_str().unwrap();
+    let (status, fetched) =
+        server.request("GET", &format!("/api/v1/session/{id}"), Some(prefactor));
+    assert_eq!(status, 200, "{fetched}");
+
+    let form = format!(
+        "client_id={}&client_secret={}",
+        admin["looker"]["client_id"].as_str().unwrap(),
+        admin["looker"]["client_secret"].as_str().unwrap()
+    );
+    let (status, login) = server.send_with_headers(
+        "POST",
+        "/api/4.0/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form,
+    );
+    assert_eq!(status, 200, "{login}");
+    assert!(login["access_token"].is_string());
+
+    let (status, listed) = huawei_get(
+        &server,
+        "/v1/identity-stores/acme/users/42/sessions",
+        admin["huawei"]["access_key"].as_str().unwrap(),
+        admin["huawei"]["secret_key"].as_str().unwrap(),
+    );
+    assert_eq!(status, 200, "{listed}");
+    assert!(!listed["session_list"].as_array().unwrap().is_empty());
+
+    // The store-scoped credential sees its own store only.
+    let acme = fixtures["credentials"][1]["native"]["token"]
+        .as_str()
+        .unwrap();
+    let globex = fixtures["sessions"][5]["id"].as_str().unwrap();
+    let (status, _) = server.request("GET", &format!("/native/v1/sessions/{globex}"), Some(acme));
+    assert_eq!(status, 404);
+}
+
+/// Runs `serve` expecting it to refuse to start; its stderr.
+fn refused_start(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("LOGIN_SESSIONS_DATABASE")
+        .env_remove("LOGIN_SESSIONS_KEY_FILE")
+        .env_remove("LOGIN_SESSIONS_DEMO")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{args:?} started");
+    assert!(output.stdout.is_empty(), "it never listened");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn fixtures_no_vendor_could_produce_stop_serve_naming_the_entry() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut fixtures = example_json();
+    fixtures["credentials"][2]["huawei"]["secret_key"] = "0123456789".into();
+    let path = directory.path().join("bad.json");
+    std::fs::write(&path, fixtures.to_string()).unwrap();
+    let stderr = refused_start(&["--database", "memory", "--fixtures", path.to_str().unwrap()]);
+    assert!(stderr.contains("--fixtures: credentials[2] ("), "{stderr}");
+    assert!(
+        stderr.contains("huawei.secret_key must be 40 characters"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("0123456789"),
+        "the secret is not repeated: {stderr}"
+    );
+
+    let yaml = directory.path().join("bad.yaml");
+    std::fs::write(&yaml, "sessions:\n  - id: not-a-pfid\n").unwrap();
+    let stderr = refused_start(&["--database", "memory", "--fixtures", yaml.to_str().unwrap()]);
+    assert!(stderr.contains("sessions[0] (not-a-pfid)"), "{stderr}");
+}
+
+#[test]
+fn fixtures_need_memory_and_exclude_the_demo() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = format!("sqlite:{}", directory.path().join("a.db").display());
+    let example_path = example();
+    let example = example_path.to_str().unwrap();
+    let stderr = refused_start(&["--database", &file, "--fixtures", example]);
+    assert!(
+        stderr.contains("--fixtures needs --database memory"),
+        "{stderr}"
+    );
+    let stderr = refused_start(&["--database", "memory", "--fixtures", example, "--demo"]);
+    assert!(stderr.contains("--fixtures and --demo"), "{stderr}");
 }

@@ -104,6 +104,14 @@ impl ApiContext {
         self
     }
 
+    /// The same context, checking Huawei's `X-Sdk-Date` against
+    /// `signature_clock` rather than the server's clock (see
+    /// [`HuaweiAuthenticator::with_signature_clock`]).
+    pub fn with_signature_clock(mut self, signature_clock: Arc<dyn Clock>) -> ApiContext {
+        self.huawei_auth = self.huawei_auth.with_signature_clock(signature_clock);
+        self
+    }
+
     /// The same context, enriching new sessions with `enricher` (the
     /// default parses user agents and has no GeoIP database).
     pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> ApiContext {
