@@ -38,6 +38,8 @@ use crate::service::{DEFAULT_LAST_SEEN_GRANULARITY_SECONDS, SessionService, Sess
 use crate::store::SharedStore;
 use crate::store::credential_cache::{CachedCredentials, DEFAULT_CREDENTIAL_CACHE_MILLIS};
 use crate::store::postgres::DEFAULT_POOL_SIZE;
+use crate::store::sqlite::SqliteStore;
+use crate::testing::StandIn;
 use output::{Failure, credential_json, credential_line, say};
 pub use output::{issued_json, issued_text, temporary_json, temporary_text};
 
@@ -197,6 +199,12 @@ struct ServeArgs {
     /// checked before the server listens. Only with --database memory.
     #[arg(long, env = "LOGIN_SESSIONS_FIXTURES", value_name = "FILE")]
     fixtures: Option<PathBuf>,
+    /// Serve the testing API under /testing/v1 (the clock, a reset to the
+    /// fixtures, injected faults, the journal of requests), for an admin
+    /// credential; off by default. Only with --database memory: never on a
+    /// database that matters, and never with PostgreSQL.
+    #[arg(long, env = "LOGIN_SESSIONS_TESTING_API")]
+    testing_api: bool,
 }
 
 /// The environment variable naming GeoIP databases when no `--geoip-db` is
@@ -518,6 +526,16 @@ fn check_serve_options(args: &ServeArgs) -> Result<(), String> {
                 .into(),
         );
     }
+    if args.testing_api && !memory {
+        let database = match DatabaseUrl::parse(&args.store.database) {
+            Ok(DatabaseUrl::Postgres(_)) => "PostgreSQL",
+            _ => "a database file",
+        };
+        return Err(format!(
+            "--testing-api needs --database memory, not {database}: its reset deletes \
+             everything the server holds"
+        ));
+    }
     if args.fixtures.is_some() && args.demo {
         return Err("--fixtures and --demo both declare the data to start from: give one".into());
     }
@@ -526,7 +544,19 @@ fn check_serve_options(args: &ServeArgs) -> Result<(), String> {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     check_serve_options(&args)?;
-    let (store, key) = open(&args.store).await?;
+    // The testing API's reset empties the in-memory store itself, so it
+    // keeps a handle on it as what it is.
+    let (store, key, memory_store) = if args.testing_api {
+        let memory = Arc::new(SqliteStore::open_in_memory().map_err(|e| e.to_string())?);
+        let key_source = config::key_source(args.store.key_file.as_deref(), &DatabaseUrl::Memory)
+            .map_err(|e| e.to_string())?;
+        let key = Arc::new(config::load_key(&key_source).map_err(|e| e.to_string())?);
+        let store: SharedStore = memory.clone();
+        (store, key, Some(memory))
+    } else {
+        let (store, key) = open(&args.store).await?;
+        (store, key, None)
+    };
     let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
     let enricher = Arc::new(Enricher::with_geoip(geoip)?);
     let fixtures = args
@@ -537,11 +567,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("--fixtures: {e}"))?;
     // A stand-in's clock is wall time plus an offset that fixtures (and
     // the testing API) set; a server in production reads the wall clock.
-    let stand_in_clock = fixtures.as_ref().map(|_| Arc::new(OffsetClock::new()));
+    let stand_in_clock =
+        (fixtures.is_some() || args.testing_api).then(|| Arc::new(OffsetClock::new()));
     let clock: Arc<dyn Clock> = match &stand_in_clock {
         Some(clock) => clock.clone(),
         None => Arc::new(SystemClock),
     };
+    let fixtures = fixtures.map(Arc::new);
     if let (Some(fixtures), Some(path), Some(stand_in_clock)) =
         (&fixtures, &args.fixtures, &stand_in_clock)
     {
@@ -571,10 +603,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bind}"));
+    // With the testing API, a reset replaces every credential at once:
+    // nothing may answer from a cache meanwhile.
+    let credential_cache_millis = if args.testing_api {
+        0
+    } else {
+        args.credential_cache_millis
+    };
     let credentials = CachedCredentials::wrap(
         store.clone(),
         clock.clone(),
-        TimeDelta::milliseconds(i64::from(args.credential_cache_millis)),
+        TimeDelta::milliseconds(i64::from(credential_cache_millis)),
     );
     let mut context = ApiContext::new(
         store.clone(),
@@ -591,6 +630,20 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // on, whatever time the test has moved the server to.
         context = context.with_signature_clock(Arc::new(SystemClock));
     }
+    let testing_api = match (memory_store, &stand_in_clock) {
+        (Some(memory_store), Some(stand_in_clock)) => {
+            let stand_in = Arc::new(StandIn {
+                clock: stand_in_clock.clone(),
+                fixtures: fixtures.clone(),
+                store: memory_store,
+                faults: Default::default(),
+                journal: Default::default(),
+            });
+            context = context.with_testing(stand_in);
+            true
+        }
+        _ => false,
+    };
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }
@@ -619,6 +672,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 
     let log = logger(args.log_level)?;
+    if testing_api {
+        slog::warn!(
+            log,
+            "the testing API is on at /testing/v1 (--testing-api): an admin credential can \
+             move this server's clock, reset it, inject faults and read its journal"
+        );
+    }
     reload_geoip_on_sighup(enricher, log.clone())?;
     if args.janitor_interval_seconds > 0 {
         let settings = JanitorSettings {

@@ -22,3 +22,4 @@ pub mod secrets;
 pub mod seed;
 pub mod service;
 pub mod store;
+pub mod testing;

@@ -52,6 +52,7 @@ use rusqlite::{Connection, ErrorCode, Row};
 mod credentials;
 mod identity;
 mod location;
+mod reset;
 mod schema;
 mod sessions;
 #[cfg(test)]
