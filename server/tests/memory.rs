@@ -657,3 +657,34 @@ fn the_testing_api_moves_the_clock_injects_faults_journals_and_resets() {
     let (_, faults) = server.request("GET", "/testing/v1/faults", Some(token));
     assert_eq!(faults["items"], Value::Array(Vec::new()));
 }
+
+#[test]
+fn a_reset_gives_rate_limited_credentials_a_fresh_start() {
+    let cwd = tempfile::tempdir().unwrap();
+    let example_path = example();
+    let server = Server::start(
+        cwd.path(),
+        &[
+            "--fixtures",
+            example_path.to_str().unwrap(),
+            "--testing-api",
+        ],
+    );
+    let fixtures = example_json();
+    let admin = fixtures["credentials"][0]["native"]["token"]
+        .as_str()
+        .unwrap();
+    // User 42 may make 1 request a second, in bursts of 2.
+    let user = &fixtures["credentials"][2];
+    assert_eq!(user["rate_limit"], 1);
+    let token = user["native"]["token"].as_str().unwrap();
+    let own = "/native/v1/sessions?user_id=42&identity_store_id=acme";
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| server.request("GET", own, Some(token)).0)
+        .collect();
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let (status, _) = server.request("POST", "/testing/v1/reset", Some(admin));
+    assert_eq!(status, 204);
+    let (status, body) = server.request("GET", own, Some(token));
+    assert_eq!(status, 200, "a fresh bucket after the reset: {body}");
+}

@@ -620,7 +620,7 @@ pub trait LoginSessionsApi {
     ///
     /// Every credential, session and Looker token is replaced by the
     /// fixtures' own; the clock goes back to where the fixtures start it;
-    /// faults and the journal are cleared.
+    /// faults, the journal, rate limits and Huawei lockouts are cleared.
     #[endpoint {
         method = POST,
         path = "/testing/v1/reset",

@@ -381,6 +381,15 @@ impl HuaweiAuthenticator {
         self
     }
 
+    /// Forgets every failure count and lock (a test stand-in's reset).
+    pub fn forget_lockouts(&self) {
+        self.lockout
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The credential that signed `request`, or why none did.
     pub async fn verify(&self, request: &SignedRequest<'_>) -> Result<Credential, HuaweiAuthError> {
         let authorization = parse_authorization(request.headers)?;

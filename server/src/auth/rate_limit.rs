@@ -34,6 +34,15 @@ impl RateLimiter {
     }
 
     /// Takes one request's token from the credential's bucket.
+    /// Forgets every bucket: every credential starts full again (a test
+    /// stand-in's reset).
+    pub fn forget_all(&self) {
+        self.buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     pub fn admit(&self, credential: &Credential) -> Result<(), AuthError> {
         let Some(per_second) = credential.rate_limit else {
             return Ok(());

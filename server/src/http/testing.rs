@@ -61,6 +61,11 @@ pub async fn reset(rqctx: Rqctx) -> Result<HttpResponseUpdatedNoContent, NativeE
         .reset()
         .await
         .map_err(|e| store_failure::<NativeError>(&rqctx, e))?;
+    // What the server remembers of requests besides the store: the same
+    // credentials start afresh.
+    let context = rqctx.context();
+    context.auth.forget_rate_limits();
+    context.huawei_auth.forget_lockouts();
     Ok(HttpResponseUpdatedNoContent())
 }
 

@@ -52,7 +52,8 @@ impl std::fmt::Debug for StandIn {
 impl StandIn {
     /// Back to the start: the store emptied and the fixtures stored again,
     /// the clock where the fixtures start it (or wall time), no fault, an
-    /// empty journal.
+    /// empty journal. (Rate limits and Huawei lockouts live in the
+    /// authenticators; the reset handler clears them.)
     pub async fn reset(&self) -> Result<(), StoreError> {
         self.faults.clear();
         self.store.delete_everything().await?;
