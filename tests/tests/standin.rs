@@ -3,7 +3,8 @@
 //! Looker's and Huawei's official Python SDKs with the fixtures' secrets,
 //! while the test moves the server's clock past a session's expiry and a
 //! Looker token's lifetime and injects each dialect's faults through the
-//! testing API; then the journal says what each SDK did.
+//! testing API; then the journal says what each SDK did. The generated
+//! Rust client goes through the same (fixtures, expiry, a fault, reset).
 //!
 //! Without Python this test fails, saying what to install (see
 //! `tests/src/python.rs`).
@@ -237,4 +238,70 @@ async fn huawei_sdk_sees_expiry_and_injected_faults_as_its_own_exceptions() {
     // code is the one the body carried.
     assert_eq!(journal[3]["request_id"], seen["unavailable"]["request_id"]);
     assert_eq!(seen["unavailable"]["error_code"], "IIC.503");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_generated_rust_client_sees_fixtures_expiry_faults_and_reset() {
+    use login_sessions_client::types::{EndReason, NativeErrorCode, SessionStatus};
+    use login_sessions_tests::error_response;
+
+    let stand_in = tokio::task::spawn_blocking(|| StandIn::start(&example_fixtures()))
+        .await
+        .unwrap();
+    let fixtures = example_fixtures_json();
+    let admin = &fixtures["credentials"][0];
+    let expiring = fixtures["sessions"][0]["id"].as_str().unwrap();
+    let client = login_sessions_client::auth::native_client(
+        &stand_in.url,
+        admin["native"]["token"].as_str().unwrap(),
+    )
+    .unwrap();
+    let view = || client.session_view().session_id(expiring).send();
+
+    let session = view().await.unwrap().into_inner();
+    assert_eq!(session.status, SessionStatus::Authenticated);
+    assert!(session.live);
+    assert_eq!(session.browser.as_deref(), Some("Chrome"));
+
+    stand_in.advance(3601).await;
+    let session = view().await.unwrap().into_inner();
+    assert_eq!(session.status, SessionStatus::Complete);
+    assert_eq!(session.end_reason, Some(EndReason::Expired));
+
+    stand_in.fault("native", "session_view", 503, 1).await;
+    let (status, error) = error_response(view().await.unwrap_err());
+    assert_eq!(status, 503);
+    assert_eq!(error.error_code, NativeErrorCode::Unavailable);
+    assert!(view().await.is_ok(), "one request answered the fault");
+
+    let prefactor = login_sessions_client::auth::prefactor_client(
+        &stand_in.url,
+        admin["prefactor"]["api_token"].as_str().unwrap(),
+    )
+    .unwrap();
+    prefactor
+        .fetch_session()
+        .session_id(expiring)
+        .send()
+        .await
+        .expect("the fixtures' Prefactor token works");
+
+    let journal = stand_in.journal("native").await;
+    let statuses: Vec<u64> = journal
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 503, 200]);
+    assert_eq!(journal[2]["request_id"], error.request_id.as_str());
+    assert_eq!(stand_in.journal("prefactor").await.len(), 1);
+
+    let (status, _) = stand_in.testing("POST", "/reset", None).await;
+    assert_eq!(status, 204);
+    let session = view().await.unwrap().into_inner();
+    assert!(session.live, "back to the fixtures' clock");
+    assert_eq!(
+        stand_in.journal("native").await.len(),
+        1,
+        "only the request since"
+    );
 }
