@@ -590,6 +590,9 @@ pub trait LoginSessionsApi {
     ) -> Result<http::Response<dropshot::Body>, NativeError>;
 
     /// What the server's clock reads.
+    ///
+    /// Wall time plus the offset the fixtures' `clock` and every
+    /// `clock/advance` since the last reset set, in RFC 3339.
     #[endpoint {
         method = GET,
         path = "/testing/v1/clock",
@@ -647,6 +650,9 @@ pub trait LoginSessionsApi {
     ) -> Result<HttpResponseCreated<Fault>, NativeError>;
 
     /// List the faults waiting.
+    ///
+    /// In the order they were injected, each with how many more requests
+    /// it answers; a fault whose count is used up is gone.
     #[endpoint {
         method = GET,
         path = "/testing/v1/faults",
@@ -657,6 +663,8 @@ pub trait LoginSessionsApi {
     ) -> Result<HttpResponseOk<FaultList>, NativeError>;
 
     /// Clear every fault.
+    ///
+    /// Every request is served again from now on. Answers 204.
     #[endpoint {
         method = DELETE,
         path = "/testing/v1/faults",
@@ -682,6 +690,9 @@ pub trait LoginSessionsApi {
     ) -> Result<HttpResponseOk<JournalPage>, NativeError>;
 
     /// Clear the journal.
+    ///
+    /// Every entry is forgotten; requests answered from now on are
+    /// recorded as before. Answers 204.
     #[endpoint {
         method = DELETE,
         path = "/testing/v1/journal",
