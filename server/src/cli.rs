@@ -19,7 +19,7 @@ use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
 use crate::domain::credential::Role;
 use crate::enrich::Enricher;
@@ -27,6 +27,7 @@ use crate::enrich::geoip::GeoIp;
 use crate::http::limits::{
     ConnectionSettings, DEFAULT_FIRST_REQUEST_TIMEOUT_SECONDS, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
 };
+use crate::fixtures::Fixtures;
 use crate::http::{self, ApiContext};
 use crate::janitor::{
     DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
@@ -40,6 +41,8 @@ use crate::service::{DEFAULT_LAST_SEEN_GRANULARITY_SECONDS, SessionService, Sess
 use crate::store::SharedStore;
 use crate::store::credential_cache::{CachedCredentials, DEFAULT_CREDENTIAL_CACHE_MILLIS};
 use crate::store::postgres::DEFAULT_POOL_SIZE;
+use crate::store::sqlite::SqliteStore;
+use crate::testing::StandIn;
 use output::{Failure, credential_json, credential_line, say};
 pub use output::{issued_json, issued_text, temporary_json, temporary_text};
 
@@ -98,7 +101,10 @@ struct BackupArgs {
 /// Where the data and the server key are.
 #[derive(Debug, Args)]
 struct StoreArgs {
-    /// The database: sqlite:PATH (embedded, the default) or postgres://...
+    /// The database: sqlite:PATH (embedded, the default), postgres://...,
+    /// or (`serve` only) `memory`: nothing on disk, gone when the process
+    /// ends, with a server key generated in memory unless --key-file is
+    /// given.
     #[arg(long, env = "LOGIN_SESSIONS_DATABASE", default_value = DEFAULT_DATABASE)]
     database: String,
     /// The server key file (64 hex characters). Default with SQLite:
@@ -239,6 +245,17 @@ struct ServeArgs {
     /// xtask bench`.
     #[arg(long, env = "LOGIN_SESSIONS_BENCH_ENDPOINTS")]
     bench_endpoints: bool,
+    /// Start from the credentials, sessions and clock declared in this
+    /// file (JSON, or YAML named *.yaml or *.yml; see docs/testing.md),
+    /// checked before the server listens. Only with --database memory.
+    #[arg(long, env = "LOGIN_SESSIONS_FIXTURES", value_name = "FILE")]
+    fixtures: Option<PathBuf>,
+    /// Serve the testing API under /testing/v1 (the clock, a reset to the
+    /// fixtures, injected faults, the journal of requests), for an admin
+    /// credential; off by default. Only with --database memory: never on a
+    /// database that matters, and never with PostgreSQL.
+    #[arg(long, env = "LOGIN_SESSIONS_TESTING_API")]
+    testing_api: bool,
 }
 
 /// The environment variable naming GeoIP databases when no `--geoip-db` is
@@ -485,13 +502,17 @@ async fn open_creating(
         config::key_source(args.key_file.as_deref(), &database).map_err(|e| e.to_string())?;
     let creates = match &database {
         DatabaseUrl::Sqlite(path) => (!path.exists()).then(|| path.clone()),
-        DatabaseUrl::Postgres(_) => None,
+        DatabaseUrl::Postgres(_) | DatabaseUrl::Memory => None,
     };
     if let Some(path) = &creates {
         let key = match &key_source {
-            config::KeySource::File(key) | config::KeySource::BesideDatabase(key) => key,
+            config::KeySource::File(key) | config::KeySource::BesideDatabase(key) => Some(key),
+            config::KeySource::Ephemeral => None,
         };
-        if creating == Creating::Refused && key.exists() {
+        if let Some(key) = key
+            && creating == Creating::Refused
+            && key.exists()
+        {
             return Err(format!(
                 "the database {} does not exist, but its server key {} does: the database \
                  was moved or deleted, or --database names the wrong file. Point --database \
@@ -561,8 +582,25 @@ async fn rotate_key(args: &StoreArgs) -> Result<(), Failure> {
     )
 }
 
+/// Refuses `--database memory` for a command other than `serve`: the
+/// database it would open is its own, empty, and gone when it exits, so
+/// whatever it did would be lost and the server it was meant for would
+/// never see it.
+fn refuse_memory(args: &StoreArgs, command: &str) -> Result<(), String> {
+    match DatabaseUrl::parse(&args.database) {
+        Ok(DatabaseUrl::Memory) => Err(format!(
+            "`{command}` cannot use --database memory: an in-memory database belongs to \
+             the one `serve` process that holds it, and this command's own would be \
+             gone when it exits. Declare credentials and sessions for such a server \
+             with `serve --database memory --fixtures FILE`"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `init`: a new, empty database, ready to serve.
 async fn init(args: &StoreArgs) -> Result<(), Failure> {
+    refuse_memory(args, "init")?;
     let database = DatabaseUrl::parse(&args.database).map_err(|e| e.to_string())?;
     if let DatabaseUrl::Sqlite(path) = &database
         && path.exists()
@@ -582,28 +620,112 @@ async fn init(args: &StoreArgs) -> Result<(), Failure> {
 }
 
 async fn credential_service(args: &StoreArgs) -> Result<CredentialService, String> {
+    refuse_memory(args, "credentials")?;
     let (store, key) = open(args).await?;
     Ok(CredentialService::new(store, Arc::new(SystemClock), key))
 }
 
+/// Refuses `serve` options that make no sense together.
+fn check_serve_options(args: &ServeArgs) -> Result<(), String> {
+    let memory = matches!(
+        DatabaseUrl::parse(&args.store.database),
+        Ok(DatabaseUrl::Memory)
+    );
+    if args.fixtures.is_some() && !memory {
+        return Err(
+            "--fixtures needs --database memory: fixtures declare the whole state a \
+                    test starts from, which a database kept between runs would already hold"
+                .into(),
+        );
+    }
+    if args.testing_api && !memory {
+        let database = match DatabaseUrl::parse(&args.store.database) {
+            Ok(DatabaseUrl::Postgres(_)) => "PostgreSQL",
+            _ => "a database file",
+        };
+        return Err(format!(
+            "--testing-api needs --database memory, not {database}: its reset deletes \
+             everything the server holds"
+        ));
+    }
+    if args.fixtures.is_some() && args.demo {
+        return Err("--fixtures and --demo both declare the data to start from: give one".into());
+    }
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let (store, key) = open(&args.store).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    check_serve_options(&args)?;
+    // The testing API's reset empties the in-memory store itself, so it
+    // keeps a handle on it as what it is.
+    let (store, key, memory_store) = if args.testing_api {
+        let memory = Arc::new(SqliteStore::open_in_memory().map_err(|e| e.to_string())?);
+        let key_source = config::key_source(args.store.key_file.as_deref(), &DatabaseUrl::Memory)
+            .map_err(|e| e.to_string())?;
+        let key = Arc::new(config::load_key(&key_source).map_err(|e| e.to_string())?);
+        let store: SharedStore = memory.clone();
+        (store, key, Some(memory))
+    } else {
+        let (store, key) = open(&args.store).await?;
+        (store, key, None)
+    };
+    let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
+    let enricher = Arc::new(Enricher::with_geoip(geoip)?);
+    let fixtures = args
+        .fixtures
+        .as_deref()
+        .map(|path| Fixtures::load(path, &key, &enricher))
+        .transpose()
+        .map_err(|e| format!("--fixtures: {e}"))?;
+    // A stand-in's clock is wall time plus an offset that fixtures (and
+    // the testing API) set; a server in production reads the wall clock.
+    let stand_in_clock =
+        (fixtures.is_some() || args.testing_api).then(|| Arc::new(OffsetClock::new()));
+    let clock: Arc<dyn Clock> = match &stand_in_clock {
+        Some(clock) => clock.clone(),
+        None => Arc::new(SystemClock),
+    };
+    let fixtures = fixtures.map(Arc::new);
+    if let (Some(fixtures), Some(path), Some(stand_in_clock)) =
+        (&fixtures, &args.fixtures, &stand_in_clock)
+    {
+        if let Some(start) = fixtures.clock {
+            stand_in_clock.set(start);
+        }
+        fixtures
+            .apply(&store)
+            .await
+            .map_err(|e| format!("--fixtures: could not store them: {e}"))?;
+        let (credentials, sessions) = fixtures.counts();
+        eprintln!(
+            "fixtures: {credentials} credentials and {sessions} sessions from {}; the clock reads {}",
+            path.display(),
+            clock
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+    }
     let settings = SessionSettings {
         default_ttl: TimeDelta::seconds(i64::from(args.default_session_ttl)),
         last_seen_granularity: TimeDelta::seconds(i64::from(args.last_seen_granularity)),
         ..SessionSettings::default()
     };
+    let bind = concrete_bind_address(args.bind, args.public_url.is_some())?;
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.bind));
-    let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
-    let enricher = Arc::new(Enricher::with_geoip(geoip)?);
+        .unwrap_or_else(|| format!("http://{bind}"));
+    // With the testing API, a reset replaces every credential at once:
+    // nothing may answer from a cache meanwhile.
+    let credential_cache_millis = if args.testing_api {
+        0
+    } else {
+        args.credential_cache_millis
+    };
     let credentials = CachedCredentials::wrap(
         store.clone(),
         clock.clone(),
-        TimeDelta::milliseconds(i64::from(args.credential_cache_millis)),
+        TimeDelta::milliseconds(i64::from(credential_cache_millis)),
     );
     let mut context = ApiContext::new(
         store.clone(),
@@ -615,6 +737,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     )
     .with_enricher(enricher.clone())
     .with_bench_endpoints(args.bench_endpoints);
+    if stand_in_clock.is_some() {
+        // Huawei's SDKs sign with the wall clock of the machine they run
+        // on, whatever time the test has moved the server to.
+        context = context.with_signature_clock(Arc::new(SystemClock));
+    }
+    let testing_api = match (memory_store, &stand_in_clock) {
+        (Some(memory_store), Some(stand_in_clock)) => {
+            let stand_in = Arc::new(StandIn {
+                clock: stand_in_clock.clone(),
+                fixtures: fixtures.clone(),
+                store: memory_store,
+                faults: Default::default(),
+                journal: Default::default(),
+            });
+            context = context.with_testing(stand_in);
+            true
+        }
+        _ => false,
+    };
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }
@@ -645,6 +786,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let (log, log_output) = logger(args.log_level, args.log_format);
     // Whatever way `serve` ends, the log's last lines are written.
     let _flush_the_log = FlushOnDrop(log_output.clone());
+    if testing_api {
+        slog::warn!(
+            log,
+            "the testing API is on at /testing/v1 (--testing-api): an admin credential can \
+             move this server's clock, reset it, inject faults and read its journal"
+        );
+    }
     reload_geoip_on_sighup(enricher, log.clone())?;
     if args.janitor_interval_seconds > 0 {
         let settings = JanitorSettings {
@@ -665,7 +813,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         )),
         database_connections: u64::from(args.store.database_pool_size),
     };
-    let server = http::start_with(context, args.bind, log, &connections)?;
+    let server = http::start_with(context, bind, log, &connections)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
         server.local_addr(),
@@ -673,6 +821,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .map(|d| d.redacted())
             .unwrap_or_default()
     );
+    // The address actually bound (`--bind 127.0.0.1:0` picks a port), on
+    // a line of its own on stdout, for scripts and tests to read. Like the
+    // demo banner, nobody reading it does not stop the server.
+    if let Err(Failure::Message(message)) =
+        say(format_args!("listening on http://{}", server.local_addr()))
+    {
+        eprintln!("warning: {message}");
+    }
     let stopped = server.wait_for_shutdown();
     tokio::select! {
         result = stopped => result,
@@ -698,6 +854,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 }
 
+/// The address to bind. With port 0 and no `--public-url`, a free port is
+/// chosen here, before the server starts: the public URL (in
+/// `/openapi.json`, `/docs/` and error links) is fixed when the context is
+/// built, and must name the port clients will reach. The port is free when
+/// chosen; another process taking it in the moment before the server binds
+/// it makes `serve` fail to start, saying so, rather than serve a wrong URL.
+fn concrete_bind_address(bind: SocketAddr, public_url_given: bool) -> Result<SocketAddr, String> {
+    if bind.port() != 0 || public_url_given {
+        return Ok(bind);
+    }
+    std::net::TcpListener::bind(bind)
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| format!("could not find a free port on {}: {e}", bind.ip()))
+}
+
 /// How long `serve` waits for the requests in flight once asked to stop.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -717,6 +888,7 @@ async fn stop_signal() -> Result<&'static str, String> {
 async fn seed(args: SeedArgs) -> Result<(), Failure> {
     use std::io::{IsTerminal, Write};
 
+    refuse_memory(&args.store, "seed")?;
     let (store, _key) = open(&args.store).await?;
     let sessions = SessionService::new(store, Arc::new(SystemClock), SessionSettings::default());
     let plan = crate::seed::SeedPlan {

@@ -85,9 +85,78 @@ impl Clock for ManualClock {
     }
 }
 
+/// The wall clock plus an offset the test stand-in moves (`serve
+/// --testing-api`): `POST /testing/v1/clock/advance` adds to the offset,
+/// and time keeps passing at wall speed from there. Everything that reads
+/// the server's clock follows it (expiry, token lifetimes, rate limits,
+/// the janitor, `last_seen`).
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    offset: Mutex<TimeDelta>,
+}
+
+impl OffsetClock {
+    /// A clock reading wall time until moved.
+    pub fn new() -> OffsetClock {
+        OffsetClock::default()
+    }
+
+    /// Moves the clock forward (or back, with a negative delta).
+    pub fn advance(&self, delta: TimeDelta) {
+        *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) += delta;
+    }
+
+    /// Makes the clock read `to` now, and move on from there at wall speed.
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = to - Utc::now();
+    }
+
+    /// Back to wall time.
+    pub fn reset(&self) {
+        *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = TimeDelta::zero();
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        let offset = *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        crate::domain::truncate_to_millis(Utc::now() + offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_clock_is_wall_time_moved() {
+        let clock = OffsetClock::new();
+        let wall = SystemClock.now();
+        assert!((clock.now() - wall).abs() < TimeDelta::seconds(5));
+        clock.advance(TimeDelta::hours(2));
+        let moved = clock.now() - SystemClock.now();
+        assert!(
+            (moved - TimeDelta::hours(2)).abs() < TimeDelta::seconds(5),
+            "{moved}"
+        );
+        let start = DateTime::from_timestamp(1_900_000_000, 0).unwrap_or_default();
+        clock.set(start);
+        assert!((clock.now() - start).abs() < TimeDelta::seconds(5));
+        clock.reset();
+        assert!((clock.now() - SystemClock.now()).abs() < TimeDelta::seconds(5));
+    }
 
     #[test]
     fn a_stepping_clock_moves_at_every_reading() {

@@ -19,13 +19,19 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
     /// `postgres://...` or `postgresql://...`.
     Postgres(String),
+    /// `memory`: SQLite in this process's memory, empty at start and gone
+    /// when the process ends (a stand-in for tests; only `serve` takes it).
+    Memory,
 }
+
+/// The `--database` value that keeps everything in memory.
+pub const MEMORY_DATABASE: &str = "memory";
 
 /// What is wrong with the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "unsupported database URL {0:?}: use sqlite:PATH (for example sqlite:login-sessions.db) or postgres://USER@HOST/DB"
+        "unsupported database URL {0:?}: use sqlite:PATH (for example sqlite:login-sessions.db), postgres://USER@HOST/DB or memory"
     )]
     UnsupportedDatabase(String),
     #[error("the server key: {0}")]
@@ -43,6 +49,9 @@ pub enum ConfigError {
 impl DatabaseUrl {
     /// Parses a `--database` value.
     pub fn parse(text: &str) -> Result<DatabaseUrl, ConfigError> {
+        if text == MEMORY_DATABASE {
+            return Ok(DatabaseUrl::Memory);
+        }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(text.to_string()));
         }
@@ -61,6 +70,7 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
             DatabaseUrl::Postgres(url) => redact_password(url),
+            DatabaseUrl::Memory => MEMORY_DATABASE.to_string(),
         }
     }
 }
@@ -107,6 +117,7 @@ pub async fn open_store(
 ) -> Result<SharedStore, ConfigError> {
     match database {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        DatabaseUrl::Memory => Ok(Arc::new(SqliteStore::open_in_memory()?)),
         DatabaseUrl::Postgres(url) => Ok(Arc::new(
             PostgresStore::open(url, pool_size)
                 .await
@@ -125,6 +136,9 @@ pub enum KeySource {
     File(PathBuf),
     /// Beside the SQLite database, created on first use.
     BesideDatabase(PathBuf),
+    /// None: an in-memory database gets a key generated at start, held in
+    /// memory only and gone with the data it sealed.
+    Ephemeral,
 }
 
 /// The key file to use: the one given, or `<database file>.key` for SQLite.
@@ -139,6 +153,7 @@ pub fn key_source(
             name.push(".key");
             Ok(KeySource::BesideDatabase(PathBuf::from(name)))
         }
+        (None, DatabaseUrl::Memory) => Ok(KeySource::Ephemeral),
         (None, DatabaseUrl::Postgres(_)) => Err(ConfigError::Key(crate::secrets::SecretError::KeyFile {
             path: PathBuf::from("(none given)"),
             reason: "with PostgreSQL every replica must share one server key: give --key-file PATH or LOGIN_SESSIONS_KEY_FILE (create one with `login-sessions key generate > PATH`)".into(),
@@ -161,6 +176,7 @@ pub fn load_key(source: &KeySource) -> Result<ServerKey, ConfigError> {
             }
             Ok(key)
         }
+        KeySource::Ephemeral => Ok(ServerKey::generate()),
     }
 }
 
@@ -184,6 +200,9 @@ mod tests {
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite:").is_err());
+        assert_eq!(DatabaseUrl::parse("memory").unwrap(), DatabaseUrl::Memory);
+        assert_eq!(DatabaseUrl::Memory.redacted(), "memory");
+        assert!(DatabaseUrl::parse("sqlite::memory:").is_ok_and(|url| url != DatabaseUrl::Memory));
         assert_eq!(
             DatabaseUrl::Postgres("postgres://u:secret@h/db".into()).redacted(),
             "postgres://u:***@h/db"
@@ -218,5 +237,13 @@ mod tests {
         let source = key_source(None, &DatabaseUrl::Sqlite("/x/y.db".into())).unwrap();
         assert!(matches!(source, KeySource::BesideDatabase(p) if p == Path::new("/x/y.db.key")));
         assert!(key_source(None, &DatabaseUrl::Postgres("postgres://h/db".into())).is_err());
+        assert!(matches!(
+            key_source(None, &DatabaseUrl::Memory).unwrap(),
+            KeySource::Ephemeral
+        ));
+        assert!(matches!(
+            key_source(Some(Path::new("k")), &DatabaseUrl::Memory).unwrap(),
+            KeySource::File(_)
+        ));
     }
 }

@@ -27,6 +27,10 @@ const UPPER_ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /// Random bytes behind a bearer token from [`new_token`].
 const TOKEN_BYTES: usize = 32;
+/// Characters after the prefix of a bearer token from [`new_token`]:
+/// base64url without padding of [`TOKEN_BYTES`].
+pub const TOKEN_TEXT_LEN: usize = TOKEN_BYTES.div_ceil(3) * 4 - (3 - TOKEN_BYTES % 3) % 3;
+
 /// Random bytes behind a security token from [`new_security_token`].
 const SECURITY_TOKEN_BYTES: usize = 48;
 
@@ -80,24 +84,33 @@ pub fn new_token(prefix: &str) -> String {
     token
 }
 
+/// Length of a Looker client id.
+pub const LOOKER_CLIENT_ID_LEN: usize = 20;
+/// Length of a Looker client secret.
+pub const LOOKER_CLIENT_SECRET_LEN: usize = 24;
+/// Length of a Huawei access key id (AK).
+pub const HUAWEI_ACCESS_KEY_LEN: usize = 20;
+/// Length of a Huawei secret access key (SK).
+pub const HUAWEI_SECRET_KEY_LEN: usize = 40;
+
 /// A fresh Looker client id: 20 characters from `[A-Za-z0-9]`.
 pub fn new_looker_client_id() -> String {
-    random_string(ALPHANUMERIC, 20)
+    random_string(ALPHANUMERIC, LOOKER_CLIENT_ID_LEN)
 }
 
 /// A fresh Looker client secret: 24 characters from `[A-Za-z0-9]`.
 pub fn new_looker_client_secret() -> String {
-    random_string(ALPHANUMERIC, 24)
+    random_string(ALPHANUMERIC, LOOKER_CLIENT_SECRET_LEN)
 }
 
 /// A fresh Huawei access key id (AK): 20 characters from `[A-Z0-9]`.
 pub fn new_huawei_access_key() -> String {
-    random_string(UPPER_ALPHANUMERIC, 20)
+    random_string(UPPER_ALPHANUMERIC, HUAWEI_ACCESS_KEY_LEN)
 }
 
 /// A fresh Huawei secret access key (SK): 40 characters from `[A-Za-z0-9]`.
 pub fn new_huawei_secret_key() -> String {
-    random_string(ALPHANUMERIC, 40)
+    random_string(ALPHANUMERIC, HUAWEI_SECRET_KEY_LEN)
 }
 
 /// A fresh security token for Huawei temporary credentials: base64url-no-pad

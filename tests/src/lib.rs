@@ -44,6 +44,7 @@ pub mod proxy;
 pub mod python;
 pub mod runner;
 pub mod spec;
+pub mod standin;
 
 use std::any::Any;
 use std::net::SocketAddr;

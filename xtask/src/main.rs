@@ -4,7 +4,9 @@
 //!   `openapi/login-sessions.json`: the API crate's `openapi_document()`,
 //!   and its copy as a published version in `openapi/versions/`, which may
 //!   not change incompatibly without a major version bump (see
-//!   [`versions`] and [`compat`]).
+//!   [`versions`] and [`compat`]); and the testing API's document,
+//!   `openapi/login-sessions-testing.json` (`testing_openapi_document()`),
+//!   drift-checked the same way but not versioned.
 //! * `cargo xtask client generate|check` — the Rust client,
 //!   `client/src/generated.rs`, generated with progenitor from the
 //!   checked-in OpenAPI document.
@@ -144,6 +146,7 @@ fn openapi_command(root: &Path, action: Action) -> anyhow::Result<ExitCode> {
     match action {
         Action::Generate => {
             let code = generate(&golden, root)?;
+            generate(&openapi::testing_golden(), root)?;
             let text = openapi::contents()?;
             if versions::record(root, &text)? {
                 eprintln!(
@@ -154,7 +157,13 @@ fn openapi_command(root: &Path, action: Action) -> anyhow::Result<ExitCode> {
             Ok(code)
         }
         Action::Check => {
-            let code = check(&golden, root)?;
+            let main = check(&golden, root)?;
+            let testing = check(&openapi::testing_golden(), root)?;
+            let code = if testing == ExitCode::SUCCESS {
+                main
+            } else {
+                testing
+            };
             let problems = versions::check(root, &openapi::contents()?)?;
             if problems.is_empty() {
                 return Ok(code);

@@ -1,4 +1,5 @@
-//! The published OpenAPI document, `openapi/login-sessions.json`.
+//! The published OpenAPI document, `openapi/login-sessions.json`, and the
+//! testing API's, `openapi/login-sessions-testing.json`.
 //!
 //! It is [`login_sessions_api::openapi_document`] (dropshot's document
 //! from the API trait, plus the API crate's transforms), pretty-printed with two-space indentation and a trailing newline. The
@@ -15,6 +16,27 @@ use crate::golden::{Drift, Golden, unified_diff};
 
 /// The document's path relative to the workspace root.
 pub const PATH: &str = "openapi/login-sessions.json";
+
+/// The testing API's document's path relative to the workspace root.
+pub const TESTING_PATH: &str = "openapi/login-sessions-testing.json";
+
+/// The testing API's document as a golden file: drift-checked like the
+/// main one, but not versioned under `openapi/versions/` (it is not part of
+/// the main contract) and not the source of any generated client.
+pub fn testing_golden() -> Golden {
+    Golden {
+        path: TESTING_PATH,
+        command: "cargo xtask openapi generate",
+        generate: |_root: &Path| render(&testing_document()?),
+        compare,
+    }
+}
+
+/// The testing API's document, as the API crate produces it.
+pub fn testing_document() -> anyhow::Result<Value> {
+    login_sessions_api::testing_openapi_document()
+        .context("generating the testing API's OpenAPI document from the API trait")
+}
 
 /// The document as a golden file.
 pub fn golden() -> Golden {
@@ -90,6 +112,13 @@ mod tests {
     #[test]
     fn openapi_is_up_to_date() {
         let golden = golden();
+        let drift = golden.check(&workspace::root().unwrap()).unwrap();
+        assert!(drift == Drift::None, "{}", golden.report(&drift));
+    }
+
+    #[test]
+    fn the_testing_document_is_up_to_date() {
+        let golden = testing_golden();
         let drift = golden.check(&workspace::root().unwrap()).unwrap();
         assert!(drift == Drift::None, "{}", golden.report(&drift));
     }

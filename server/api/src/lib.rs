@@ -16,10 +16,12 @@ pub mod native;
 pub mod prefactor;
 pub mod raw_typed;
 pub mod retry_after;
+pub mod testing;
 
 use dropshot::{
     EndpointTagPolicy, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
-    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
+    HttpResponseUpdatedNoContent, PaginationParams, Path, Query, RequestContext, ResultsPage,
+    TypedBody,
 };
 
 use bench::BenchBaseline;
@@ -42,8 +44,9 @@ use prefactor::{
     SessionPath as PrefactorSessionPath,
 };
 use raw_typed::RawTypedBody;
+use testing::{ClockAdvance, ClockNow, Fault, FaultCreate, FaultList, JournalFilter, JournalPage};
 
-pub use document::openapi_document;
+pub use document::{openapi_document, testing_openapi_document};
 
 /// The title of the published OpenAPI document.
 pub const API_TITLE: &str = "login-sessions";
@@ -98,7 +101,13 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
 /// * Vendor operations keep the vendor's own operation id exactly (Looker's
 ///   `user_session`, Huawei's `ListSessions`, Prefactor's `fetch_session`),
 ///   because the vendors' generated clients are built on those names.
-/// * Every operation has exactly one tag: its dialect.
+/// * Every operation has exactly one tag: its dialect, or `testing`.
+/// * The testing API (tag `testing`, paths under `/testing/v1`, operations
+///   `testing_<resource>_<verb>`) drives a test stand-in. It is split off
+///   into a document of its own (`openapi/login-sessions-testing.json`,
+///   [`testing_openapi_document`]): the main document, its clients and
+///   `/docs/` never show it, and changing it does not version the main
+///   document.
 /// * Handlers take their path, query and body through `Checked` /
 ///   `CheckedBody` (or `RawTypedBody`, when they need the body's bytes),
 ///   so that every error, even a malformed request, is answered in the
@@ -116,6 +125,9 @@ pub const API_DESCRIPTION: &str = "Records web and API login sessions and \
             },
             "prefactor" = {
                 description = "Prefactor's session API under /api/v1: Fetch session as Prefactor documents it (PFIDs, the actions/summary envelope, Unix-second timestamps, Prefactor's error codes), plus list and revoke extensions. Bearer authentication with a credential's Prefactor API token.",
+            },
+            "testing" = {
+                description = "The testing API of a stand-in server (`serve --database memory --testing-api`): its clock, a reset to the fixtures, injected faults and the journal of requests. Off (404) unless the server runs with --testing-api. Bearer authentication with an admin credential's native token. Errors are native errors.",
             },
             "looker" = {
                 description = "Looker API 4.0 web login sessions (`/api/4.0`), wire-compatible with Looker's official SDKs. Log in with a credential's Looker client id and secret (`login`), then send the access token as `Authorization: token <access_token>` (or `Bearer`). Operation ids, parameters and schemas are Looker's own; schema names carry a `Looker` prefix. Only live sessions exist here: ended or expired ones are 404. Errors are `{message, documentation_url}` (with `errors` for invalid inputs); a missing, expired or revoked token is 401 `Requires authentication.`.",
@@ -576,6 +588,119 @@ pub trait LoginSessionsApi {
     async fn api_reference(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<http::Response<dropshot::Body>, NativeError>;
+
+    /// What the server's clock reads.
+    ///
+    /// Wall time plus the offset the fixtures' `clock` and every
+    /// `clock/advance` since the last reset set, in RFC 3339.
+    #[endpoint {
+        method = GET,
+        path = "/testing/v1/clock",
+        tags = ["testing"],
+    }]
+    async fn testing_clock_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<ClockNow>, NativeError>;
+
+    /// Move the server's clock forward.
+    ///
+    /// The clock is wall time plus an offset; this adds to the offset.
+    /// Session expiry, Looker token lifetimes, rate limits, the janitor and
+    /// `last_seen` follow it; Huawei's `X-Sdk-Date` window stays on wall
+    /// time (the SDKs sign with the clock they run on). Answers the new
+    /// reading.
+    #[endpoint {
+        method = POST,
+        path = "/testing/v1/clock/advance",
+        tags = ["testing"],
+    }]
+    async fn testing_clock_advance(
+        rqctx: RequestContext<Self::Context>,
+        body: CheckedBody<TypedBody<ClockAdvance>>,
+    ) -> Result<HttpResponseOk<ClockNow>, NativeError>;
+
+    /// Go back to the fixtures.
+    ///
+    /// Every credential, session and Looker token is replaced by the
+    /// fixtures' own; the clock goes back to where the fixtures start it;
+    /// faults, the journal, rate limits and Huawei lockouts are cleared.
+    #[endpoint {
+        method = POST,
+        path = "/testing/v1/reset",
+        tags = ["testing"],
+    }]
+    async fn testing_reset(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseUpdatedNoContent, NativeError>;
+
+    /// Inject a fault.
+    ///
+    /// The next `count` requests to the operation (or, with `*`, to any
+    /// operation of the dialect) answer `status` in the dialect's own error
+    /// shape with the vendor's codes, after `delay_ms`, instead of being
+    /// served. Faults are answered in the order they were injected.
+    #[endpoint {
+        method = POST,
+        path = "/testing/v1/faults",
+        tags = ["testing"],
+    }]
+    async fn testing_fault_create(
+        rqctx: RequestContext<Self::Context>,
+        body: CheckedBody<TypedBody<FaultCreate>>,
+    ) -> Result<HttpResponseCreated<Fault>, NativeError>;
+
+    /// List the faults waiting.
+    ///
+    /// In the order they were injected, each with how many more requests
+    /// it answers; a fault whose count is used up is gone.
+    #[endpoint {
+        method = GET,
+        path = "/testing/v1/faults",
+        tags = ["testing"],
+    }]
+    async fn testing_fault_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<FaultList>, NativeError>;
+
+    /// Clear every fault.
+    ///
+    /// Every request is served again from now on. Answers 204.
+    #[endpoint {
+        method = DELETE,
+        path = "/testing/v1/faults",
+        tags = ["testing"],
+    }]
+    async fn testing_faults_clear(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseDeleted, NativeError>;
+
+    /// The journal: every request the dialects answered, oldest first.
+    ///
+    /// Each entry has the time (by the server's clock), method, path,
+    /// dialect, operation id, status and the credential that made it;
+    /// never a secret. The testing API's own requests are not in it.
+    #[endpoint {
+        method = GET,
+        path = "/testing/v1/journal",
+        tags = ["testing"],
+    }]
+    async fn testing_journal_view(
+        rqctx: RequestContext<Self::Context>,
+        query: Checked<Query<JournalFilter>>,
+    ) -> Result<HttpResponseOk<JournalPage>, NativeError>;
+
+    /// Clear the journal.
+    ///
+    /// Every entry is forgotten; requests answered from now on are
+    /// recorded as before. Answers 204.
+    #[endpoint {
+        method = DELETE,
+        path = "/testing/v1/journal",
+        tags = ["testing"],
+    }]
+    async fn testing_journal_clear(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseDeleted, NativeError>;
 }
 
 /// The API description without an implementation, for generating the

@@ -36,7 +36,9 @@ use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryH
 use crate::pfid::Pfid;
 use crate::secrets::{self, SecretHash, ServerKey};
 
-use super::scheme::{MintedSecret, SecretScheme, ShownField};
+use super::scheme::{
+    MintedSecret, SecretScheme, SecretShapeError, ShownField, drawn_from, one_value_per_field,
+};
 use crate::store::{SharedCredentials, StoreError};
 
 /// Huawei's credential secret: an access key (AK), which finds the
@@ -77,6 +79,52 @@ impl SecretScheme for AccessKeyPair {
             },
             shown: vec![access_key, secret_key],
         }
+    }
+
+    fn stored_from(
+        &self,
+        credential: &Pfid,
+        key: &ServerKey,
+        shown: &[String],
+    ) -> Result<StoredSecret, SecretShapeError> {
+        let shown = one_value_per_field(self.fields(), shown)?;
+        let (access_key, secret_key) = match shown {
+            [access_key, secret_key] => (access_key, secret_key),
+            _ => {
+                return Err(SecretShapeError::Count {
+                    expected: 2,
+                    found: shown.len(),
+                    fields: "access_key, secret_key".into(),
+                });
+            }
+        };
+        let upper_alphanumeric = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+        if !drawn_from(
+            access_key,
+            upper_alphanumeric,
+            secrets::HUAWEI_ACCESS_KEY_LEN,
+        ) {
+            return Err(SecretShapeError::Shape {
+                field: "access_key",
+                shape: "20 characters from [A-Z0-9]",
+            });
+        }
+        if !drawn_from(
+            secret_key,
+            |b| b.is_ascii_alphanumeric(),
+            secrets::HUAWEI_SECRET_KEY_LEN,
+        ) {
+            return Err(SecretShapeError::Shape {
+                field: "secret_key",
+                shape: "40 characters from [A-Za-z0-9]",
+            });
+        }
+        Ok(StoredSecret {
+            kind: self.kind(),
+            lookup_key: access_key.clone(),
+            hash: None,
+            sealed: Some(key.encrypt(secret_key.as_bytes(), credential.as_str().as_bytes())),
+        })
     }
 }
 
@@ -316,6 +364,10 @@ const UNSEALED_IDLE: std::time::Duration = std::time::Duration::from_secs(300);
 pub struct HuaweiAuthenticator {
     store: SharedCredentials,
     clock: Arc<dyn Clock>,
+    /// What `X-Sdk-Date` is compared with: the server's clock, unless a
+    /// test stand-in moves that clock, when Huawei's SDKs still sign with
+    /// the wall clock they run on.
+    signature_clock: Arc<dyn Clock>,
     key: Arc<ServerKey>,
     lockout: Arc<Lockout>,
     /// Secret keys opened lately, by their sealed value and its context:
@@ -331,6 +383,7 @@ impl HuaweiAuthenticator {
     pub fn new(store: SharedCredentials, clock: Arc<dyn Clock>, key: Arc<ServerKey>) -> Self {
         HuaweiAuthenticator {
             store,
+            signature_clock: clock.clone(),
             clock,
             key,
             lockout: Arc::new(Lockout::default()),
@@ -358,6 +411,23 @@ impl HuaweiAuthenticator {
         Ok(secret)
     }
 
+    /// The same authenticator, checking `X-Sdk-Date` against
+    /// `signature_clock` (the wall clock, when the server's clock is a test
+    /// stand-in's) while expiry and lockouts follow the server's clock.
+    pub fn with_signature_clock(mut self, signature_clock: Arc<dyn Clock>) -> Self {
+        self.signature_clock = signature_clock;
+        self
+    }
+
+    /// Forgets every failure count and lock (a test stand-in's reset).
+    pub fn forget_lockouts(&self) {
+        self.lockout
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The credential that signed `request`, or why none did.
     pub async fn verify(&self, request: &SignedRequest<'_>) -> Result<Credential, HuaweiAuthError> {
         let authorization = parse_authorization(request.headers)?;
@@ -365,7 +435,7 @@ impl HuaweiAuthenticator {
         let now = self.clock.now();
         self.lockout.check(&authorization.access_key, now)?;
 
-        let date = check_date(request, &authorization, now)?;
+        let date = check_date(request, &authorization, self.signature_clock.now())?;
         let token = request
             .headers
             .get(signing::HEADER_SECURITY_TOKEN)

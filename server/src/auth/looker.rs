@@ -10,7 +10,9 @@
 
 use http::HeaderMap;
 
-use super::scheme::{MintedSecret, SecretScheme, ShownField};
+use super::scheme::{
+    MintedSecret, SecretScheme, SecretShapeError, ShownField, drawn_from, one_value_per_field,
+};
 use super::{AuthError, Authenticator, bearer_token};
 use crate::domain::access_token::{ACCESS_TOKEN_LIFETIME, AccessToken};
 use crate::domain::credential::{Credential, SecretKind, StoredSecret};
@@ -56,6 +58,51 @@ impl SecretScheme for LookerClient {
             },
             shown: vec![client_id, client_secret],
         }
+    }
+
+    fn stored_from(
+        &self,
+        _credential: &Pfid,
+        _key: &ServerKey,
+        shown: &[String],
+    ) -> Result<StoredSecret, SecretShapeError> {
+        let shown = one_value_per_field(self.fields(), shown)?;
+        let (client_id, client_secret) = match shown {
+            [client_id, client_secret] => (client_id, client_secret),
+            _ => {
+                return Err(SecretShapeError::Count {
+                    expected: 2,
+                    found: shown.len(),
+                    fields: "client_id, client_secret".into(),
+                });
+            }
+        };
+        if !drawn_from(
+            client_id,
+            |b| b.is_ascii_alphanumeric(),
+            secrets::LOOKER_CLIENT_ID_LEN,
+        ) {
+            return Err(SecretShapeError::Shape {
+                field: "client_id",
+                shape: "20 characters from [A-Za-z0-9]",
+            });
+        }
+        if !drawn_from(
+            client_secret,
+            |b| b.is_ascii_alphanumeric(),
+            secrets::LOOKER_CLIENT_SECRET_LEN,
+        ) {
+            return Err(SecretShapeError::Shape {
+                field: "client_secret",
+                shape: "24 characters from [A-Za-z0-9]",
+            });
+        }
+        Ok(StoredSecret {
+            kind: self.kind(),
+            lookup_key: client_id.clone(),
+            hash: Some(SecretHash::of(client_secret)),
+            sealed: None,
+        })
     }
 }
 

@@ -88,6 +88,11 @@ impl Authenticator {
         Ok(credential)
     }
 
+    /// Forgets every rate limit bucket (a test stand-in's reset).
+    pub fn forget_rate_limits(&self) {
+        self.rate_limiter.forget_all();
+    }
+
     /// Applies the credential's rate limit to one request.
     pub fn admit(&self, credential: &Credential) -> Result<(), AuthError> {
         self.rate_limiter.admit(credential)

@@ -12,4 +12,5 @@ pub static SECRETS: BearerToken = BearerToken {
         json: "token",
         label: "native API token",
     }],
+    shape: "`lsn_` followed by 43 characters from [A-Za-z0-9_-]",
 };

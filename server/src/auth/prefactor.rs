@@ -12,4 +12,5 @@ pub static SECRETS: BearerToken = BearerToken {
         json: "api_token",
         label: "Prefactor API token",
     }],
+    shape: "`lsp_` followed by 43 characters from [A-Za-z0-9_-]",
 };

@@ -69,6 +69,12 @@ impl RateLimiter {
         }
     }
 
+    /// Forgets every limiter: every credential starts full again (a test
+    /// stand-in's reset).
+    pub fn forget_all(&self) {
+        self.limiters.invalidate_all();
+    }
+
     /// Admits one request of `credential`, or says how long to wait.
     pub fn admit(&self, credential: &Credential) -> Result<(), AuthError> {
         let Some(per_second) = credential.rate_limit.and_then(NonZeroU32::new) else {

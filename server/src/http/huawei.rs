@@ -32,6 +32,9 @@ use crate::domain::credential::Credential;
 use crate::domain::session::Session;
 use crate::pfid::Pfid;
 use crate::service::ServiceError;
+use crate::testing::StandIn;
+use crate::testing::faults::InjectedError;
+use login_sessions_api::testing::TestingDialect;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -92,6 +95,9 @@ pub async fn batch_delete_sessions(
 /// The credential that signed the request (over `body`, its bytes), after
 /// its rate limit.
 async fn authenticate(rqctx: &Rqctx, body: &[u8]) -> Result<Credential, HuaweiError> {
+    if let Some(due) = StandIn::intercept(rqctx, TestingDialect::Huawei).await {
+        return Err(injected(rqctx, due.error));
+    }
     let uri = rqctx.request.uri();
     let request = SignedRequest {
         method: rqctx.request.method().as_str(),
@@ -107,7 +113,17 @@ async fn authenticate(rqctx: &Rqctx, body: &[u8]) -> Result<Credential, HuaweiEr
         .verify(&request)
         .await
         .map_err(|e| auth_error(rqctx, e))?;
-    context.auth.admit(&credential).map_err(|e| match e {
+    context
+        .auth
+        .admit(&credential)
+        .map_err(|e| admission_error(rqctx, e))?;
+    StandIn::authenticated(rqctx, &credential);
+    Ok(credential)
+}
+
+/// A credential its rate limit (or the store) did not admit.
+fn admission_error(rqctx: &Rqctx, error: AuthError) -> HuaweiError {
+    match error {
         AuthError::RateLimited {
             retry_after_seconds,
         } => HuaweiError {
@@ -128,8 +144,23 @@ async fn authenticate(rqctx: &Rqctx, body: &[u8]) -> Result<Credential, HuaweiEr
             wire::CODE_AUTHENTICATION,
             other.to_string(),
         ),
-    })?;
-    Ok(credential)
+    }
+}
+
+/// The answer to a fault injected through the testing API, in this
+/// dialect's own terms.
+fn injected(rqctx: &Rqctx, error: InjectedError) -> HuaweiError {
+    match error {
+        InjectedError::Unauthenticated => admission_error(rqctx, AuthError::Invalid),
+        InjectedError::RateLimited => admission_error(
+            rqctx,
+            AuthError::RateLimited {
+                retry_after_seconds: 1,
+            },
+        ),
+        InjectedError::Internal => HuaweiError::internal(rqctx),
+        InjectedError::Unavailable => HuaweiError::unavailable(rqctx),
+    }
 }
 
 /// The identity store and user of the path. A path segment that is still

@@ -45,7 +45,10 @@ use crate::domain::ids::validate_id;
 use crate::domain::session::{Session, SessionType};
 use crate::pfid::Pfid;
 use crate::service::{Expiry, NewSession, ServiceError};
+use crate::testing::StandIn;
+use crate::testing::faults::InjectedError;
 use fields::Selection;
+use login_sessions_api::testing::TestingDialect;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -123,6 +126,9 @@ pub async fn login(
     query: Checked<Query<LookerLoginQuery>>,
     body: LookerLoginForm,
 ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError> {
+    if let Some(due) = StandIn::intercept(&rqctx, TestingDialect::Looker).await {
+        return Err(injected(&rqctx, due.error));
+    }
     let query = query
         .into_result()
         .map_err(|e| extractor_error(&rqctx, e))?
@@ -164,6 +170,7 @@ pub async fn login(
             AuthError::Missing | AuthError::Invalid => not_found(&rqctx),
             other => auth_error(&rqctx, other),
         })?;
+    StandIn::authenticated(&rqctx, &credential);
     let issued = auth
         .issue_access_token(&credential, None, None)
         .await
@@ -362,12 +369,33 @@ with its tokens count. Retry later.</p>
 // --- Authentication and parsing ---------------------------------------------
 
 async fn authenticate(rqctx: &Rqctx) -> Result<TokenCaller, LookerError> {
-    rqctx
+    if let Some(due) = StandIn::intercept(rqctx, TestingDialect::Looker).await {
+        return Err(injected(rqctx, due.error));
+    }
+    let caller = rqctx
         .context()
         .auth
         .access_token(rqctx.request.headers())
         .await
-        .map_err(|e| auth_error(rqctx, e))
+        .map_err(|e| auth_error(rqctx, e))?;
+    StandIn::authenticated(rqctx, &caller.owner);
+    Ok(caller)
+}
+
+/// The answer to a fault injected through the testing API, in this
+/// dialect's own terms.
+fn injected(rqctx: &Rqctx, error: InjectedError) -> LookerError {
+    match error {
+        InjectedError::Unauthenticated => auth_error(rqctx, AuthError::Invalid),
+        InjectedError::RateLimited => auth_error(
+            rqctx,
+            AuthError::RateLimited {
+                retry_after_seconds: 1,
+            },
+        ),
+        InjectedError::Internal => LookerError::internal(rqctx),
+        InjectedError::Unavailable => LookerError::unavailable(rqctx),
+    }
 }
 
 /// The path: one that cannot be read names nothing (404, not 400).

@@ -22,14 +22,15 @@ pub mod native;
 pub mod prefactor;
 pub mod reference;
 pub mod router_errors;
+pub mod testing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dropshot::{
     ConfigDropshot, HandlerTaskMode, Header, HttpResponseCreated, HttpResponseDeleted,
-    HttpResponseOk, HttpServer, PaginationParams, Path, Query, RequestContext, ResultsPage,
-    ServerBuilder, TypedBody,
+    HttpResponseOk, HttpResponseUpdatedNoContent, HttpServer, PaginationParams, Path, Query,
+    RequestContext, ResultsPage, ServerBuilder, TypedBody,
 };
 use login_sessions_api::bench::BenchBaseline;
 use login_sessions_api::checked::{Checked, CheckedBody};
@@ -51,6 +52,10 @@ use login_sessions_api::prefactor::{
     SessionPath as PrefactorSessionPath,
 };
 use login_sessions_api::raw_typed::RawTypedBody;
+use login_sessions_api::testing::{
+    ClockAdvance, ClockNow, Fault, FaultCreate, FaultList, JournalFilter, JournalPage,
+    TestingDialect,
+};
 use login_sessions_api::{LoginSessionsApi, login_sessions_api_mod};
 
 use crate::auth::Authenticator;
@@ -61,6 +66,7 @@ use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
 use crate::service::{SessionService, SessionSettings};
 use crate::store::{SharedCredentials, SharedSessions};
+use crate::testing::{Observation, StandIn};
 
 /// What every handler shares.
 pub struct ApiContext {
@@ -77,6 +83,9 @@ pub struct ApiContext {
     /// Whether the benchmark's endpoints (`/bench/...`) answer; off
     /// unless `serve --bench-endpoints`.
     pub bench_endpoints: bool,
+    /// The test stand-in's controls, when the testing API is on
+    /// (`serve --testing-api`); `None` otherwise.
+    pub testing: Option<Arc<StandIn>>,
     /// `/openapi.json` and `/docs/` for this public URL, built once
     /// ([`start`] refuses to serve without them).
     pub contract: Result<reference::Contract, reference::ContractError>,
@@ -104,12 +113,27 @@ impl ApiContext {
             huawei_auth: HuaweiAuthenticator::new(credentials.clone(), clock.clone(), key),
             auth: Authenticator::new(credentials, clock),
             bench_endpoints: false,
+            testing: None,
         }
+    }
+
+    /// The same context with the testing API on, driving `stand_in`.
+    pub fn with_testing(mut self, stand_in: Arc<StandIn>) -> ApiContext {
+        self.testing = Some(stand_in);
+        self
     }
 
     /// The same context with the benchmark's endpoints on or off.
     pub fn with_bench_endpoints(mut self, enabled: bool) -> ApiContext {
         self.bench_endpoints = enabled;
+        self
+    }
+
+    /// The same context, checking Huawei's `X-Sdk-Date` against
+    /// `signature_clock` rather than the server's clock (see
+    /// [`HuaweiAuthenticator::with_signature_clock`]).
+    pub fn with_signature_clock(mut self, signature_clock: Arc<dyn Clock>) -> ApiContext {
+        self.huawei_auth = self.huawei_auth.with_signature_clock(signature_clock);
         self
     }
 
@@ -225,21 +249,24 @@ impl LoginSessionsApi for LoginSessionsImpl {
         rqctx: RequestContext<ApiContext>,
         body: CheckedBody<TypedBody<SessionCreate>>,
     ) -> Result<HttpResponseCreated<Session>, NativeError> {
-        native::session_create(rqctx, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_create(rqctx, body).await)
     }
 
     async fn session_view(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<SessionPath>>,
     ) -> Result<HttpResponseOk<Session>, NativeError> {
-        native::session_view(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_view(rqctx, path).await)
     }
 
     async fn session_list(
         rqctx: RequestContext<ApiContext>,
         query: Checked<Query<PaginationParams<SessionFilter, SessionPageSelector>>>,
     ) -> Result<HttpResponseOk<ResultsPage<Session>>, NativeError> {
-        native::session_list(rqctx, query).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_list(rqctx, query).await)
     }
 
     async fn session_interaction_create(
@@ -247,7 +274,8 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<SessionPath>>,
         body: CheckedBody<TypedBody<InteractionCreate>>,
     ) -> Result<HttpResponseOk<Session>, NativeError> {
-        native::session_interaction_create(rqctx, path, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_interaction_create(rqctx, path, body).await)
     }
 
     async fn session_extend(
@@ -255,7 +283,8 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<SessionPath>>,
         body: CheckedBody<TypedBody<SessionExtend>>,
     ) -> Result<HttpResponseOk<Session>, NativeError> {
-        native::session_extend(rqctx, path, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_extend(rqctx, path, body).await)
     }
 
     async fn session_authenticate(
@@ -263,21 +292,24 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<SessionPath>>,
         body: CheckedBody<TypedBody<SessionAuthenticate>>,
     ) -> Result<HttpResponseOk<Session>, NativeError> {
-        native::session_authenticate(rqctx, path, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_authenticate(rqctx, path, body).await)
     }
 
     async fn session_logout(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<SessionPath>>,
     ) -> Result<HttpResponseOk<Session>, NativeError> {
-        native::session_logout(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_logout(rqctx, path).await)
     }
 
     async fn session_revoke(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<SessionPath>>,
     ) -> Result<HttpResponseOk<Session>, NativeError> {
-        native::session_revoke(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::session_revoke(rqctx, path).await)
     }
 
     async fn user_sessions_revoke(
@@ -285,28 +317,32 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<UserPath>>,
         body: CheckedBody<TypedBody<UserSessionsRevoke>>,
     ) -> Result<HttpResponseOk<UserSessionsRevoked>, NativeError> {
-        native::user_sessions_revoke(rqctx, path, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Native);
+        observation.finish(native::user_sessions_revoke(rqctx, path, body).await)
     }
 
     async fn fetch_session(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<PrefactorSessionPath>>,
     ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError> {
-        prefactor::fetch_session(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Prefactor);
+        observation.finish(prefactor::fetch_session(rqctx, path).await)
     }
 
     async fn list_pool_sessions(
         rqctx: RequestContext<ApiContext>,
         query: Checked<Query<SessionListQuery>>,
     ) -> Result<HttpResponseOk<SessionListResponse>, PrefactorError> {
-        prefactor::list_pool_sessions(rqctx, query).await
+        let observation = Observation::start(&rqctx, TestingDialect::Prefactor);
+        observation.finish(prefactor::list_pool_sessions(rqctx, query).await)
     }
 
     async fn revoke_session(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<PrefactorSessionPath>>,
     ) -> Result<HttpResponseOk<SessionFetchResponse>, PrefactorError> {
-        prefactor::revoke_session(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Prefactor);
+        observation.finish(prefactor::revoke_session(rqctx, path).await)
     }
 
     async fn list_sessions(
@@ -314,7 +350,8 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<IdentityStoreUserPath>>,
         headers: Checked<Header<SecurityTokenHeader>>,
     ) -> Result<HttpResponseOk<ListSessionsResponse>, HuaweiError> {
-        huawei::list_sessions(rqctx, path, headers).await
+        let observation = Observation::start(&rqctx, TestingDialect::Huawei);
+        observation.finish(huawei::list_sessions(rqctx, path, headers).await)
     }
 
     async fn batch_delete_sessions(
@@ -323,7 +360,8 @@ impl LoginSessionsApi for LoginSessionsImpl {
         headers: Checked<Header<SecurityTokenHeader>>,
         body: RawTypedBody<BatchDeleteSessionsReqBody>,
     ) -> Result<HttpResponseOk<BatchDeleteSessionsResponse>, HuaweiError> {
-        huawei::batch_delete_sessions(rqctx, path, headers, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Huawei);
+        observation.finish(huawei::batch_delete_sessions(rqctx, path, headers, body).await)
     }
 
     async fn user_session(
@@ -331,7 +369,8 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<LookerUserSessionPath>>,
         query: Checked<Query<LookerFieldsQuery>>,
     ) -> Result<HttpResponseOk<LookerSession>, LookerError> {
-        looker::user_session(rqctx, path, query).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::user_session(rqctx, path, query).await)
     }
 
     async fn all_user_sessions(
@@ -339,14 +378,16 @@ impl LoginSessionsApi for LoginSessionsImpl {
         path: Checked<Path<LookerUserPath>>,
         query: Checked<Query<LookerFieldsQuery>>,
     ) -> Result<HttpResponseOk<Vec<LookerSession>>, LookerError> {
-        looker::all_user_sessions(rqctx, path, query).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::all_user_sessions(rqctx, path, query).await)
     }
 
     async fn delete_user_session(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<LookerUserSessionPath>>,
     ) -> Result<HttpResponseDeleted, LookerError> {
-        looker::delete_user_session(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::delete_user_session(rqctx, path).await)
     }
 
     async fn login(
@@ -354,24 +395,28 @@ impl LoginSessionsApi for LoginSessionsImpl {
         query: Checked<Query<LookerLoginQuery>>,
         body: LookerLoginForm,
     ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError> {
-        looker::login(rqctx, query, body).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::login(rqctx, query, body).await)
     }
 
     async fn login_user(
         rqctx: RequestContext<ApiContext>,
         path: Checked<Path<LookerLoginUserPath>>,
     ) -> Result<HttpResponseOk<LookerAccessToken>, LookerError> {
-        looker::login_user(rqctx, path).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::login_user(rqctx, path).await)
     }
 
     async fn logout(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseDeleted, LookerError> {
-        looker::logout(rqctx).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::logout(rqctx).await)
     }
 
     async fn logout_unversioned(
         rqctx: RequestContext<ApiContext>,
     ) -> Result<HttpResponseDeleted, LookerError> {
-        looker::logout(rqctx).await
+        let observation = Observation::start(&rqctx, TestingDialect::Looker);
+        observation.finish(looker::logout(rqctx).await)
     }
 
     async fn looker_error_docs(
@@ -390,5 +435,56 @@ impl LoginSessionsApi for LoginSessionsImpl {
         rqctx: RequestContext<ApiContext>,
     ) -> Result<http::Response<dropshot::Body>, NativeError> {
         reference::api_reference(rqctx).await
+    }
+
+    async fn testing_clock_view(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<ClockNow>, NativeError> {
+        testing::clock_view(rqctx).await
+    }
+
+    async fn testing_clock_advance(
+        rqctx: RequestContext<ApiContext>,
+        body: CheckedBody<TypedBody<ClockAdvance>>,
+    ) -> Result<HttpResponseOk<ClockNow>, NativeError> {
+        testing::clock_advance(rqctx, body).await
+    }
+
+    async fn testing_reset(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseUpdatedNoContent, NativeError> {
+        testing::reset(rqctx).await
+    }
+
+    async fn testing_fault_create(
+        rqctx: RequestContext<ApiContext>,
+        body: CheckedBody<TypedBody<FaultCreate>>,
+    ) -> Result<HttpResponseCreated<Fault>, NativeError> {
+        testing::fault_create(rqctx, body).await
+    }
+
+    async fn testing_fault_list(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<FaultList>, NativeError> {
+        testing::fault_list(rqctx).await
+    }
+
+    async fn testing_faults_clear(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseDeleted, NativeError> {
+        testing::faults_clear(rqctx).await
+    }
+
+    async fn testing_journal_view(
+        rqctx: RequestContext<ApiContext>,
+        query: Checked<Query<JournalFilter>>,
+    ) -> Result<HttpResponseOk<JournalPage>, NativeError> {
+        testing::journal_view(rqctx, query).await
+    }
+
+    async fn testing_journal_clear(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseDeleted, NativeError> {
+        testing::journal_clear(rqctx).await
     }
 }

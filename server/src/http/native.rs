@@ -19,6 +19,9 @@ use crate::domain::session::{EndReason, Interaction, Session, SessionType, Statu
 use crate::pfid::Pfid;
 use crate::service::{Expiry, ListSessions, NewSession, ServiceError};
 use crate::store::StoreError;
+use crate::testing::StandIn;
+use crate::testing::faults::InjectedError;
+use login_sessions_api::testing::TestingDialect;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -267,13 +270,34 @@ fn session_answer(
 // --- Authentication and parsing ------------------------------------------
 
 async fn authenticate(rqctx: &Rqctx) -> Result<Credential, NativeError> {
+    if let Some(due) = StandIn::intercept(rqctx, TestingDialect::Native).await {
+        return Err(injected(rqctx, due.error));
+    }
     let headers = rqctx.request.headers();
-    rqctx
+    let credential = rqctx
         .context()
         .auth
         .bearer(headers, &crate::auth::native::SECRETS)
         .await
-        .map_err(|e| auth_error(rqctx, e))
+        .map_err(|e| auth_error(rqctx, e))?;
+    StandIn::authenticated(rqctx, &credential);
+    Ok(credential)
+}
+
+/// The answer to a fault injected through the testing API, in this
+/// dialect's own terms.
+fn injected(rqctx: &Rqctx, error: InjectedError) -> NativeError {
+    match error {
+        InjectedError::Unauthenticated => auth_error(rqctx, AuthError::Invalid),
+        InjectedError::RateLimited => auth_error(
+            rqctx,
+            AuthError::RateLimited {
+                retry_after_seconds: 1,
+            },
+        ),
+        InjectedError::Internal => NativeError::internal(rqctx),
+        InjectedError::Unavailable => NativeError::unavailable(rqctx),
+    }
 }
 
 fn extracted<T>(rqctx: &Rqctx, result: Result<T, HttpError>) -> Result<T, NativeError> {

@@ -17,6 +17,9 @@ use crate::domain::session::{Interaction, Session, SessionType, Status};
 use crate::pfid::Pfid;
 use crate::service::{ListSessions, ServiceError};
 use crate::store::SessionOrder;
+use crate::testing::StandIn;
+use crate::testing::faults::InjectedError;
+use login_sessions_api::testing::TestingDialect;
 
 type Rqctx = RequestContext<ApiContext>;
 
@@ -106,13 +109,34 @@ pub async fn revoke_session(
 // --- Authentication and parsing ------------------------------------------
 
 async fn authenticate(rqctx: &Rqctx) -> Result<Credential, PrefactorError> {
+    if let Some(due) = StandIn::intercept(rqctx, TestingDialect::Prefactor).await {
+        return Err(injected(rqctx, due.error));
+    }
     let headers = rqctx.request.headers();
-    rqctx
+    let credential = rqctx
         .context()
         .auth
         .bearer(headers, &crate::auth::prefactor::SECRETS)
         .await
-        .map_err(|e| auth_error(rqctx, e))
+        .map_err(|e| auth_error(rqctx, e))?;
+    StandIn::authenticated(rqctx, &credential);
+    Ok(credential)
+}
+
+/// The answer to a fault injected through the testing API, in this
+/// dialect's own terms.
+fn injected(rqctx: &Rqctx, error: InjectedError) -> PrefactorError {
+    match error {
+        InjectedError::Unauthenticated => auth_error(rqctx, AuthError::Invalid),
+        InjectedError::RateLimited => auth_error(
+            rqctx,
+            AuthError::RateLimited {
+                retry_after_seconds: 1,
+            },
+        ),
+        InjectedError::Internal => PrefactorError::internal(rqctx),
+        InjectedError::Unavailable => PrefactorError::unavailable(rqctx),
+    }
 }
 
 fn session_id(path: Checked<Path<wire::SessionPath>>) -> Result<Pfid, PrefactorError> {

@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::responses::EXAMPLE_REQUEST_ID;
 use super::{DocumentError, operation_id, operations};
 
 /// A session id (a PFID) the examples share.
@@ -50,6 +51,32 @@ pub const SCHEMA_EXAMPLES: &[NamedExample] = &[
     ("BatchDeleteSessionsResponse", || json!({})),
     ("LookerSession", looker_session),
     ("LookerAccessToken", looker_access_token),
+    ("ClockNow", || json!({"now": "2030-01-15T10:00:01.250Z"})),
+    ("ClockAdvance", || json!({"seconds": 3600})),
+    (
+        "FaultCreate",
+        || json!({"dialect": "looker", "operation": "all_user_sessions", "status": 429, "count": 1, "delay_ms": 0}),
+    ),
+    (
+        "Fault",
+        || json!({"dialect": "looker", "operation": "all_user_sessions", "status": 429, "remaining": 1, "delay_ms": 0}),
+    ),
+    (
+        "FaultList",
+        || json!({"items": [{"dialect": "huawei", "operation": "*", "status": 503, "remaining": 2, "delay_ms": 100}]}),
+    ),
+    ("JournalPage", || {
+        json!({"items": [{
+            "at": "2030-01-15T09:00:02.118Z",
+            "method": "GET",
+            "path": "/api/4.0/users/42/sessions",
+            "dialect": "looker",
+            "operation_id": "all_user_sessions",
+            "status": 200,
+            "credential_id": "01q3dcbd00hv1h228fftgr2fjca6q40t",
+            "request_id": EXAMPLE_REQUEST_ID,
+        }]})
+    }),
 ];
 
 /// Operations whose body schema is inline rather than named: their
@@ -300,6 +327,10 @@ mod tests {
         round_trips::<prefactor::SessionListResponse>("Session_ListResponse");
         round_trips::<huawei::ListSessionsResponse>("ListSessionsResponse");
         round_trips::<huawei::BatchDeleteSessionsResponse>("BatchDeleteSessionsResponse");
+        round_trips::<crate::testing::ClockNow>("ClockNow");
+        round_trips::<crate::testing::Fault>("Fault");
+        round_trips::<crate::testing::FaultList>("FaultList");
+        round_trips::<crate::testing::JournalPage>("JournalPage");
     }
 
     /// Looker's types are written, never read: their examples hold only
@@ -334,6 +365,8 @@ mod tests {
     #[test]
     fn request_examples_read_as_their_types() {
         reads_as::<native::SessionCreate>("SessionCreate");
+        reads_as::<crate::testing::ClockAdvance>("ClockAdvance");
+        reads_as::<crate::testing::FaultCreate>("FaultCreate");
         reads_as::<native::InteractionCreate>("InteractionCreate");
         reads_as::<native::SessionExtend>("SessionExtend");
         reads_as::<native::SessionAuthenticate>("SessionAuthenticate");
@@ -343,9 +376,15 @@ mod tests {
 
     #[test]
     fn every_body_of_the_document_has_an_example() {
-        let document = crate::document::openapi_document().unwrap();
+        let documents = [
+            crate::document::openapi_document().unwrap(),
+            crate::document::testing_openapi_document().unwrap(),
+        ];
         let mut missing = Vec::new();
-        for (path, item) in document["paths"].as_object().unwrap() {
+        for (path, item) in documents
+            .iter()
+            .flat_map(|d| d["paths"].as_object().unwrap())
+        {
             for (method, operation) in item.as_object().unwrap() {
                 let bodies = operation
                     .get("requestBody")

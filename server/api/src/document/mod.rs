@@ -8,6 +8,8 @@
 //! Each transform fixes one such thing, is small, runs on the JSON value
 //! and is tested on its own:
 //!
+//! * [`split`] (first): the testing API goes into a document of its own,
+//!   [`testing_openapi_document`], the same transforms applied.
 //! * [`info`]: `servers`, `license` and `contact`.
 //! * [`schemas`]: nullable references, one-value enumerations and
 //!   `default: null`, rewritten into forms every validator and generator
@@ -22,6 +24,7 @@ pub mod info;
 pub mod responses;
 pub mod schemas;
 pub mod security;
+pub mod split;
 
 use serde_json::{Map, Value};
 
@@ -41,9 +44,21 @@ pub enum DocumentError {
     Shape(String),
 }
 
-/// The published OpenAPI document: dropshot's, transformed.
+/// The published OpenAPI document: dropshot's without the testing API,
+/// transformed.
 pub fn openapi_document() -> Result<Value, DocumentError> {
-    let mut document = generated_document()?;
+    let (main, _testing) = split::split(generated_document()?)?;
+    transformed(main)
+}
+
+/// The testing API's document (`openapi/login-sessions-testing.json`):
+/// dropshot's testing operations, transformed like the main document.
+pub fn testing_openapi_document() -> Result<Value, DocumentError> {
+    let (_main, testing) = split::split(generated_document()?)?;
+    transformed(testing)
+}
+
+fn transformed(mut document: Value) -> Result<Value, DocumentError> {
     info::apply(&mut document)?;
     schemas::apply(&mut document)?;
     security::apply(&mut document)?;

@@ -37,6 +37,12 @@ pub struct Dialect {
 /// Every dialect. One line per dialect.
 pub const DIALECTS: &[Dialect] = &[
     Dialect {
+        tag: "testing",
+        schema: "NativeError",
+        every_operation: &[400, 401, 403, 404, 500, 503],
+        example: native_example,
+    },
+    Dialect {
         tag: "native",
         schema: "NativeError",
         every_operation: &[400, 401, 403, 429, 500, 503],
@@ -85,6 +91,14 @@ pub const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("login", &[404]),
     ("login_user", &[403, 404]),
     ("logout", &[404]),
+    ("testing_clock_view", &[]),
+    ("testing_clock_advance", &[413]),
+    ("testing_reset", &[]),
+    ("testing_fault_create", &[413]),
+    ("testing_fault_list", &[]),
+    ("testing_faults_clear", &[]),
+    ("testing_journal_view", &[]),
+    ("testing_journal_clear", &[]),
 ];
 
 /// Operations whose dialect-wide statuses do not all apply: `login` takes

@@ -42,6 +42,12 @@ pub enum Kind {
 /// The security scheme of each tag. One line per dialect.
 pub const SCHEMES: &[Scheme] = &[
     Scheme {
+        tag: "testing",
+        name: "testing_admin_token",
+        kind: Kind::Bearer,
+        description: "An admin credential's native API token: `Authorization: Bearer <token>`.",
+    },
+    Scheme {
         tag: "native",
         name: "native_token",
         kind: Kind::Bearer,

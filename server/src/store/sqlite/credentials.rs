@@ -228,7 +228,7 @@ impl CredentialStore for SqliteStore {
 
     fn coherence(&self) -> Arc<Coherence> {
         self.coherence
-            .get_or_init(|| watch::start(&self.path))
+            .get_or_init(|| watch::start(&self.location))
             .clone()
     }
 

@@ -36,9 +36,12 @@
 //! [`sessions`] and [`credentials`] implement the two store traits; the
 //! statements they run are [`super::sql`]'s, with SQLite's `?n` parameters.
 //! [`schema`] opens files, migrates them and sets indexes aside for bulk
-//! loads; [`writer`] owns the one writing connection.
+//! loads; [`writer`] owns the one writing connection; [`location`] says
+//! where the database is: a file, or (`serve --database memory`) this
+//! process's memory, shared by every connection through SQLite's `memdb`
+//! VFS, without a write-ahead log.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::time::Duration;
@@ -49,6 +52,8 @@ use rusqlite::{Connection, ErrorCode, Row};
 pub mod backup;
 mod credentials;
 mod identity;
+mod location;
+mod reset;
 mod schema;
 mod sessions;
 #[cfg(test)]
@@ -56,6 +61,7 @@ mod tests;
 mod watch;
 mod writer;
 
+use location::Location;
 use writer::Writer;
 
 use crate::store::coherence::Coherence;
@@ -116,9 +122,10 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    path: PathBuf,
-    /// The file the store opened, which the path must still name.
-    identity: identity::FileIdentity,
+    location: Location,
+    /// The file the store opened, which the path must still name (none in
+    /// memory).
+    identity: Option<identity::FileIdentity>,
     /// Fed by [`watch`], started by the first caller that wants it.
     coherence: OnceLock<Arc<Coherence>>,
 }
@@ -139,14 +146,31 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let context = |error: StoreError| in_context(error, path.display());
         schema::create_private_file(path).map_err(context)?;
-        let mut writer = schema::open_connection(path).map_err(context)?;
-        schema::retry_while_busy(|| schema::enable_wal(&writer)).map_err(context)?;
+        SqliteStore::open_at(Location::File(path.to_path_buf()))
+    }
+
+    /// Opens a new, empty database in this process's memory (see
+    /// [`location`]): nothing is written to disk, and everything is gone
+    /// when the store is dropped or the process ends.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_at(Location::new_memory())
+    }
+
+    fn open_at(location: Location) -> Result<SqliteStore, StoreError> {
+        let context = |error: StoreError| in_context(error, &location);
+        let mut writer = schema::open_connection(&location).map_err(context)?;
+        // A memdb database has no write-ahead log (it shares no memory
+        // between processes); its connections take turns under SQLite's
+        // ordinary locks, which the busy timeout waits out.
+        if location.file().is_some() {
+            schema::retry_while_busy(|| schema::enable_wal(&writer)).map_err(context)?;
+        }
         schema::retry_while_busy(|| schema::migrate(&mut writer)).map_err(context)?;
         schema::retry_while_busy(|| schema::build_indexes_left_deferred(&mut writer))
             .map_err(context)?;
         let readers = (0..READERS)
             .map(|_| {
-                let reader = schema::open_connection(path)?;
+                let reader = schema::open_connection(&location)?;
                 reader
                     .pragma_update(None, "query_only", true)
                     .map_err(db_error)?;
@@ -156,15 +180,20 @@ impl SqliteStore {
             .map_err(context)?;
         let writer = Writer::start(
             writer,
-            path,
-            schema::open_connection(path).map_err(context)?,
+            &location,
+            schema::open_connection(&location).map_err(context)?,
         )?;
+        let identity = location
+            .file()
+            .map(identity::FileIdentity::of)
+            .transpose()
+            .map_err(context)?;
         Ok(SqliteStore {
             writer,
             readers,
             next_reader: AtomicUsize::new(0),
-            path: path.to_path_buf(),
-            identity: identity::FileIdentity::of(path).map_err(context)?,
+            location,
+            identity,
             coherence: OnceLock::new(),
         })
     }

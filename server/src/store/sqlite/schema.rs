@@ -7,8 +7,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
+use super::location::Location;
 use super::{
     BULK_CACHE_KIB, BUSY_TIMEOUT, MIGRATIONS, OPEN_RETRY_FOR, SCHEMA_VERSION, STATEMENT_CACHE,
     db_error,
@@ -37,11 +38,8 @@ pub(super) fn create_private_file(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-pub(super) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags).map_err(db_error)?;
+pub(super) fn open_connection(location: &Location) -> Result<Connection, StoreError> {
+    let connection = location.connect()?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
     // The query planner's stability guarantee: plans never depend on the
     // values bound. Without it SQLite reads a bound `LIMIT ?` while

@@ -156,7 +156,9 @@ impl SessionStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.identity.check()?;
+        if let Some(identity) = &self.identity {
+            identity.check()?;
+        }
         let reader = self.reader();
         let version: i64 = reader
             .pragma_query_value(None, "user_version", |row| row.get(0))

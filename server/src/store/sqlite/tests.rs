@@ -32,6 +32,42 @@ mod suite {
     crate::store_conformance_tests!(super::fresh_store());
 }
 
+/// A fresh in-memory store (`serve --database memory`).
+async fn fresh_memory_store() -> (SharedStore, ()) {
+    let store = SqliteStore::open_in_memory().unwrap();
+    (Arc::new(store) as SharedStore, ())
+}
+
+/// The in-memory store keeps every promise the file store does.
+mod memory_suite {
+    crate::store_conformance_tests!(super::fresh_memory_store());
+}
+
+#[tokio::test]
+async fn in_memory_stores_are_apart_and_leave_no_file() {
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(".")
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    let first = SqliteStore::open_in_memory().unwrap();
+    let second = SqliteStore::open_in_memory().unwrap();
+    let session = conformance::full_session();
+    first.insert_session(&session).await.unwrap();
+    assert!(first.session(&session.id).await.unwrap().is_some());
+    assert!(second.session(&session.id).await.unwrap().is_none());
+    first.ping().await.unwrap();
+    assert_eq!(listing(), before, "nothing was written beside the process");
+    drop(first);
+    // A third store never sees what a dropped one held.
+    let third = SqliteStore::open_in_memory().unwrap();
+    assert!(third.session(&session.id).await.unwrap().is_none());
+}
+
 fn raw(path: &Path) -> Connection {
     Connection::open(path).unwrap()
 }

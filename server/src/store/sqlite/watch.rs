@@ -10,24 +10,25 @@
 //! makes the caches stop trusting themselves until one succeeds again.
 //! The thread ends once nothing holds the [`Coherence`] any longer.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::thread;
 
 use rusqlite::Connection;
 
+use super::location::Location;
 use super::{db_error, schema};
 use crate::store::StoreError;
 use crate::store::coherence::{Coherence, WATCH_INTERVAL};
 
-/// Starts watching `path`; returns the coherence the thread feeds.
-pub(super) fn start(path: &Path) -> Arc<Coherence> {
+/// Starts watching the database at `location`; returns the coherence the
+/// thread feeds.
+pub(super) fn start(location: &Location) -> Arc<Coherence> {
     let coherence = Arc::new(Coherence::unsure());
     let watched = Arc::downgrade(&coherence);
-    let path = path.to_path_buf();
+    let location = location.clone();
     let started = thread::Builder::new()
         .name("sqlite-revocations".into())
-        .spawn(move || watch(path, watched));
+        .spawn(move || watch(location, watched));
     if started.is_err() {
         // No thread, no feed: the caches stay unsure and ask the store
         // every time, which is slower but right.
@@ -44,13 +45,13 @@ struct Seen {
     revocations: Option<i64>,
 }
 
-fn watch(path: PathBuf, coherence: Weak<Coherence>) {
+fn watch(location: Location, coherence: Weak<Coherence>) {
     let mut seen = Seen::default();
     loop {
         let Some(coherence) = coherence.upgrade() else {
             return;
         };
-        match poll(&path, &mut seen) {
+        match poll(&location, &mut seen) {
             Ok(revoked) => {
                 if revoked {
                     coherence.revoked();
@@ -70,9 +71,9 @@ fn watch(path: PathBuf, coherence: Weak<Coherence>) {
 }
 
 /// Whether a revocation was committed since the last poll.
-fn poll(path: &Path, seen: &mut Seen) -> Result<bool, StoreError> {
+fn poll(location: &Location, seen: &mut Seen) -> Result<bool, StoreError> {
     if seen.connection.is_none() {
-        let connection = schema::open_connection(path)?;
+        let connection = schema::open_connection(location)?;
         connection
             .pragma_update(None, "query_only", true)
             .map_err(db_error)?;

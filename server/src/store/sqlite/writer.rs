@@ -61,6 +61,7 @@ use crate::store::StoreError;
 
 use super::db_error;
 use super::identity::FileIdentity;
+use super::location::Location;
 
 /// The most writes one transaction holds.
 const MAX_BATCH: usize = 256;
@@ -161,16 +162,20 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `connection` to the database at `path`
-    /// and the checkpointer on `checkpoints` (a second connection to it).
+    /// Starts the writer thread on `connection` to the database at
+    /// `location` and the checkpointer on `checkpoints` (a second
+    /// connection to it). An in-memory database has no log to checkpoint
+    /// nor file to check.
     pub(super) fn start(
         mut connection: Connection,
-        path: &Path,
+        location: &Location,
         checkpoints: Connection,
     ) -> Result<Writer, StoreError> {
-        let mut log = path.as_os_str().to_owned();
-        log.push("-wal");
-        let log = PathBuf::from(log);
+        let log = location.file().map(|path| {
+            let mut log = path.as_os_str().to_owned();
+            log.push("-wal");
+            PathBuf::from(log)
+        });
         connection
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(db_error)?;
@@ -181,7 +186,7 @@ impl Writer {
             .pragma_update(None, "journal_size_limit", RESTARTED_LOG_BYTES as i64)
             .map_err(db_error)?;
         let checkpointer = Checkpointer::start(checkpoints)?;
-        let identity = FileIdentity::of(path)?;
+        let identity = location.file().map(FileIdentity::of).transpose()?;
         let (queue, writes) = mpsc::channel();
         thread::Builder::new()
             .name("sqlite-writer".into())
@@ -215,8 +220,8 @@ impl Writer {
 /// The writer thread: one transaction per batch of waiting writes.
 fn write_batches(
     connection: &mut Connection,
-    identity: &FileIdentity,
-    log: &Path,
+    identity: &Option<FileIdentity>,
+    log: &Option<PathBuf>,
     writes: &Receiver<Box<dyn Write>>,
     checkpointer: &Checkpointer,
 ) {
@@ -232,7 +237,8 @@ fn write_batches(
         }
         // Nothing is acknowledged into a file the path no longer names.
         let commit = identity
-            .check()
+            .as_ref()
+            .map_or(Ok(()), FileIdentity::check)
             .and_then(|()| run_batch(connection, &mut batch));
         if commit.is_ok() {
             checkpointer.note_commit();
@@ -240,7 +246,9 @@ fn write_batches(
         for write in batch.drain(..) {
             write.finish(commit.as_ref().map(|_| ()));
         }
-        if log_bytes(log) > RESTART_LOG_BYTES && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if log.as_deref().map_or(0, log_bytes) > RESTART_LOG_BYTES
+            && last_checkpoint.elapsed() >= CHECKPOINT_EVERY
+        {
             // Between two batches no write is appended to the log, so this
             // passive checkpoint can copy all of it (it never waits for
             // readers), and the next write starts the log over. At most
