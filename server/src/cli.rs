@@ -24,10 +24,10 @@ use crate::config::{self, DEFAULT_DATABASE, DatabaseUrl};
 use crate::domain::credential::Role;
 use crate::enrich::Enricher;
 use crate::enrich::geoip::GeoIp;
+use crate::fixtures::Fixtures;
 use crate::http::limits::{
     ConnectionSettings, DEFAULT_FIRST_REQUEST_TIMEOUT_SECONDS, DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS,
 };
-use crate::fixtures::Fixtures;
 use crate::http::{self, ApiContext};
 use crate::janitor::{
     DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_DAYS, Janitor, JanitorSettings,
