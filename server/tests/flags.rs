@@ -288,10 +288,11 @@ fn lifetime_millis(session: &Value) -> i64 {
     (time(&session["expires_at"]) - time(&session["created_at"])).num_milliseconds()
 }
 
-/// The number after `name: ` in a log line (slog's key-value pairs).
+/// The number after `name=` in a text log line (`crate::logging`'s
+/// key-value pairs).
 fn logged_number(line: &str, name: &str) -> u64 {
     let (_, rest) = line
-        .split_once(&format!("{name}: "))
+        .split_once(&format!(" {name}="))
         .unwrap_or_else(|| panic!("no {name} in {line:?}"));
     rest.chars()
         .take_while(char::is_ascii_digit)
