@@ -31,6 +31,7 @@ use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
 use crate::report::{
     self, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
 };
+use crate::revocation::{self, RevocationWindow};
 use crate::server::{self, Binary, Database};
 
 /// The environment variable naming a PostgreSQL database to benchmark.
@@ -82,6 +83,11 @@ pub struct BenchArgs {
     /// The server's log level (`info` logs every request).
     #[arg(long, default_value = "warn")]
     server_log_level: String,
+    /// Revocations whose window is measured at the full size: logged out
+    /// on the server, awaited on a second server on the same database (0:
+    /// not measured; see [`crate::revocation`]).
+    #[arg(long, default_value_t = 200)]
+    revocation_rounds: usize,
     /// Use the release binary as it is instead of building it.
     #[arg(long)]
     no_build: bool,
@@ -411,6 +417,14 @@ async fn bench_store(
                 full_baseline = baseline;
             }
         }
+        let revocation_window = if last && args.revocation_rounds > 0 {
+            let window = revocation_window(args, binary, &database, &server, &credentials, dir)
+                .await
+                .inspect_err(|_| all_ok = false)?;
+            Some(window)
+        } else {
+            None
+        };
         let server_peak_rss_bytes = server.peak_rss();
         server.stop()?;
         out.phases.push(PhaseReport {
@@ -421,9 +435,47 @@ async fn bench_store(
             database_after_seeding,
             database_after_run: database.size(size),
             load_average: [load_at_start, load_average()],
+            revocation_window,
         });
     }
     Ok(all_ok)
+}
+
+/// The revocation window between `server` and a replica started on the
+/// same database with the same flags.
+async fn revocation_window(
+    args: &BenchArgs,
+    binary: &Binary,
+    database: &Database,
+    server: &server::Server,
+    credentials: &Credentials,
+    dir: &Path,
+) -> anyhow::Result<RevocationWindow> {
+    let log = dir.join("replica.log");
+    let replica = binary
+        .serve(database, &args.server_log_level, &log)
+        .await
+        .context("starting a replica for the revocation window")?;
+    let window = revocation::measure(
+        server.addr,
+        replica.addr,
+        credentials,
+        args.revocation_rounds,
+    )
+    .await;
+    replica.stop()?;
+    let window = window?;
+    eprintln!(
+        "  revocation window over {} rounds: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({} over {} ms, {} never refused)",
+        window.rounds,
+        window.p50_ms,
+        window.p99_ms,
+        window.max_ms,
+        window.over_promise,
+        revocation::PROMISED.as_millis(),
+        window.never_refused
+    );
+    Ok(window)
 }
 
 /// What a `--data-dir` keeps from its first run: the size seeded, how

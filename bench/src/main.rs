@@ -15,6 +15,7 @@ mod fixture;
 mod load;
 mod operations;
 mod report;
+mod revocation;
 mod server;
 mod ua_accuracy;
 mod workspace;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::load::RunResult;
 use crate::operations::Kind;
+use crate::revocation::RevocationWindow;
 
 /// Throughput and latency of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -137,6 +138,9 @@ pub struct PhaseReport {
     /// The machine's 1-minute load average when the server started and
     /// when it stopped (other work on a shared machine shows here).
     pub load_average: [Option<f64>; 2],
+    /// How long a second server on the same database accepted a Looker
+    /// token after the first acknowledged its logout (the full size only).
+    pub revocation_window: Option<RevocationWindow>,
 }
 
 /// How a lookup's p50 grew from the small to the full data size.
@@ -376,6 +380,19 @@ pub fn table(report: &BenchReport) -> String {
                     "machine load average (1 min): {before:.2} at the start, {after:.2} at the end"
                 );
             }
+            if let Some(window) = &phase.revocation_window {
+                let _ = writeln!(
+                    out,
+                    "revocation window on a second server, {} rounds: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} over {} ms, {} never refused",
+                    window.rounds,
+                    window.p50_ms,
+                    window.p99_ms,
+                    window.max_ms,
+                    window.over_promise,
+                    crate::revocation::PROMISED.as_millis(),
+                    window.never_refused
+                );
+            }
             if let Some(rss) = phase.server_peak_rss_bytes {
                 let _ = writeln!(out, "server peak RSS (VmHWM): {}", mib(rss));
             }
@@ -533,6 +550,7 @@ mod tests {
             }),
             database_after_run: None,
             load_average: [Some(0.5), None],
+            revocation_window: None,
         }
     }
 
