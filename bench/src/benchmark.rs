@@ -29,7 +29,7 @@ use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample};
 use crate::load;
 use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
 use crate::report::{
-    self, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
+    self, AccessLogCost, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
 };
 use crate::revocation::{self, RevocationWindow};
 use crate::server::{self, Binary, Database};
@@ -80,9 +80,15 @@ pub struct BenchArgs {
     /// the baseline always runs.
     #[arg(long)]
     only: Vec<String>,
-    /// The server's log level (`info` logs every request).
-    #[arg(long, default_value = "warn")]
+    /// The server's log level: `serve`'s default, `info`, writes the access
+    /// log (one line per request); `warn` measures without it.
+    #[arg(long, default_value = "info")]
     server_log_level: String,
+    /// Rounds of the access log's cost at the full size: the baseline on
+    /// the server, then on a second one at `warn`, alternately (0: not
+    /// measured; nor is it when the server runs at `warn`).
+    #[arg(long, default_value_t = 2)]
+    access_log_rounds: usize,
     /// Revocations whose window is measured at the full size: logged out
     /// on the server, awaited on a second server on the same database (0:
     /// not measured; see [`crate::revocation`]).
@@ -425,6 +431,15 @@ async fn bench_store(
         } else {
             None
         };
+        let access_log_cost =
+            if last && args.access_log_rounds > 0 && args.server_log_level != QUIET_LOG_LEVEL {
+                let cost = access_log_cost(args, binary, &database, &server, &fixture, config, dir)
+                    .await
+                    .inspect_err(|_| all_ok = false)?;
+                Some(cost)
+            } else {
+                None
+            };
         let server_peak_rss_bytes = server.peak_rss();
         server.stop()?;
         out.phases.push(PhaseReport {
@@ -436,6 +451,7 @@ async fn bench_store(
             database_after_run: database.size(size),
             load_average: [load_at_start, load_average()],
             revocation_window,
+            access_log_cost,
         });
     }
     Ok(all_ok)
@@ -476,6 +492,63 @@ async fn revocation_window(
         window.never_refused
     );
     Ok(window)
+}
+
+/// The log level of the server the access log's cost is measured against.
+const QUIET_LOG_LEVEL: &str = "warn";
+
+/// The access log's cost: the baseline on `server` (at
+/// `--server-log-level`) and on a second server at `warn`, alternately,
+/// `--access-log-rounds` times each, on the same data.
+async fn access_log_cost(
+    args: &BenchArgs,
+    binary: &Binary,
+    database: &Database,
+    server: &server::Server,
+    fixture: &Arc<Fixture>,
+    config: load::LoadConfig,
+    dir: &Path,
+) -> anyhow::Result<AccessLogCost> {
+    let baseline = OPERATIONS
+        .iter()
+        .find(|op| op.kind == Kind::Baseline)
+        .context("no baseline operation")?;
+    let quiet = binary
+        .serve(database, QUIET_LOG_LEVEL, &dir.join("quiet.log"))
+        .await
+        .context("starting a server at warn for the access log's cost")?;
+    let mut logged = Vec::new();
+    let mut unlogged = Vec::new();
+    for _ in 0..args.access_log_rounds {
+        for (addr, pid, into) in [
+            (server.addr, server.pid(), &mut logged),
+            (quiet.addr, quiet.pid(), &mut unlogged),
+        ] {
+            let config = load::LoadConfig {
+                addr,
+                server_pid: Some(pid),
+                ..config
+            };
+            let (op_report, ok) = measure(baseline, fixture.clone(), config, None).await;
+            match op_report.stats {
+                Some(stats) if ok => into.push(stats.requests_per_second),
+                _ => bail!(
+                    "the baseline failed while measuring the access log: {}",
+                    op_report.note.unwrap_or_default()
+                ),
+            }
+        }
+    }
+    quiet.stop()?;
+    let cost = AccessLogCost::new(&args.server_log_level, &logged, &unlogged);
+    eprintln!(
+        "  access log at {}: baseline {:.0} req/s against {:.0} at warn, {:.1}% cost",
+        cost.log_level,
+        cost.baseline_rps,
+        cost.baseline_rps_at_warn,
+        cost.cost * 100.0
+    );
+    Ok(cost)
 }
 
 /// What a `--data-dir` keeps from its first run: the size seeded, how

@@ -141,6 +141,39 @@ pub struct PhaseReport {
     /// How long a second server on the same database accepted a Looker
     /// token after the first acknowledged its logout (the full size only).
     pub revocation_window: Option<RevocationWindow>,
+    /// What the access log costs the baseline (the full size only).
+    pub access_log_cost: Option<AccessLogCost>,
+}
+
+/// The baseline's throughput with the server's log level against `warn`,
+/// measured alternately on two servers over the same data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccessLogCost {
+    pub log_level: String,
+    /// Mean requests/s over the rounds, at `log_level`.
+    pub baseline_rps: f64,
+    /// Mean requests/s over the rounds, at `warn`.
+    pub baseline_rps_at_warn: f64,
+    /// `1 - baseline_rps / baseline_rps_at_warn`: the fraction of the
+    /// throughput the log takes (negative when noise favoured it).
+    pub cost: f64,
+}
+
+impl AccessLogCost {
+    pub fn new(log_level: &str, logged: &[f64], unlogged: &[f64]) -> AccessLogCost {
+        let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
+        let (baseline_rps, baseline_rps_at_warn) = (mean(logged), mean(unlogged));
+        AccessLogCost {
+            log_level: log_level.to_string(),
+            baseline_rps,
+            baseline_rps_at_warn,
+            cost: if baseline_rps_at_warn > 0.0 {
+                1.0 - baseline_rps / baseline_rps_at_warn
+            } else {
+                f64::NAN
+            },
+        }
+    }
 }
 
 /// How a lookup's p50 grew from the small to the full data size.
@@ -380,6 +413,16 @@ pub fn table(report: &BenchReport) -> String {
                     "machine load average (1 min): {before:.2} at the start, {after:.2} at the end"
                 );
             }
+            if let Some(cost) = &phase.access_log_cost {
+                let _ = writeln!(
+                    out,
+                    "access log at {}: baseline {} req/s against {} at warn, a {:.1}% cost",
+                    cost.log_level,
+                    thousands(cost.baseline_rps),
+                    thousands(cost.baseline_rps_at_warn),
+                    cost.cost * 100.0
+                );
+            }
             if let Some(window) = &phase.revocation_window {
                 let _ = writeln!(
                     out,
@@ -551,7 +594,17 @@ mod tests {
             database_after_run: None,
             load_average: [Some(0.5), None],
             revocation_window: None,
+            access_log_cost: None,
         }
+    }
+
+    #[test]
+    fn the_access_log_cost_is_the_throughput_it_takes() {
+        let cost = AccessLogCost::new("info", &[900.0, 1100.0], &[1200.0, 1300.0]);
+        assert_eq!(cost.baseline_rps, 1000.0);
+        assert_eq!(cost.baseline_rps_at_warn, 1250.0);
+        assert!((cost.cost - 0.2).abs() < 1e-12);
+        assert!(AccessLogCost::new("info", &[1.0], &[]).cost.is_nan());
     }
 
     #[test]
