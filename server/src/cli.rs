@@ -256,6 +256,21 @@ struct ServeArgs {
     /// database that matters, and never with PostgreSQL.
     #[arg(long, env = "LOGIN_SESSIONS_TESTING_API")]
     testing_api: bool,
+    /// Serve Prometheus metrics at `GET /metrics` on this address, a
+    /// listener of its own (never the API's); off by default. No
+    /// credential is asked: bind it where only the scraper reaches.
+    #[arg(long, env = "LOGIN_SESSIONS_METRICS_BIND", value_name = "ADDR")]
+    metrics_bind: Option<SocketAddr>,
+    /// Seconds between two counts of live sessions for the metrics'
+    /// `live_sessions` gauge (a scrape never queries the store). Only with
+    /// --metrics-bind.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_LIVE_SESSIONS_SAMPLE_SECONDS",
+        default_value_t = crate::metrics::sampler::DEFAULT_SAMPLE_SECONDS,
+        value_parser = clap::value_parser!(u32).range(1..=86_400),
+    )]
+    live_sessions_sample_seconds: u32,
 }
 
 /// The environment variable naming GeoIP databases when no `--geoip-db` is
@@ -669,6 +684,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         let (store, key) = open(&args.store).await?;
         (store, key, None)
     };
+    // Store calls are timed only when someone can read the figures.
+    let store = match args.metrics_bind {
+        Some(_) => crate::metrics::timed_store::TimedStore::wrap(store),
+        None => store,
+    };
     let geoip = open_geoip(geoip_paths(&args.geoip_db, std::env::var_os(GEOIP_DB_ENV)))?;
     let enricher = Arc::new(Enricher::with_geoip(geoip)?);
     let fixtures = args
@@ -813,6 +833,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         )),
         database_connections: u64::from(args.store.database_pool_size),
     };
+    let _metrics_listener = args
+        .metrics_bind
+        .map(|metrics_bind| {
+            crate::metrics::start(
+                metrics_bind,
+                store.clone(),
+                clock.clone(),
+                std::time::Duration::from_secs(u64::from(args.live_sessions_sample_seconds)),
+                log.clone(),
+            )
+        })
+        .transpose()?;
     let server = http::start_with(context, bind, log, &connections)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",

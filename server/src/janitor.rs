@@ -14,7 +14,9 @@
 //!    is writing) until a batch comes back short, yielding between
 //!    batches so requests on the same process are never starved.
 //!
-//! A failed round is logged and retried at the next interval.
+//! A failed round is logged and retried at the next interval. Every round
+//! is counted for the metrics by outcome, with the sessions it deleted and
+//! the time of the last completed one (`janitor_*`, see `crate::metrics`).
 //!
 //! [`SessionStore::janitor_lease`]: crate::store::SessionStore::janitor_lease
 //! [`SessionStore::delete_ended_sessions`]: crate::store::SessionStore::delete_ended_sessions
@@ -26,6 +28,7 @@ use chrono::TimeDelta;
 use slog::{Logger, info, warn};
 
 use crate::clock::Clock;
+use crate::metrics::RoundOutcome;
 use crate::store::{SharedSessions, StoreError};
 
 /// What the janitor keeps and how often it runs.
@@ -120,7 +123,11 @@ impl Janitor {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                match self.run_round().await {
+                let round = self.run_round().await;
+                crate::metrics::global()
+                    .janitor
+                    .round(outcome(&round), crate::metrics::unix_now());
+                match round {
                     Ok(Round::Skipped) => {}
                     Ok(Round::Deleted { sessions: 0, .. }) => {}
                     Ok(Round::Deleted { sessions, batches }) => info!(
@@ -137,6 +144,15 @@ impl Janitor {
                 }
             }
         })
+    }
+}
+
+/// How a round ended, as the metrics count it.
+fn outcome(round: &Result<Round, StoreError>) -> RoundOutcome {
+    match round {
+        Ok(Round::Deleted { sessions, .. }) => RoundOutcome::Completed { deleted: *sessions },
+        Ok(Round::Skipped) => RoundOutcome::Skipped,
+        Err(_) => RoundOutcome::Failed,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod fixtures;
 pub mod http;
 pub mod janitor;
 pub mod logging;
+pub mod metrics;
 pub mod pfid;
 pub mod secrets;
 pub mod seed;

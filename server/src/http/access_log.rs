@@ -17,6 +17,9 @@
 //! Headers and bodies are never logged. A URI is logged up to
 //! [`MAX_LOGGED_URI_BYTES`], so that a client cannot make every line of
 //! the log as long as the longest URI the server reads.
+//!
+//! The same hook counts and times each request for the metrics
+//! (`crate::metrics`: `http_requests_total`, `http_request_duration_seconds`).
 
 use std::fmt;
 
@@ -43,10 +46,17 @@ impl RequestLog for AccessLog {
     }
 
     fn request_completed(&self, request: &CompletedRequest<'_>) {
+        let dialect = Dialect::for_path(request.uri.path()).name();
+        crate::metrics::global().http.request_completed(
+            dialect,
+            request.operation_id,
+            request.status.as_u16(),
+            request.latency,
+        );
         let latency_us = u64::try_from(request.latency.as_micros()).unwrap_or(u64::MAX);
         slog::info!(self.log, "request completed";
             "req_id" => request.request_id,
-            "dialect" => Dialect::for_path(request.uri.path()).name(),
+            "dialect" => dialect,
             "operation" => request.operation_id,
             "method" => request.method.as_str(),
             "uri" => %RedactedUri(request.uri),

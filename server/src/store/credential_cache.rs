@@ -28,6 +28,9 @@
 //! [`CAPACITY`] per kind of lookup (least recently used first out); moka's
 //! own expiry is not used, so that every decision about time follows the
 //! domain clock the tests control.
+//!
+//! Each lookup is counted for the metrics as a hit, a miss or a bypass
+//! (`cache_lookups_total{cache="credential"}`, see `crate::metrics`).
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -40,6 +43,7 @@ use crate::clock::Clock;
 use crate::domain::Timestamp;
 use crate::domain::access_token::AccessToken;
 use crate::domain::credential::{Credential, SecretKind, StoredSecret, TemporaryHuaweiKey};
+use crate::metrics::{Cache, Lookup};
 use crate::pfid::Pfid;
 use crate::secrets::SecretHash;
 use crate::store::coherence::Coherence;
@@ -117,6 +121,7 @@ impl CachedCredentials {
         F: Future<Output = Result<Option<V>, StoreError>>,
     {
         let Some(generation) = self.coherence.generation() else {
+            count_lookup(Lookup::Bypass);
             return load.await;
         };
         let now = self.clock.now();
@@ -124,9 +129,11 @@ impl CachedCredentials {
             // A clock that went back does not make an entry live longer.
             let fresh = entry.made <= now && now < entry.made + self.ttl;
             if fresh && entry.generation == generation {
+                count_lookup(Lookup::Hit);
                 return Ok(Some(entry.value.clone()));
             }
         }
+        count_lookup(Lookup::Miss);
         let found = load.await?;
         if let Some(value) = &found {
             // Filed under the generation read before the load: if a
@@ -149,6 +156,13 @@ impl CachedCredentials {
         self.temporary_huawei_key.invalidate_all();
         self.access_token.invalidate_all();
     }
+}
+
+/// Counts a lookup through the credential cache.
+fn count_lookup(result: Lookup) {
+    crate::metrics::global()
+        .cache
+        .lookup(Cache::Credential, result);
 }
 
 #[async_trait]

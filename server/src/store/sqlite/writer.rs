@@ -46,6 +46,13 @@
 //! (the checkpoints before copied most of it) and the next write starts
 //! the log over. A restarted log's file is cut back to
 //! [`RESTARTED_LOG_BYTES`].
+//!
+//! # Metrics
+//!
+//! Each batch's size and the time from its `BEGIN IMMEDIATE` to the end
+//! of its `COMMIT` (what each of its writes waits for once the thread
+//! takes it) are recorded, and failed batches counted
+//! (`sqlite_writer_*`, see `crate::metrics`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -236,10 +243,16 @@ fn write_batches(
             }
         }
         // Nothing is acknowledged into a file the path no longer names.
+        let started = Instant::now();
         let commit = identity
             .as_ref()
             .map_or(Ok(()), FileIdentity::check)
             .and_then(|()| run_batch(connection, &mut batch));
+        crate::metrics::global().sqlite_writer.batch_completed(
+            batch.len(),
+            started.elapsed(),
+            commit.is_ok(),
+        );
         if commit.is_ok() {
             checkpointer.note_commit();
         }
