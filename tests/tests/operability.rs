@@ -11,6 +11,9 @@
 //! proxy; their bodies are validated against the component schemas here.
 //! Connection limits and deadlines are tested on the real binary, in
 //! `server/tests/connections.rs`.
+//!
+//! Also here: bodies sent to operations that take none (413 past 1 KiB, in
+//! the dialect's shape).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -31,6 +34,8 @@ struct Dialect {
     bad_encoding: &'static str,
     /// A path of one of its operations.
     operation: &'static str,
+    /// An operation that takes no request body.
+    bodyless: (Method, &'static str),
 }
 
 const DIALECTS: [Dialect; 4] = [
@@ -40,6 +45,7 @@ const DIALECTS: [Dialect; 4] = [
         wrong_method: (Method::DELETE, "/native/v1/sessions", "GET, POST"),
         bad_encoding: "/native/v1/sessions/%FF",
         operation: "/native/v1/sessions",
+        bodyless: (Method::POST, "/native/v1/sessions/s-1/logout"),
     },
     Dialect {
         schema: "LookerError",
@@ -47,6 +53,7 @@ const DIALECTS: [Dialect; 4] = [
         wrong_method: (Method::PUT, "/api/4.0/login", "POST"),
         bad_encoding: "/api/4.0/users/%FF/sessions",
         operation: "/api/4.0/users/42/sessions",
+        bodyless: (Method::DELETE, "/api/4.0/logout"),
     },
     Dialect {
         schema: "PrefactorError",
@@ -54,6 +61,7 @@ const DIALECTS: [Dialect; 4] = [
         wrong_method: (Method::DELETE, "/api/v1/session", "GET"),
         bad_encoding: "/api/v1/session/%FF",
         operation: "/api/v1/session",
+        bodyless: (Method::POST, "/api/v1/session/s-1/revoke"),
     },
     Dialect {
         schema: "HuaweiError",
@@ -65,6 +73,7 @@ const DIALECTS: [Dialect; 4] = [
         ),
         bad_encoding: "/v1/identity-stores/%FF/users/u-1/sessions",
         operation: "/v1/identity-stores/d-1/users/u-1/sessions",
+        bodyless: (Method::GET, "/v1/identity-stores/d-1/users/u-1/sessions"),
     },
 ];
 
@@ -143,6 +152,7 @@ fn assert_dialect_shape(validator: &SpecValidator, dialect: &Dialect, answer: &A
             let code = match status {
                 404 => "NotFound",
                 405 => "MethodNotAllowed",
+                413 => "PayloadTooLarge",
                 _ => "InvalidRequest",
             };
             assert_eq!(body["error_code"], code, "{context}");
@@ -167,7 +177,7 @@ fn assert_dialect_shape(validator: &SpecValidator, dialect: &Dialect, answer: &A
             assert_eq!(body["request_id"], answer.request_id.as_str(), "{context}");
             let code = match status {
                 404 => "IIC.404",
-                414 | 431 => "APIGW.0201",
+                413 | 414 | 431 => "APIGW.0201",
                 _ => "IIC.400",
             };
             assert_eq!(body["error_code"], code, "{context}");
@@ -248,3 +258,107 @@ async fn request_heads_over_the_limits_are_refused_in_the_dialect_of_the_path() 
     .await;
     assert_eq!(answer.status, 401);
 }
+
+/// The largest body an operation that takes none accepts (and ignores).
+const BODYLESS_LIMIT: usize = 1024;
+
+/// A raw HTTP/1.1 exchange, for what reqwest cannot send (a chunked body
+/// of known content): the status and the body of the answer.
+async fn send_raw(server: &TestServer, head: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.server_addr())
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let end_of_head = answer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a complete head");
+    let head = String::from_utf8_lossy(&answer[..end_of_head]).to_string();
+    let status = head[9..12].parse().unwrap();
+    (status, answer[end_of_head + 4..].to_vec())
+}
+
+/// `chunks` in HTTP/1.1's chunked encoding, with the last chunk.
+fn chunked(chunks: &[&[u8]]) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    for chunk in chunks {
+        encoded.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        encoded.extend_from_slice(chunk);
+        encoded.extend_from_slice(b"\r\n");
+    }
+    encoded.extend_from_slice(b"0\r\n\r\n");
+    encoded
+}
+
+#[tokio::test]
+async fn bodies_sent_to_operations_that_take_none_are_refused_past_a_kibibyte() {
+    let server = TestServer::start().await;
+    let validator = SpecValidator::load();
+    for dialect in &DIALECTS {
+        let (method, path) = &dialect.bodyless;
+        let without_body = send(request(&server, method.clone(), path)).await;
+        assert_ne!(without_body.status, 413, "{method} {path}");
+        // `{}` (some clients send it with every request), and a body right
+        // at the limit, are answered as if nothing had been sent.
+        for tolerated in [b"{}".to_vec(), vec![b' '; BODYLESS_LIMIT]] {
+            let answer = send(
+                request(&server, method.clone(), path)
+                    .header("content-type", "application/json")
+                    .body(tolerated.clone()),
+            )
+            .await;
+            assert_eq!(
+                answer.status,
+                without_body.status,
+                "{method} {path} with {} bytes",
+                tolerated.len()
+            );
+        }
+        for size in [BODYLESS_LIMIT + 1, 4 * 1024] {
+            let answer = send(
+                request(&server, method.clone(), path)
+                    .header("content-type", "application/json")
+                    .body(vec![b' '; size]),
+            )
+            .await;
+            assert_eq!(answer.status, 413, "{method} {path} with {size} bytes");
+            assert_dialect_shape(&validator, dialect, &answer);
+        }
+
+        // A chunked body declares no length: it counts as it arrives.
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\
+             Content-Type: application/json\r\nConnection: close\r\n\r\n"
+        );
+        let (status, _) = send_raw(&server, &head, &chunked(&[b"{", b"}"])).await;
+        assert_eq!(status, without_body.status, "{method} {path}, chunked {{}}");
+        let (status, body) =
+            send_raw(&server, &head, &chunked(&[&[b' '; 700], &[b' '; 700]])).await;
+        assert_eq!(status, 413, "{method} {path}, chunked 1400 bytes");
+        validator
+            .validate_component(dialect.schema, &body)
+            .unwrap_or_else(|error| panic!("{method} {path}, chunked: {error}"));
+    }
+}
+
+#[tokio::test]
+async fn operations_that_take_a_body_still_take_more_than_a_kibibyte() {
+    use login_sessions_tests::IssuedSecrets;
+    let server = TestServer::start().await;
+    // A valid body padded with whitespace to 4 KiB.
+    let mut body = br#"{"identity_store_id": "acme"}"#.to_vec();
+    body.resize(4 * 1024, b' ');
+    let response = request(&server, Method::POST, "/native/v1/sessions")
+        .bearer_auth(server.admin.native_token())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+}
+

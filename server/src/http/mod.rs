@@ -9,7 +9,9 @@
 //! What happens around the handlers is configured in [`start`], through
 //! the vendored dropshot's hooks (`vendor/README.md`): connection and
 //! request-head limits ([`limits`]), the answers no handler gives in the
-//! path's dialect ([`router_errors`]), and the access log ([`access_log`]).
+//! path's dialect ([`router_errors`]), and the access log ([`access_log`]);
+//! bodies sent to operations that take none are refused past
+//! [`MAX_BODYLESS_REQUEST_BYTES`].
 
 pub mod access_log;
 pub mod bench;
@@ -164,6 +166,11 @@ pub fn default_docs_url(public_url: &str) -> String {
 /// The largest request body accepted.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
+/// The largest body accepted, and ignored, by an operation that takes none
+/// (a GET, a DELETE, a logout): room for the `{}` some clients send with
+/// every request; over it, 413 in the dialect's shape.
+pub const MAX_BODYLESS_REQUEST_BYTES: usize = 1024;
+
 /// The largest page a listing returns, whatever the request asks for
 /// (dropshot's default page size, 100, applies when it asks for none).
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -213,6 +220,7 @@ pub fn start_with(
         .request_head_limits(limits::REQUEST_HEAD_LIMITS)
         .error_renderer(Arc::new(errors))
         .request_log(Arc::new(access_log))
+        .bodyless_request_max_bytes(MAX_BODYLESS_REQUEST_BYTES)
         .start()
         .map_err(|e| format!("could not start the server on {bind}: {e}"))
 }
