@@ -13,7 +13,8 @@
 //! `server/tests/connections.rs`.
 //!
 //! Also here: bodies sent to operations that take none (413 past 1 KiB, in
-//! the dialect's shape).
+//! the dialect's shape), and the answers to browsers on other origins
+//! (CORS), off by default and allowed per dialect.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -362,3 +363,221 @@ async fn operations_that_take_a_body_still_take_more_than_a_kibibyte() {
     assert_eq!(response.status().as_u16(), 201);
 }
 
+mod cors {
+    //! Browsers on other origins: CORS allowed for Looker's paths, from one
+    //! origin, and off by default.
+
+    use super::*;
+    use login_sessions_server::http::cors::CorsPolicy;
+    use login_sessions_server::http::dialect::Dialect as PathDialect;
+    use login_sessions_tests::{IssuedSecrets, ServerOptions, StoreKind};
+    use reqwest::header::HeaderMap;
+
+    const ALLOWED: &str = "https://app.example.com";
+    const OTHER: &str = "https://evil.example.com";
+
+    async fn looker_cors_server() -> TestServer {
+        let cors = CorsPolicy::default()
+            .allow(PathDialect::Looker, [ALLOWED])
+            .unwrap();
+        let options = ServerOptions {
+            cors: Some(cors),
+            ..ServerOptions::default()
+        };
+        TestServer::start_with_options(StoreKind::Sqlite, options).await
+    }
+
+    fn preflight(
+        server: &TestServer,
+        path: &str,
+        origin: &str,
+        method: &str,
+    ) -> reqwest::RequestBuilder {
+        request(server, Method::OPTIONS, path)
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "authorization")
+    }
+
+    fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+        headers.get(name).map(|value| value.to_str().unwrap())
+    }
+
+    /// The `Access-Control-*` headers an answer has.
+    fn cors_headers(headers: &HeaderMap) -> Vec<String> {
+        headers
+            .keys()
+            .map(|name| name.as_str().to_string())
+            .filter(|name| name.starts_with("access-control-"))
+            .collect()
+    }
+
+    /// What an actual response to an allowed origin carries.
+    fn assert_allowed(headers: &HeaderMap, context: &str) {
+        assert_eq!(
+            header(headers, "access-control-allow-origin"),
+            Some(ALLOWED),
+            "{context}"
+        );
+        assert_eq!(header(headers, "vary"), Some("Origin"), "{context}");
+        assert_eq!(
+            header(headers, "access-control-expose-headers"),
+            Some("X-Request-Id, Retry-After"),
+            "{context}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_preflight_from_an_allowed_origin_names_the_paths_methods() {
+        let server = looker_cors_server().await;
+        for (path, method, methods) in [
+            ("/api/4.0/users/42/sessions/s-1", "DELETE", "DELETE, GET"),
+            ("/api/4.0/login", "POST", "POST"),
+        ] {
+            let response = preflight(&server, path, ALLOWED, method)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 204, "{path}");
+            let headers = response.headers();
+            assert_eq!(
+                header(headers, "access-control-allow-origin"),
+                Some(ALLOWED)
+            );
+            assert_eq!(
+                header(headers, "access-control-allow-methods"),
+                Some(methods),
+                "{path}"
+            );
+            let allowed_headers = header(headers, "access-control-allow-headers").unwrap();
+            for expected in ["Authorization", "Content-Type"] {
+                assert!(allowed_headers.contains(expected), "{allowed_headers}");
+            }
+            assert_eq!(header(headers, "access-control-max-age"), Some("600"));
+            assert_eq!(header(headers, "vary"), Some("Origin"));
+            assert_eq!(header(headers, "x-request-id").map(str::len), Some(32));
+        }
+        // A method the path does not have: no 204, the dialect's 405.
+        let answer = send(preflight(&server, "/api/4.0/login", ALLOWED, "GET")).await;
+        assert_eq!(answer.status, 405);
+    }
+
+    #[tokio::test]
+    async fn responses_to_an_allowed_origin_carry_its_headers_errors_too() {
+        let server = looker_cors_server().await;
+        let admin = &server.admin;
+        let login = request(&server, Method::POST, "/api/4.0/login")
+            .header("origin", ALLOWED)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "client_id={}&client_secret={}",
+                admin.looker_client_id(),
+                admin.looker_client_secret()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status().as_u16(), 200);
+        assert_allowed(login.headers(), "login");
+        let token: Value = login.json().await.unwrap();
+        let token = token["access_token"].as_str().unwrap();
+
+        let listed = request(&server, Method::GET, "/api/4.0/users/42/sessions")
+            .header("origin", ALLOWED)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        assert_allowed(listed.headers(), "GET");
+
+        // A handler's error, and one dropshot raises before any handler.
+        for path in ["/api/4.0/users/42/sessions", "/api/4.0/nowhere"] {
+            let failed = request(&server, Method::GET, path)
+                .header("origin", ALLOWED)
+                .send()
+                .await
+                .unwrap();
+            assert!(failed.status().is_client_error(), "{path}");
+            assert_allowed(failed.headers(), path);
+        }
+        // A body where none belongs: the 413 too.
+        let refused = request(&server, Method::DELETE, "/api/4.0/logout")
+            .header("origin", ALLOWED)
+            .body(vec![b' '; 2048])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 413);
+        assert_allowed(refused.headers(), "413");
+    }
+
+    #[tokio::test]
+    async fn other_origins_and_other_dialects_get_no_cors_headers() {
+        let server = looker_cors_server().await;
+        let validator = SpecValidator::load();
+        let response = request(&server, Method::GET, "/api/4.0/users/42/sessions")
+            .header("origin", OTHER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cors_headers(response.headers()), Vec::<String>::new());
+        // Still `Vary: Origin`: the same URL answers the allowed origin
+        // otherwise.
+        assert_eq!(header(response.headers(), "vary"), Some("Origin"));
+
+        let answer = send(preflight(&server, "/api/4.0/login", OTHER, "POST")).await;
+        assert_eq!(answer.status, 405);
+        assert_dialect_shape(&validator, &DIALECTS[1], &answer);
+        let response = preflight(&server, "/api/4.0/login", OTHER, "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cors_headers(response.headers()), Vec::<String>::new());
+
+        // The allowed origin, on a native path: nothing at all.
+        let response = preflight(&server, "/native/v1/sessions", ALLOWED, "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405);
+        assert_eq!(cors_headers(response.headers()), Vec::<String>::new());
+        assert_eq!(header(response.headers(), "vary"), None);
+        let answer = send(preflight(&server, "/native/v1/sessions", ALLOWED, "POST")).await;
+        assert_dialect_shape(&validator, &DIALECTS[0], &answer);
+    }
+
+    #[tokio::test]
+    async fn without_allowed_origins_options_is_the_dialects_405() {
+        let server = TestServer::start().await;
+        let validator = SpecValidator::load();
+        for dialect in &DIALECTS {
+            let path = dialect.operation;
+            let response = preflight(&server, path, ALLOWED, "GET")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                cors_headers(response.headers()),
+                Vec::<String>::new(),
+                "{path}"
+            );
+            assert_eq!(header(response.headers(), "vary"), None, "{path}");
+            let answer = send(preflight(&server, path, ALLOWED, "GET")).await;
+            assert_eq!(answer.status, 405, "{path}");
+            assert!(answer.allow.is_some(), "{path}");
+            assert_dialect_shape(&validator, dialect, &answer);
+
+            let response = request(&server, Method::GET, path)
+                .header("origin", ALLOWED)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                cors_headers(response.headers()),
+                Vec::<String>::new(),
+                "{path}"
+            );
+        }
+    }
+}

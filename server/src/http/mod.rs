@@ -10,11 +10,13 @@
 //! the vendored dropshot's hooks (`vendor/README.md`): connection and
 //! request-head limits ([`limits`]), the answers no handler gives in the
 //! path's dialect ([`router_errors`]), and the access log ([`access_log`]);
-//! bodies sent to operations that take none are refused past
-//! [`MAX_BODYLESS_REQUEST_BYTES`].
+//! bodies sent to operations that take none refused past
+//! [`MAX_BODYLESS_REQUEST_BYTES`], and browsers on other origins answered
+//! as `serve` allows ([`cors`]).
 
 pub mod access_log;
 pub mod bench;
+pub mod cors;
 pub mod dialect;
 mod errors;
 pub mod huawei;
@@ -91,6 +93,9 @@ pub struct ApiContext {
     /// `/openapi.json` and `/docs/` for this public URL, built once
     /// ([`start`] refuses to serve without them).
     pub contract: Result<reference::Contract, reference::ContractError>,
+    /// The origins browsers may call from, per dialect; none unless
+    /// `serve --cors-origins-...`.
+    pub cors: cors::CorsPolicy,
 }
 
 impl ApiContext {
@@ -116,6 +121,7 @@ impl ApiContext {
             auth: Authenticator::new(credentials, clock),
             bench_endpoints: false,
             testing: None,
+            cors: cors::CorsPolicy::default(),
         }
     }
 
@@ -143,6 +149,13 @@ impl ApiContext {
     /// default parses user agents and has no GeoIP database).
     pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> ApiContext {
         self.sessions = self.sessions.with_enricher(enricher);
+        self
+    }
+
+    /// The same context, answering browsers on other origins as `cors`
+    /// allows.
+    pub fn with_cors(mut self, cors: cors::CorsPolicy) -> ApiContext {
+        self.cors = cors;
         self
     }
 
@@ -214,6 +227,7 @@ pub fn start_with(
     };
     let errors = router_errors::DialectErrors::new(&context.docs_url);
     let access_log = access_log::AccessLog::new(log.clone());
+    let cors = Arc::new(context.cors.clone());
     ServerBuilder::new(api, context, log)
         .config(config)
         .connection_limits(connection_limits)
@@ -221,6 +235,7 @@ pub fn start_with(
         .error_renderer(Arc::new(errors))
         .request_log(Arc::new(access_log))
         .bodyless_request_max_bytes(MAX_BODYLESS_REQUEST_BYTES)
+        .cross_origin(cors)
         .start()
         .map_err(|e| format!("could not start the server on {bind}: {e}"))
 }
