@@ -14,7 +14,9 @@
 //!
 //! Also here: bodies sent to operations that take none (413 past 1 KiB, in
 //! the dialect's shape), and the answers to browsers on other origins
-//! (CORS), off by default and allowed per dialect.
+//! (CORS), off by default and allowed per dialect, down to a page in
+//! headless Chromium (which needs Chromium and Node.js, as `reference`
+//! does: see `login_sessions_tests::browser`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -579,5 +581,100 @@ mod cors {
                 "{path}"
             );
         }
+    }
+}
+
+mod cors_in_a_browser {
+    //! The proof that counts: headless Chromium, on a page served from
+    //! another origin, calls the server with an `Authorization` header
+    //! (so the browser sends a preflight first) and reads `X-Request-Id`.
+
+    use super::*;
+    use login_sessions_server::http::cors::CorsPolicy;
+    use login_sessions_server::http::dialect::Dialect as PathDialect;
+    use login_sessions_tests::{IssuedSecrets, ServerOptions, StoreKind, browser};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A page that calls `api` synchronously while it loads (so the calls
+    /// are done when the browser reports on it): the native sessions,
+    /// allowed to the page's origin, and Looker's, which are not.
+    fn page(api: &str, token: &str) -> String {
+        format!(
+            r#"<!doctype html><html><head><title>cors</title></head><body>
+<pre id="allowed"></pre><pre id="refused"></pre>
+<script>
+function call(id, url) {{
+  const out = document.getElementById(id);
+  try {{
+    const xhr = new XMLHttpRequest();
+    xhr.open("GET", url, false);
+    xhr.setRequestHeader("Authorization", "Bearer {token}");
+    xhr.send();
+    const requestId = xhr.getResponseHeader("X-Request-Id") || "";
+    out.textContent = id + ": " + xhr.status + " id of " + requestId.length;
+  }} catch (error) {{
+    out.textContent = id + ": failed " + error.name;
+  }}
+}}
+call("allowed", "{api}/native/v1/sessions");
+call("refused", "{api}/api/4.0/users/42/sessions");
+</script></body></html>"#
+        )
+    }
+
+    /// Serves `html` to every request on `listener`, until dropped.
+    fn serve_page(listener: TcpListener, html: String) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut head = [0u8; 4096];
+                let _ = socket.read(&mut head).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{html}",
+                    html.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn a_page_on_an_allowed_origin_reads_the_answer_and_others_cannot() {
+        let page_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let page_origin = format!("http://{}", page_listener.local_addr().unwrap());
+        let cors = CorsPolicy::default()
+            .allow(PathDialect::Native, [page_origin.as_str()])
+            .unwrap();
+        let options = ServerOptions {
+            cors: Some(cors),
+            ..ServerOptions::default()
+        };
+        let server = TestServer::start_with_options(StoreKind::Sqlite, options).await;
+        let api = format!("http://{}", server.server_addr());
+        let page_server = serve_page(page_listener, page(&api, server.admin.native_token()));
+
+        let url = format!("{page_origin}/");
+        let report = tokio::task::spawn_blocking(move || browser::load(&url, None))
+            .await
+            // A missing browser's message is the test's failure.
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        page_server.abort();
+
+        assert_eq!(report.status, 200);
+        assert!(
+            report
+                .visible_pre
+                .contains(&"allowed: 200 id of 32".to_string()),
+            "{:?}",
+            report.visible_pre
+        );
+        assert!(
+            report
+                .visible_pre
+                .contains(&"refused: failed NetworkError".to_string()),
+            "{:?}",
+            report.visible_pre
+        );
     }
 }
