@@ -8,6 +8,7 @@
 //! (`--geoip-db`, repeatable, or `LOGIN_SESSIONS_GEOIP_DB`) and re-reads
 //! them on SIGHUP.
 
+mod cors;
 mod output;
 
 use std::net::SocketAddr;
@@ -202,6 +203,8 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=3600),
     )]
     keep_alive_timeout_seconds: u32,
+    #[command(flatten)]
+    cors: cors::CorsArgs,
     /// How many days an ended (logged out, revoked) or expired session
     /// stays readable before the janitor deletes it.
     #[arg(
@@ -671,6 +674,7 @@ fn check_serve_options(args: &ServeArgs) -> Result<(), String> {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     check_serve_options(&args)?;
+    let cors = args.cors.policy()?;
     // The testing API's reset empties the in-memory store itself, so it
     // keeps a handle on it as what it is.
     let (store, key, memory_store) = if args.testing_api {
@@ -756,7 +760,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         public_url.clone(),
     )
     .with_enricher(enricher.clone())
-    .with_bench_endpoints(args.bench_endpoints);
+    .with_bench_endpoints(args.bench_endpoints)
+    .with_cors(cors);
     if stand_in_clock.is_some() {
         // Huawei's SDKs sign with the wall clock of the machine they run
         // on, whatever time the test has moved the server to.

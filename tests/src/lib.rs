@@ -59,6 +59,7 @@ use login_sessions_server::clock::ManualClock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::domain::credential::SecretKind;
 use login_sessions_server::enrich::Enricher;
+use login_sessions_server::http::cors::CorsPolicy;
 use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::janitor::{Janitor, JanitorSettings};
 use login_sessions_server::pfid::Pfid;
@@ -150,6 +151,9 @@ pub struct ServerOptions {
     pub enricher: Option<Arc<Enricher>>,
     /// Link error documentation here instead of under the public URL.
     pub docs_url: Option<String>,
+    /// Answer browsers on other origins as this allows (CORS is off by
+    /// default, as in `serve`).
+    pub cors: Option<CorsPolicy>,
 }
 
 /// A running server with everything a contract test needs.
@@ -465,6 +469,9 @@ async fn launch(replica: Replica) -> TestServer {
     }
     if let Some(docs_url) = &options.docs_url {
         context = context.with_docs_url(docs_url);
+    }
+    if let Some(cors) = options.cors.clone() {
+        context = context.with_cors(cors);
     }
     let log = ConfigLogging::StderrTerminal {
         level: ConfigLoggingLevel::Warn,

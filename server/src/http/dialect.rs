@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 
 /// One of the APIs the server speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Dialect {
     Native,
     Looker,

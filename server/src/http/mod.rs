@@ -9,10 +9,14 @@
 //! What happens around the handlers is configured in [`start`], through
 //! the vendored dropshot's hooks (`vendor/README.md`): connection and
 //! request-head limits ([`limits`]), the answers no handler gives in the
-//! path's dialect ([`router_errors`]), and the access log ([`access_log`]).
+//! path's dialect ([`router_errors`]), and the access log ([`access_log`]);
+//! bodies sent to operations that take none refused past
+//! [`MAX_BODYLESS_REQUEST_BYTES`], and browsers on other origins answered
+//! as `serve` allows ([`cors`]).
 
 pub mod access_log;
 pub mod bench;
+pub mod cors;
 pub mod dialect;
 mod errors;
 pub mod huawei;
@@ -89,6 +93,9 @@ pub struct ApiContext {
     /// `/openapi.json` and `/docs/` for this public URL, built once
     /// ([`start`] refuses to serve without them).
     pub contract: Result<reference::Contract, reference::ContractError>,
+    /// The origins browsers may call from, per dialect; none unless
+    /// `serve --cors-origins-...`.
+    pub cors: cors::CorsPolicy,
 }
 
 impl ApiContext {
@@ -114,6 +121,7 @@ impl ApiContext {
             auth: Authenticator::new(credentials, clock),
             bench_endpoints: false,
             testing: None,
+            cors: cors::CorsPolicy::default(),
         }
     }
 
@@ -144,6 +152,13 @@ impl ApiContext {
         self
     }
 
+    /// The same context, answering browsers on other origins as `cors`
+    /// allows.
+    pub fn with_cors(mut self, cors: cors::CorsPolicy) -> ApiContext {
+        self.cors = cors;
+        self
+    }
+
     /// The context with another documentation URL (a `/` is added if it
     /// does not end in one).
     pub fn with_docs_url(mut self, docs_url: &str) -> ApiContext {
@@ -163,6 +178,11 @@ pub fn default_docs_url(public_url: &str) -> String {
 
 /// The largest request body accepted.
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
+
+/// The largest body accepted, and ignored, by an operation that takes none
+/// (a GET, a DELETE, a logout): room for the `{}` some clients send with
+/// every request; over it, 413 in the dialect's shape.
+pub const MAX_BODYLESS_REQUEST_BYTES: usize = 1024;
 
 /// The largest page a listing returns, whatever the request asks for
 /// (dropshot's default page size, 100, applies when it asks for none).
@@ -207,12 +227,15 @@ pub fn start_with(
     };
     let errors = router_errors::DialectErrors::new(&context.docs_url);
     let access_log = access_log::AccessLog::new(log.clone());
+    let cors = Arc::new(context.cors.clone());
     ServerBuilder::new(api, context, log)
         .config(config)
         .connection_limits(connection_limits)
         .request_head_limits(limits::REQUEST_HEAD_LIMITS)
         .error_renderer(Arc::new(errors))
         .request_log(Arc::new(access_log))
+        .bodyless_request_max_bytes(MAX_BODYLESS_REQUEST_BYTES)
+        .cross_origin(cors)
         .start()
         .map_err(|e| format!("could not start the server on {bind}: {e}"))
 }

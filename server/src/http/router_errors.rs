@@ -4,7 +4,8 @@
 //! operation has (404), a method the path does not have (405), a path
 //! whose percent-encoding does not decode (400), and, through the vendored
 //! patch's limits (`limits`), a URI or header section that is too large
-//! (414, 431). It also answers for a handler whose error failed to
+//! (414, 431), and a body over 1 KiB sent to an operation that takes none
+//! (413, `MAX_BODYLESS_REQUEST_BYTES`). It also answers for a handler whose error failed to
 //! serialize (500). Upstream, all of these have dropshot's own body; the
 //! patch (`vendor/README.md`) lets [`DialectErrors`] answer them in the
 //! shape of the path's dialect ([`Dialect::for_path`]), built with the API
@@ -66,9 +67,10 @@ impl DialectErrors {
                 retry_after_seconds: None,
             }),
             Dialect::Prefactor => serde_json::to_vec(&PrefactorError::from_http(copy(error))),
-            Dialect::Huawei => {
-                serde_json::to_vec(&HuaweiError::from_http(copy(error), request_id.to_string()))
-            }
+            Dialect::Huawei => serde_json::to_vec(&HuaweiError::from_http(
+                huawei_wording(copy(error)),
+                request_id.to_string(),
+            )),
         }
     }
 }
@@ -98,6 +100,15 @@ fn copy(error: &HttpError) -> HttpError {
         internal_message: error.internal_message.clone(),
         headers: None,
     }
+}
+
+/// Huawei's wording where its handlers have one (a body too large), the
+/// error as it is otherwise.
+fn huawei_wording(mut error: HttpError) -> HttpError {
+    if error.status_code == ErrorStatusCode::PAYLOAD_TOO_LARGE {
+        error.external_message = format!("Request entity too large. {}", error.external_message);
+    }
+    error
 }
 
 /// Looker's wording where its handlers have one (`Not found`), dropshot's
@@ -166,6 +177,36 @@ mod tests {
                 404,
                 json!({"error_code": "IIC.404", "error_msg": "Not Found", "request_id": id})
             )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_where_none_belongs_is_413_in_each_dialect() {
+        let too_large = || {
+            HttpError::for_client_error(
+                None,
+                ClientErrorStatusCode::PAYLOAD_TOO_LARGE,
+                "this operation takes no request body".to_string(),
+            )
+        };
+        let (status, body) = rendered("/native/v1/sessions", too_large()).await;
+        assert_eq!(
+            (status, &body["error_code"]),
+            (413, &json!("PayloadTooLarge"))
+        );
+        let (status, body) = rendered("/api/v1/session", too_large()).await;
+        assert_eq!((status, &body["code"]), (413, &json!("bad_request")));
+        let (status, body) = rendered("/api/4.0/logout", too_large()).await;
+        assert_eq!(
+            (status, &body["documentation_url"]),
+            (413, &json!("http://docs.test/looker/errors#413"))
+        );
+        let (status, body) = rendered("/v1/identity-stores", too_large()).await;
+        assert_eq!(status, 413);
+        assert_eq!(body["error_code"], "APIGW.0201");
+        assert_eq!(
+            body["error_msg"],
+            "Request entity too large. this operation takes no request body"
         );
     }
 

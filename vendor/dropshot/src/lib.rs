@@ -869,10 +869,14 @@ mod dtrace;
 
 mod api_description;
 mod body;
+// login-sessions: bodies sent to operations that take none.
+mod bodyless;
 mod compression;
 mod config;
 // login-sessions: connection and request-head limits.
 mod connections;
+// login-sessions: answers for browsers on other origins.
+mod cross_origin;
 mod error;
 // login-sessions: the server's shape for dropshot's own errors.
 mod error_renderer;
@@ -923,6 +927,7 @@ pub use config::HandlerTaskMode;
 pub use config::RawTlsConfig;
 pub use connections::ConnectionLimits;
 pub use connections::RequestHeadLimits;
+pub use cross_origin::CrossOrigin;
 pub use dtrace::ProbeRegistration;
 pub use error::HttpError;
 pub use error::HttpErrorResponseBody;

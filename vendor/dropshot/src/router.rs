@@ -7,6 +7,7 @@ use super::handler::RouteHandler;
 
 use crate::ApiEndpoint;
 use crate::RequestEndpointMetadata;
+use crate::api_description::ApiEndpointParameterMetadata;
 use crate::api_description::ApiEndpointVersions;
 use crate::from_map::MapError;
 use crate::from_map::MapValue;
@@ -215,6 +216,8 @@ impl MapValue for VariableValue {
 pub struct RouterLookupResult<Context: ServerContext> {
     pub handler: Arc<dyn RouteHandler<Context>>,
     pub endpoint: RequestEndpointMetadata,
+    /// login-sessions: whether the endpoint declares a body parameter.
+    pub takes_body: bool,
 }
 
 impl<Context: ServerContext> HttpRouterNode<Context> {
@@ -516,6 +519,12 @@ impl<Context: ServerContext> HttpRouter<Context> {
                     body_content_type: handler.body_content_type.clone(),
                     request_body_max_bytes: handler.request_body_max_bytes,
                 },
+                takes_body: handler.parameters.iter().any(|parameter| {
+                    matches!(
+                        parameter.metadata,
+                        ApiEndpointParameterMetadata::Body(_)
+                    )
+                }),
             });
         }
 

@@ -5,6 +5,7 @@
 use super::ProbeRegistration;
 use super::api_description::ApiDescription;
 use super::body::Body;
+use super::bodyless;
 use super::compression::add_vary_header;
 use super::compression::apply_gzip_compression;
 use super::compression::is_compressible_content_type;
@@ -13,6 +14,7 @@ use super::config::{CompressionConfig, ConfigDropshot, ConfigTls};
 use super::connections::{
     Connection, ConnectionLimits, ConnectionTable, RequestHeadLimits,
 };
+use super::cross_origin::CrossOrigin;
 #[cfg(feature = "usdt-probes")]
 use super::dtrace::probes;
 use super::error_renderer::ErrorRenderer;
@@ -89,19 +91,23 @@ pub struct DropshotState<C: ServerContext> {
     pub(crate) handler_waitgroup_worker: DebugIgnore<waitgroup::Worker>,
     /// specifies how incoming requests are mapped to handlers based on versions
     pub(crate) version_policy: VersionPolicy,
-    /// login-sessions: the server's limits, error renderer and access log
+    /// login-sessions: the server's limits, error renderer, access log and
+    /// cross-origin policy
     pub(crate) hooks: DebugIgnore<ServerHooks>,
 }
 
 /// login-sessions: what the server adds to dropshot through
-/// [`ServerBuilder`]: limits (`connections`), an error renderer
-/// (`error_renderer`) and an access log (`request_log`).
+/// [`ServerBuilder`]: limits (`connections`, `bodyless`), an error renderer
+/// (`error_renderer`), an access log (`request_log`) and a cross-origin
+/// policy (`cross_origin`).
 #[derive(Clone, Default)]
 pub(crate) struct ServerHooks {
     connection_limits: Option<ConnectionLimits>,
     request_head_limits: Option<RequestHeadLimits>,
     error_renderer: Option<Arc<dyn ErrorRenderer>>,
     request_log: Option<Arc<dyn RequestLog>>,
+    cross_origin: Option<Arc<dyn CrossOrigin>>,
+    bodyless_request_max_bytes: Option<usize>,
 }
 
 impl<C: ServerContext> DropshotState<C> {
@@ -842,6 +848,13 @@ async fn http_request_handle_wrap<C: ServerContext>(
     let uri = request.uri().clone();
     let method = request.method().clone();
 
+    // login-sessions: what the response will say to other origins.
+    let cross_origin_headers = server
+        .hooks
+        .cross_origin
+        .as_ref()
+        .map(|cross_origin| cross_origin.response_headers(&request));
+
     let mut request_log = server.log.new(o!(
         "remote_addr" => remote_addr,
         "req_id" => request_id.clone(),
@@ -1028,6 +1041,61 @@ async fn http_request_handle_wrap<C: ServerContext>(
         }
     };
 
+    // login-sessions: appended, whatever gave the response.
+    let mut response = response;
+    if let Some(headers) = cross_origin_headers {
+        append_headers(response.headers_mut(), headers);
+    }
+    Ok(response)
+}
+
+/// login-sessions: appends `headers` to `to`, keeping the values it has.
+fn append_headers(to: &mut http::HeaderMap, headers: http::HeaderMap) {
+    let mut name = None;
+    for (next_name, value) in headers {
+        if next_name.is_some() {
+            name = next_name;
+        }
+        if let Some(name) = &name {
+            to.append(name, value);
+        }
+    }
+}
+
+/// login-sessions: the cross-origin policy's answer to a preflight, an
+/// `OPTIONS` request that found no `OPTIONS` operation on a path that has
+/// others (`error` is the 405, whose `Allow` lists those), with the
+/// request's id; `error` otherwise.
+fn preflight_or<C: ServerContext>(
+    server: &DropshotState<C>,
+    request: &Request<Body>,
+    request_id: &str,
+    error: crate::HttpError,
+) -> Result<Response<Body>, HandlerError> {
+    let preflight = match &server.hooks.cross_origin {
+        Some(cross_origin)
+            if request.method() == http::Method::OPTIONS
+                && error.status_code
+                    == crate::ErrorStatusCode::METHOD_NOT_ALLOWED =>
+        {
+            let allowed: Vec<http::Method> = error
+                .headers
+                .iter()
+                .flat_map(|headers| headers.get_all(http::header::ALLOW))
+                .filter_map(|value| {
+                    http::Method::from_bytes(value.as_bytes()).ok()
+                })
+                .collect();
+            cross_origin.preflight(request, &allowed)
+        }
+        _ => None,
+    };
+    let Some(mut response) = preflight else {
+        return Err(HandlerError::Dropshot(error));
+    };
+    if let Ok(value) = http::HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(HEADER_REQUEST_ID, value);
+    }
     Ok(response)
 }
 
@@ -1078,14 +1146,27 @@ async fn http_request_handle<C: ServerContext>(
     let uri = request.uri();
     let found_version =
         server.version_policy.request_version(&request, &request_log)?;
-    let lookup_result = server.router.lookup_route(
+    let lookup_result = match server.router.lookup_route(
         &method,
         uri.path().into(),
         found_version.as_ref(),
-    )?;
+    ) {
+        Ok(lookup_result) => lookup_result,
+        // login-sessions: a preflight, if the server answers those.
+        Err(error) => {
+            return preflight_or(&server, &request, request_id, error);
+        }
+    };
     if server.hooks.request_log.is_some() {
         *operation_id = Some(lookup_result.endpoint.operation_id.clone());
     }
+    // login-sessions: a body where the operation takes none, within limits.
+    let request = match server.hooks.bodyless_request_max_bytes {
+        Some(max_bytes) if !lookup_result.takes_body => {
+            bodyless::within_limit(request, max_bytes).await?
+        }
+        _ => request,
+    };
     let rqctx = RequestContext {
         server: Arc::clone(&server),
         request: RequestInfo::new(&request, remote_addr),
@@ -1355,7 +1436,8 @@ pub struct ServerBuilder<C: ServerContext> {
     config: ConfigDropshot,
     version_policy: VersionPolicy,
     tls: Option<ConfigTls>,
-    /// login-sessions: limits, error renderer, access log.
+    /// login-sessions: limits, error renderer, access log, cross-origin
+    /// policy.
     hooks: DebugIgnore<ServerHooks>,
 }
 
@@ -1432,6 +1514,20 @@ impl<C: ServerContext> ServerBuilder<C> {
     /// "request completed" (see `request_log`).
     pub fn request_log(mut self, request_log: Arc<dyn RequestLog>) -> Self {
         self.hooks.request_log = Some(request_log);
+        self
+    }
+
+    /// login-sessions: answers browsers on other origins (see
+    /// `cross_origin`).
+    pub fn cross_origin(mut self, cross_origin: Arc<dyn CrossOrigin>) -> Self {
+        self.hooks.cross_origin = Some(cross_origin);
+        self
+    }
+
+    /// login-sessions: refuses, with a 413, a body of more than `max_bytes`
+    /// sent to an operation that takes none (see `bodyless`).
+    pub fn bodyless_request_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.hooks.bodyless_request_max_bytes = Some(max_bytes);
         self
     }
 
