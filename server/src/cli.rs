@@ -61,7 +61,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage the credentials that call the API.
     Credentials {
         #[command(subcommand)]
@@ -482,7 +482,7 @@ pub async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve(args) => Ok(serve(args).await?),
+        Command::Serve(args) => Ok(serve(*args).await?),
         Command::Credentials { command } => credentials(command).await,
         Command::Seed(args) => seed(args).await,
         Command::Init(args) => init(&args).await,
