@@ -271,6 +271,7 @@ async fn bench_store(
         None => {
             let key_file = database.key_file.clone().unwrap_or(dir.join("bench.key"));
             binary.generate_key(&key_file)?;
+            binary.init(&database)?;
             binary
                 .admin_credential(&database)
                 .with_context(|| format!("issuing a credential on {}", store.name()))?

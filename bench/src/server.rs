@@ -129,6 +129,14 @@ impl Binary {
             .with_context(|| format!("writing the server key {}", path.display()))
     }
 
+    /// Creates the database (every other command refuses to create one
+    /// beside an existing key file).
+    pub fn init(&self, database: &Database) -> anyhow::Result<()> {
+        let mut args = vec!["init".to_string()];
+        args.extend(database.args());
+        self.output(&args, false).map(drop)
+    }
+
     /// Issues an admin credential and returns its secrets.
     pub fn admin_credential(&self, database: &Database) -> anyhow::Result<Credentials> {
         let mut args = vec![
