@@ -124,8 +124,11 @@ struct StoreArgs {
     database_pool_size: u16,
 }
 
+/// The options of `serve`. The test harness parses its servers' flags into
+/// these too ([`serve_args`]) and builds them with [`api_context`], so a
+/// flag's default and its environment variable mean the same there.
 #[derive(Debug, Args)]
-struct ServeArgs {
+pub struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
     /// The address to listen on.
@@ -672,9 +675,93 @@ fn check_serve_options(args: &ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `flags` parsed as `login-sessions serve` parses them, defaults and
+/// `LOGIN_SESSIONS_*` variables applied.
+pub fn serve_args<I, T>(flags: I) -> Result<ServeArgs, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(
+        ["login-sessions".into(), "serve".into()]
+            .into_iter()
+            .chain(flags.into_iter().map(Into::into)),
+    )?;
+    match cli.command {
+        Command::Serve(args) => Ok(*args),
+        _ => Err(clap::Error::raw(
+            clap::error::ErrorKind::InvalidSubcommand,
+            "not serve's flags",
+        )),
+    }
+}
+
+/// What every request of a server with `args` shares, over `store`:
+/// sessions' settings, the credential cache, CORS, the documentation's
+/// links. (`serve` adds what only a stand-in has: the testing API, the
+/// wall clock for Huawei's signatures.)
+pub fn api_context(
+    args: &ServeArgs,
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    key: Arc<ServerKey>,
+    enricher: Arc<Enricher>,
+    public_url: &str,
+) -> Result<ApiContext, String> {
+    let settings = SessionSettings {
+        default_ttl: TimeDelta::seconds(i64::from(args.default_session_ttl)),
+        last_seen_granularity: TimeDelta::seconds(i64::from(args.last_seen_granularity)),
+        ..SessionSettings::default()
+    };
+    // With the testing API, a reset replaces every credential at once:
+    // nothing may answer from a cache meanwhile.
+    let credential_cache_millis = if args.testing_api {
+        0
+    } else {
+        args.credential_cache_millis
+    };
+    let credentials = CachedCredentials::wrap(
+        store.clone(),
+        clock.clone(),
+        TimeDelta::milliseconds(i64::from(credential_cache_millis)),
+    );
+    let mut context = ApiContext::new(store, credentials, clock, key, settings, public_url.into())
+        .with_enricher(enricher)
+        .with_bench_endpoints(args.bench_endpoints)
+        .with_cors(args.cors.policy()?);
+    if let Some(docs_url) = &args.docs_url {
+        context = context.with_docs_url(docs_url);
+    }
+    Ok(context)
+}
+
+/// The janitor `args` ask for; `None` when its interval is 0.
+pub fn janitor_settings(args: &ServeArgs) -> Option<JanitorSettings> {
+    (args.janitor_interval_seconds > 0).then(|| JanitorSettings {
+        retention: TimeDelta::days(i64::from(args.retention_days)),
+        interval: std::time::Duration::from_secs(args.janitor_interval_seconds),
+        batch_size: args.janitor_batch_size,
+    })
+}
+
+/// The connection limits and deadlines `args` ask for.
+pub fn connection_settings(args: &ServeArgs) -> ConnectionSettings {
+    ConnectionSettings {
+        max_connections: args.max_connections,
+        first_request_timeout: std::time::Duration::from_secs(u64::from(
+            args.first_request_timeout_seconds,
+        )),
+        keep_alive_timeout: std::time::Duration::from_secs(u64::from(
+            args.keep_alive_timeout_seconds,
+        )),
+        database_connections: u64::from(args.store.database_pool_size),
+    }
+}
+
 async fn serve(args: ServeArgs) -> Result<(), String> {
     check_serve_options(&args)?;
-    let cors = args.cors.policy()?;
+    // Bad origins stop `serve` before it opens anything.
+    args.cors.policy()?;
     // The testing API's reset empties the in-memory store itself, so it
     // keeps a handle on it as what it is.
     let (store, key, memory_store) = if args.testing_api {
@@ -729,39 +816,19 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         );
     }
-    let settings = SessionSettings {
-        default_ttl: TimeDelta::seconds(i64::from(args.default_session_ttl)),
-        last_seen_granularity: TimeDelta::seconds(i64::from(args.last_seen_granularity)),
-        ..SessionSettings::default()
-    };
     let bind = concrete_bind_address(args.bind, args.public_url.is_some())?;
     let public_url = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bind}"));
-    // With the testing API, a reset replaces every credential at once:
-    // nothing may answer from a cache meanwhile.
-    let credential_cache_millis = if args.testing_api {
-        0
-    } else {
-        args.credential_cache_millis
-    };
-    let credentials = CachedCredentials::wrap(
+    let mut context = api_context(
+        &args,
         store.clone(),
-        clock.clone(),
-        TimeDelta::milliseconds(i64::from(credential_cache_millis)),
-    );
-    let mut context = ApiContext::new(
-        store.clone(),
-        credentials,
         clock.clone(),
         key,
-        settings,
-        public_url.clone(),
-    )
-    .with_enricher(enricher.clone())
-    .with_bench_endpoints(args.bench_endpoints)
-    .with_cors(cors);
+        enricher.clone(),
+        &public_url,
+    )?;
     if stand_in_clock.is_some() {
         // Huawei's SDKs sign with the wall clock of the machine they run
         // on, whatever time the test has moved the server to.
@@ -781,9 +848,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         _ => false,
     };
-    if let Some(docs_url) = &args.docs_url {
-        context = context.with_docs_url(docs_url);
-    }
 
     if args.demo {
         let seeded = crate::demo::seed(&context.sessions)
@@ -819,25 +883,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     reload_geoip_on_sighup(enricher, log.clone())?;
-    if args.janitor_interval_seconds > 0 {
-        let settings = JanitorSettings {
-            retention: TimeDelta::days(i64::from(args.retention_days)),
-            interval: std::time::Duration::from_secs(args.janitor_interval_seconds),
-            batch_size: args.janitor_batch_size,
-        };
+    if let Some(settings) = janitor_settings(&args) {
         // Runs for as long as the process does.
         Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
     }
-    let connections = ConnectionSettings {
-        max_connections: args.max_connections,
-        first_request_timeout: std::time::Duration::from_secs(u64::from(
-            args.first_request_timeout_seconds,
-        )),
-        keep_alive_timeout: std::time::Duration::from_secs(u64::from(
-            args.keep_alive_timeout_seconds,
-        )),
-        database_connections: u64::from(args.store.database_pool_size),
-    };
+    let connections = connection_settings(&args);
     let _metrics_listener = args
         .metrics_bind
         .map(|metrics_bind| {
@@ -850,7 +900,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             )
         })
         .transpose()?;
-    let server = http::start_with(context, bind, log, &connections)?;
+    let server = http::start(context, bind, log, &connections)?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
         server.local_addr(),

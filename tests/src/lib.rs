@@ -55,6 +55,7 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
 use login_sessions_client::Client;
 use login_sessions_server::auth::scheme::SecretScheme;
 use login_sessions_server::auth::{huawei, looker, native, prefactor};
+use login_sessions_server::cli;
 use login_sessions_server::clock::ManualClock;
 use login_sessions_server::domain::credential::Role;
 use login_sessions_server::domain::credential::SecretKind;
@@ -64,15 +65,11 @@ use login_sessions_server::http::{self, ApiContext};
 use login_sessions_server::janitor::{Janitor, JanitorSettings};
 use login_sessions_server::pfid::Pfid;
 use login_sessions_server::secrets::ServerKey;
-use login_sessions_server::service::SessionSettings;
 use login_sessions_server::service::credentials::{
     CredentialRequest, IssuedCredential, IssuedTemporaryHuaweiKey,
 };
 use login_sessions_server::store::SharedStore;
 use login_sessions_server::store::conformance::Faulty;
-use login_sessions_server::store::credential_cache::{
-    CachedCredentials, DEFAULT_CREDENTIAL_CACHE_TTL,
-};
 use login_sessions_server::store::postgres::PostgresStore;
 use login_sessions_server::store::sqlite::SqliteStore;
 use tempfile::TempDir;
@@ -440,6 +437,27 @@ struct Replica {
     options: ServerOptions,
 }
 
+/// A test server's flags, parsed by `serve`'s own parser: every flag
+/// the test does not set has `serve`'s default (or its `LOGIN_SESSIONS_*`
+/// variable's value), as for a user. The janitor is off unless the test
+/// asks for one (`ServerOptions::janitor`): a round at a moment the test
+/// does not choose would make it racy (server/tests/flags.rs runs the
+/// janitor's flags on the real binary).
+fn serve_args(options: &ServerOptions) -> cli::ServeArgs {
+    let mut flags = vec![
+        "--bind".to_string(),
+        "127.0.0.1:0".into(),
+        "--public-url".into(),
+        PUBLIC_URL.into(),
+        "--janitor-interval-seconds".into(),
+        "0".into(),
+    ];
+    if let Some(docs_url) = &options.docs_url {
+        flags.extend(["--docs-url".into(), docs_url.clone()]);
+    }
+    cli::serve_args(flags).expect("serve's flags")
+}
+
 async fn launch(replica: Replica) -> TestServer {
     let Replica {
         kind,
@@ -452,24 +470,19 @@ async fn launch(replica: Replica) -> TestServer {
         options,
     } = replica;
     let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    // As `serve` runs it: credential lookups cached for the default
-    // lifetime, on the test's clock.
-    let cached =
-        CachedCredentials::wrap(store.clone(), clock.clone(), DEFAULT_CREDENTIAL_CACHE_TTL);
-    let mut context = ApiContext::new(
+    let args = serve_args(&options);
+    // As `serve` builds it from those flags, over the test's store, clock
+    // and key.
+    let enricher = options.enricher.clone().unwrap_or_else(Enricher::builtin);
+    let mut context = cli::api_context(
+        &args,
         store.clone(),
-        cached,
         clock.clone(),
         key.clone(),
-        SessionSettings::default(),
-        PUBLIC_URL.into(),
-    );
-    if let Some(enricher) = options.enricher.clone() {
-        context = context.with_enricher(enricher);
-    }
-    if let Some(docs_url) = &options.docs_url {
-        context = context.with_docs_url(docs_url);
-    }
+        enricher,
+        PUBLIC_URL,
+    )
+    .expect("the test server's context");
     if let Some(cors) = options.cors.clone() {
         context = context.with_cors(cors);
     }
@@ -481,7 +494,8 @@ async fn launch(replica: Replica) -> TestServer {
     let janitor = options.janitor.map(|settings| {
         AbortOnDrop(Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn())
     });
-    let server = http::start(context, bind, log).expect("start server");
+    let server =
+        http::start(context, bind, log, &cli::connection_settings(&args)).expect("start server");
     let validator = Arc::new(SpecValidator::load());
     let proxy = RecordingProxy::start(server.local_addr(), validator).await;
     proxy.allow_unmatched(UNPUBLISHED_PATHS);

@@ -188,22 +188,9 @@ pub const MAX_BODYLESS_REQUEST_BYTES: usize = 1024;
 /// (dropshot's default page size, 100, applies when it asks for none).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 
-/// Starts serving on `bind`, with the default connection limits for this
-/// process's open-file limit. The server runs until the returned handle is
-/// closed or dropped.
-pub fn start(
-    context: ApiContext,
-    bind: SocketAddr,
-    log: slog::Logger,
-) -> Result<HttpServer<ApiContext>, String> {
-    let connections =
-        limits::ConnectionSettings::defaults(u64::from(crate::store::postgres::DEFAULT_POOL_SIZE));
-    start_with(context, bind, log, &connections)
-}
-
 /// Starts serving on `bind` with these connection settings. The server
 /// runs until the returned handle is closed or dropped.
-pub fn start_with(
+pub fn start(
     context: ApiContext,
     bind: SocketAddr,
     log: slog::Logger,
