@@ -26,6 +26,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
 use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample};
+use crate::idle_sockets::IdleSockets;
 use crate::load;
 use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
 use crate::report::{
@@ -94,6 +95,13 @@ pub struct BenchArgs {
     /// not measured; see [`crate::revocation`]).
     #[arg(long, default_value_t = 200)]
     revocation_rounds: usize,
+    /// Sockets an attacker holds open (silent, half a head, a stalled
+    /// body; reopened when closed) while the baseline and native
+    /// `session_view` are measured again at light load, on a server whose
+    /// connection bound is what a 1,024 open-file limit gives (0: not
+    /// measured; see [`crate::idle_sockets`]).
+    #[arg(long, default_value_t = 1500)]
+    idle_sockets: usize,
     /// Use the release binary as it is instead of building it.
     #[arg(long)]
     no_build: bool,
@@ -424,6 +432,12 @@ async fn bench_store(
                 full_baseline = baseline;
             }
         }
+        if last && args.idle_sockets > 0 {
+            let (reports, ok) =
+                under_idle_sockets(args, binary, &database, &fixture, config, dir).await?;
+            all_ok &= ok;
+            operations.extend(reports);
+        }
         let revocation_window = if last && args.revocation_rounds > 0 {
             let window = revocation_window(args, binary, &database, &server, &credentials, dir)
                 .await
@@ -493,6 +507,69 @@ async fn revocation_window(
         window.never_refused
     );
     Ok(window)
+}
+
+/// The connection bound `serve` sets itself under a 1,024 open-file limit
+/// (less 128 spare descriptors and the default database pool of 16).
+const BOUND_UNDER_1024_FILES: &str = "880";
+
+/// The baseline and native `session_view` at light load on a server with
+/// `BOUND_UNDER_1024_FILES` connections while `--idle-sockets` attacking
+/// sockets are held open against it.
+async fn under_idle_sockets(
+    args: &BenchArgs,
+    binary: &Binary,
+    database: &Database,
+    fixture: &Arc<Fixture>,
+    config: load::LoadConfig,
+    dir: &Path,
+) -> anyhow::Result<(Vec<OperationReport>, bool)> {
+    let server = binary
+        .serve_with(
+            database,
+            &args.server_log_level,
+            &dir.join("attacked.log"),
+            &["--max-connections", BOUND_UNDER_1024_FILES],
+        )
+        .await
+        .context("starting a server for the idle-socket attack")?;
+    let held = IdleSockets::hold(server.addr, args.idle_sockets);
+    // Let the attack fill the server before measuring.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let config = load::LoadConfig {
+        addr: server.addr,
+        connections: args.light_connections.max(1),
+        server_pid: Some(server.pid()),
+        ..config
+    };
+    let suffix = format!(
+        " [{} conn, {} idle sockets]",
+        config.connections, args.idle_sockets
+    );
+    let mut reports = Vec::new();
+    let mut all_ok = true;
+    let mut baseline = None;
+    for name in ["baseline (constant body)", "native session_view"] {
+        let op = OPERATIONS
+            .iter()
+            .find(|op| op.name == name)
+            .with_context(|| format!("no operation {name}"))?;
+        let (mut report, ok) = measure(op, fixture.clone(), config, baseline.as_ref()).await;
+        all_ok &= ok;
+        if op.kind == Kind::Baseline {
+            baseline = report.stats;
+        }
+        report.name.push_str(&suffix);
+        log_operation(&report);
+        reports.push(report);
+    }
+    eprintln!(
+        "  the attacker reopened {} sockets the server closed",
+        held.reopened()
+    );
+    drop(held);
+    server.stop()?;
+    Ok((reports, all_ok))
 }
 
 /// The log level of the server the access log's cost is measured against.

@@ -12,6 +12,7 @@
 
 mod benchmark;
 mod fixture;
+mod idle_sockets;
 mod load;
 mod operations;
 mod report;

@@ -290,7 +290,7 @@ pub struct BenchReport {
 
 /// The width of the operation column: the longest name
 /// (`native session_interaction_create [new address]`) and a little room.
-pub const NAME_WIDTH: usize = 48;
+pub const NAME_WIDTH: usize = 56;
 
 fn thousands(n: f64) -> String {
     let rounded = n.round() as u64;

@@ -196,6 +196,17 @@ impl Binary {
         log_level: &str,
         log: &Path,
     ) -> anyhow::Result<Server> {
+        self.serve_with(database, log_level, log, &[]).await
+    }
+
+    /// [`Binary::serve`] with more `serve` flags.
+    pub async fn serve_with(
+        &self,
+        database: &Database,
+        log_level: &str,
+        log: &Path,
+        flags: &[&str],
+    ) -> anyhow::Result<Server> {
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut args = vec![
@@ -207,6 +218,7 @@ impl Binary {
             log_level.into(),
         ];
         args.extend(database.args());
+        args.extend(flags.iter().map(|flag| flag.to_string()));
         let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let child = Command::new(&self.path)
             .args(&args)
