@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample};
+use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample, Workload};
 use crate::idle_sockets::IdleSockets;
 use crate::load;
 use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
@@ -51,6 +51,10 @@ pub struct BenchArgs {
     /// Users the sessions belong to. Default: one per ten sessions.
     #[arg(long)]
     users: Option<u64>,
+    /// Which live sessions the lookups read: all sampled ones equally
+    /// (uniform, the figures in docs/benchmark.md) or a hot tenth of them.
+    #[arg(long, value_enum, default_value_t = Workload::Uniform)]
+    workload: Workload,
     /// Concurrent keep-alive connections (closed loop).
     #[arg(long, default_value_t = 32)]
     connections: usize,
@@ -226,6 +230,7 @@ pub fn run(args: BenchArgs, root: &Path) -> anyhow::Result<bool> {
             warmup_seconds: args.warmup,
             client_threads: args.client_threads,
             server_log_level: args.server_log_level.clone(),
+            workload: args.workload,
         },
         stores: store_reports,
     };
@@ -377,6 +382,7 @@ async fn bench_store(
                 designated_user: fresh.designated_user,
                 sample: sample.clone(),
             },
+            args.workload,
         ));
         let config = load::LoadConfig {
             addr: server.addr,

@@ -57,6 +57,28 @@ pub struct SeedSample {
     pub sample: Vec<SampledSession>,
 }
 
+/// Which live sessions the lookups read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Every sampled live session equally often (the sample is uniform
+    /// over everything seeded).
+    #[default]
+    Uniform,
+    /// A hot tenth of the sampled live sessions, equally often.
+    Hot,
+}
+
+impl Workload {
+    /// The sessions the lookups draw from, out of the sampled live ones.
+    fn lookups(self, live: &[SampledSession]) -> Vec<SampledSession> {
+        match self {
+            Workload::Uniform => live.to_vec(),
+            Workload::Hot => live[..live.len().div_ceil(10)].to_vec(),
+        }
+    }
+}
+
 /// What the request builders draw on during one phase of the run.
 pub struct Fixture {
     /// `host:port` of the server: the `Host` a Huawei signature covers,
@@ -67,8 +89,9 @@ pub struct Fixture {
     pub looker_token: Option<String>,
     /// Seeded sessions, uniformly sampled.
     pub sessions: Vec<SampledSession>,
-    /// The sampled sessions that were live with a user when seeded.
-    pub live: Vec<SampledSession>,
+    /// The live sessions the lookups read, out of the sampled sessions
+    /// that were live with a user when seeded ([`Workload`]).
+    pub lookups: Vec<SampledSession>,
     /// The clients currently active: the first [`ACTIVE_SESSIONS`] of
     /// `live`, the ones the common-case interaction touches again and
     /// again.
@@ -96,6 +119,7 @@ impl Fixture {
         credentials: Credentials,
         looker_token: Option<String>,
         sample: SeedSample,
+        workload: Workload,
     ) -> Fixture {
         let live: Vec<SampledSession> = sample
             .sample
@@ -105,12 +129,13 @@ impl Fixture {
             .collect();
         let revocable = live.iter().map(|s| s.id.clone()).collect();
         let active = live.iter().take(ACTIVE_SESSIONS).cloned().collect();
+        let lookups = workload.lookups(&live);
         Fixture {
             host,
             credentials,
             looker_token,
             sessions: sample.sample,
-            live,
+            lookups,
             active,
             designated: sample.designated_user,
             revocable: Mutex::new(revocable),
@@ -122,8 +147,9 @@ impl Fixture {
         pick(&self.sessions, rng)
     }
 
+    /// A live session for a lookup, as the workload spreads them.
     pub fn live_session(&self, rng: &mut Rng) -> Option<&SampledSession> {
-        pick(&self.live, rng)
+        pick(&self.lookups, rng)
     }
 
     pub fn active_session(&self, rng: &mut Rng) -> Option<&SampledSession> {
@@ -231,6 +257,7 @@ pub mod testing {
                 designated_user: session(9_999, "designated", true),
                 sample,
             },
+            Workload::Uniform,
         )
     }
 }
@@ -244,13 +271,26 @@ mod tests {
     fn the_pools_come_from_the_sample() {
         let fixture = fixture();
         assert_eq!(fixture.sessions.len(), 4_000);
-        assert_eq!(fixture.live.len(), 3_000);
-        assert!(fixture.live.iter().all(|s| s.live));
-        assert_eq!(fixture.active[..], fixture.live[..ACTIVE_SESSIONS]);
+        assert_eq!(fixture.lookups.len(), 3_000);
+        assert!(fixture.lookups.iter().all(|s| s.live));
+        assert_eq!(fixture.active[..], fixture.lookups[..ACTIVE_SESSIONS]);
         assert_eq!(fixture.revocable.lock().unwrap().len(), 3_000);
         // With fewer live sessions, all of them are active.
-        let few = fixture_with(fixture.live[..10].to_vec());
-        assert_eq!(few.active, few.live);
+        let few = fixture_with(fixture.lookups[..10].to_vec());
+        assert_eq!(few.active, few.lookups);
+    }
+
+    #[test]
+    fn a_hot_workload_reads_a_tenth_of_the_live_sessions() {
+        // The test fixture's workload is uniform: every live session.
+        let live = fixture().lookups;
+        assert_eq!(Workload::Uniform.lookups(&live), live);
+        let hot = Workload::Hot.lookups(&live);
+        assert_eq!(hot.len(), live.len().div_ceil(10));
+        assert_eq!(hot[..], live[..hot.len()]);
+        assert_eq!(Workload::Hot.lookups(&live[..3]).len(), 1);
+        let empty: &[SampledSession] = &[];
+        assert!(Workload::Hot.lookups(empty).is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::fixture::Workload;
 use crate::load::RunResult;
 use crate::operations::Kind;
 use crate::revocation::RevocationWindow;
@@ -276,6 +277,7 @@ pub struct RunConfig {
     pub warmup_seconds: f64,
     pub client_threads: usize,
     pub server_log_level: String,
+    pub workload: Workload,
 }
 
 /// The whole report, as written to the JSON file.
@@ -324,12 +326,16 @@ pub fn table(report: &BenchReport) -> String {
     let config = &report.config;
     let _ = writeln!(
         out,
-        "load: {} connections, closed loop, {:.0} s per operation after {:.0} s warm-up, {} client threads; server log level {}",
+        "load: {} connections, closed loop, {:.0} s per operation after {:.0} s warm-up, {} client threads; server log level {}; lookups {}",
         config.connections,
         config.duration_seconds,
         config.warmup_seconds,
         config.client_threads,
-        config.server_log_level
+        config.server_log_level,
+        match config.workload {
+            Workload::Uniform => "uniform over the sampled live sessions",
+            Workload::Hot => "on a hot tenth of the sampled live sessions",
+        }
     );
     for store in &report.stores {
         for phase in &store.phases {
@@ -640,6 +646,7 @@ mod tests {
                 warmup_seconds: 2.0,
                 client_threads: 2,
                 server_log_level: "warn".into(),
+                workload: Workload::Uniform,
             },
             stores: vec![StoreReport {
                 store: "sqlite".into(),
