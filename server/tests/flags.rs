@@ -14,6 +14,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use login_sessions_tests::postgres::TestDatabase;
 use serde_json::{Value, json};
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -651,26 +652,12 @@ fn public_url_is_where_links_and_the_published_document_point() {
     );
 }
 
-/// Where the test PostgreSQL server is: the tests crate's (see
-/// tests/src/postgres.rs).
-fn postgres_database() -> Option<login_sessions_tests::postgres::TestDatabase> {
-    use login_sessions_tests::postgres::{Availability, REQUIRE_VARIABLE, availability};
-    if let Availability::Missing(reason) = availability()
-        && std::env::var_os(REQUIRE_VARIABLE).is_none_or(|v| v.is_empty())
-    {
-        eprintln!("SKIPPED, no PostgreSQL ({reason}); set {REQUIRE_VARIABLE} to fail instead");
-        return None;
-    }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    Some(runtime.block_on(login_sessions_tests::postgres::TestDatabase::create()))
-}
-
 /// The most connections `serve --database-pool-size 2` holds while 32
 /// clients send requests at once: the pool's (application
 /// `login-sessions`), the revocation listener's aside.
 #[test]
 fn database_pool_size_bounds_the_connections_of_serve() {
-    let Some(database) = postgres_database() else {
+    let Some(database) = TestDatabase::create_blocking() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

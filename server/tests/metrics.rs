@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use login_sessions_tests::postgres::TestDatabase;
 use serde_json::{Value, json};
 
 /// Every `LOGIN_SESSIONS_*` variable that could change what a test sees:
@@ -31,40 +32,79 @@ const SERVE_VARIABLES: &[&str] = &[
 /// What `serve` says on stderr when the metrics listener is up.
 const METRICS_LINE: &str = "metrics on http://";
 
-/// A database file with an admin credential, issued by
-/// `credentials create --json`.
+/// A database with an admin credential, issued by `credentials create
+/// --json`: a SQLite file, or a fresh PostgreSQL database with a server key.
 struct Database {
     _dir: tempfile::TempDir,
     url: String,
+    key_file: Option<String>,
     credential: Value,
+    _postgres: Option<TestDatabase>,
 }
 
 impl Database {
     fn new() -> Database {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("metrics.db").display());
-        let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
-            .args(["credentials", "create", "--role", "admin", "--json"])
-            .args(["--database", &url])
-            .env_remove("LOGIN_SESSIONS_DATABASE")
-            .env_remove("LOGIN_SESSIONS_KEY_FILE")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let credential = admin_credential(&["--database", &url]);
         Database {
             _dir: dir,
             url,
-            credential: serde_json::from_slice(&output.stdout).unwrap(),
+            key_file: None,
+            credential,
+            _postgres: None,
         }
+    }
+
+    /// `None` when there is no PostgreSQL (and it is not required).
+    fn postgres() -> Option<Database> {
+        let postgres = TestDatabase::create_blocking()?;
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("server.key").display().to_string();
+        let key = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+            .args(["key", "generate"])
+            .output()
+            .unwrap();
+        std::fs::write(&key_file, &key.stdout).unwrap();
+        let credential = admin_credential(&["--database", &postgres.url, "--key-file", &key_file]);
+        Some(Database {
+            _dir: dir,
+            url: postgres.url.clone(),
+            key_file: Some(key_file),
+            credential,
+            _postgres: Some(postgres),
+        })
+    }
+
+    /// `--database` and, with PostgreSQL, `--key-file`.
+    fn store_args(&self) -> Vec<&str> {
+        let mut args = vec!["--database", self.url.as_str()];
+        if let Some(key_file) = &self.key_file {
+            args.extend(["--key-file", key_file.as_str()]);
+        }
+        args
     }
 
     fn secret(&self, dialect: &str, name: &str) -> String {
         self.credential[dialect][name].as_str().unwrap().to_string()
     }
+}
+
+/// An admin credential issued in the store `store_args` name.
+fn admin_credential(store_args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        .args(["credentials", "create", "--role", "admin", "--json"])
+        .args(store_args)
+        .env_remove("LOGIN_SESSIONS_DATABASE")
+        .env_remove("LOGIN_SESSIONS_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// A running `serve` on 127.0.0.1:0, killed when dropped.
@@ -84,13 +124,8 @@ impl Server {
     fn start(database: &Database, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_login-sessions"));
         command
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--database",
-                &database.url,
-            ])
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(database.store_args())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -671,6 +706,101 @@ fn wait_for_scrape(server: &Server, ready: impl Fn(&Scrape) -> bool) -> Scrape {
             scrape.text
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// On PostgreSQL the store calls are timed and live sessions sampled as on
+/// SQLite, while the SQLite writer's families stay at zero: PostgreSQL
+/// commits inside the store calls.
+#[test]
+fn on_postgres_store_calls_are_timed_and_the_sqlite_writer_stays_still() {
+    let Some(database) = Database::postgres() else {
+        return;
+    };
+    let native = format!("Bearer {}", database.secret("native", "token"));
+    let server = Server::start(
+        &database,
+        &[
+            "--metrics-bind",
+            "127.0.0.1:0",
+            "--live-sessions-sample-seconds",
+            "1",
+        ],
+        &[],
+    );
+    let before = wait_for_scrape(&server, |scrape| {
+        scrape.value(
+            "login_sessions_live_sessions_sampled_timestamp_seconds",
+            &[],
+        ) > 0.0
+    });
+    assert_eq!(before.value("login_sessions_live_sessions", &[]), 0.0);
+    let headers = [
+        ("Authorization", native.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let body = json!({
+            "identity_store_id": "acme",
+            "user_id": "metrics-user-8",
+            "ip_address": "198.51.100.8",
+            "user_agent": AGENT,
+        });
+        let created = http(
+            &server.addr,
+            "POST",
+            "/native/v1/sessions",
+            &headers,
+            &body.to_string(),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+        ids.push(created.json()["id"].as_str().unwrap().to_string());
+    }
+    let viewed = http(
+        &server.addr,
+        "GET",
+        &format!("/native/v1/sessions/{}", ids[1]),
+        &headers[..1],
+        "",
+    );
+    assert_eq!(viewed.status, 200, "{}", viewed.body);
+    let after = wait_for_scrape(&server, |scrape| {
+        scrape.value("login_sessions_live_sessions", &[]) == 2.0
+    });
+
+    let store_count = "login_sessions_store_query_duration_seconds_count";
+    assert_eq!(
+        growth(&before, &after, store_count, &[("query", "insert_session")]),
+        2.0,
+        "{}",
+        after.text
+    );
+    assert!(growth(&before, &after, store_count, &[("query", "session")]) >= 1.0);
+    assert_consistent_histogram(
+        &after,
+        "login_sessions_store_query_duration_seconds",
+        &[("query", "insert_session")],
+    );
+    assert_eq!(
+        growth(
+            &before,
+            &after,
+            "login_sessions_http_requests_total",
+            &[
+                ("dialect", "native"),
+                ("operation", "session_create"),
+                ("status", "201")
+            ]
+        ),
+        2.0
+    );
+    for still in [
+        "login_sessions_sqlite_writer_batch_size_count",
+        "login_sessions_sqlite_writer_commit_duration_seconds_count",
+        "login_sessions_sqlite_writer_failed_batches_total",
+    ] {
+        assert_eq!(after.value(still, &[]), 0.0, "{still}");
     }
 }
 

@@ -450,6 +450,23 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A fresh database for a test without a runtime of its own (one that
+    /// runs the `login-sessions` binary against it), or `None`, said on
+    /// stderr, when there is no PostgreSQL and [`REQUIRE_VARIABLE`] is not
+    /// set.
+    pub fn create_blocking() -> Option<TestDatabase> {
+        if let Availability::Missing(reason) = availability()
+            && std::env::var_os(REQUIRE_VARIABLE).is_none_or(|v| v.is_empty())
+        {
+            eprintln!("SKIPPED, no PostgreSQL ({reason}); set {REQUIRE_VARIABLE} to fail instead");
+            return None;
+        }
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        Some(runtime.block_on(TestDatabase::create()))
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if !self.drop_on_drop {
