@@ -109,6 +109,10 @@ pub struct BenchArgs {
     /// Use the release binary as it is instead of building it.
     #[arg(long)]
     no_build: bool,
+    /// Run this `login-sessions` binary instead of building the release
+    /// one (the harness's own test runs it with the debug build).
+    #[arg(long, conflicts_with = "no_build")]
+    server_binary: Option<PathBuf>,
     /// Keep the run's directory (database, logs, samples) afterwards.
     #[arg(long)]
     keep_data: bool,
@@ -161,7 +165,12 @@ pub fn run(args: BenchArgs, root: &Path) -> anyhow::Result<bool> {
         bail!("--sessions must be positive");
     }
 
-    let binary = if args.no_build {
+    let binary = if let Some(path) = &args.server_binary {
+        if !path.is_file() {
+            bail!("--server-binary: there is no file at {}", path.display());
+        }
+        Binary { path: path.clone() }
+    } else if args.no_build {
         let path = server::target_dir(root)
             .join("release")
             .join("login-sessions");

@@ -38,7 +38,7 @@ struct Cli {
 enum Command {
     /// Benchmark the release server: throughput and latency per operation
     /// against a baseline endpoint, memory, database size, seeding rate.
-    Bench(benchmark::BenchArgs),
+    Bench(Box<benchmark::BenchArgs>),
     /// Browser- and OS-family agreement of the user agent parser with a
     /// uap-core test corpus (a directory holding test_ua.yaml and
     /// test_os.yaml).
@@ -68,7 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench(args) => {
             let root = workspace::root()?;
-            Ok(if benchmark::run(args, &root)? {
+            Ok(if benchmark::run(*args, &root)? {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
