@@ -883,11 +883,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     reload_geoip_on_sighup(enricher, log.clone())?;
-    if let Some(settings) = janitor_settings(&args) {
-        // Runs for as long as the process does.
-        Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
-    }
-    let connections = connection_settings(&args);
+    // Before the janitor, so that its first round is counted.
     let _metrics_listener = args
         .metrics_bind
         .map(|metrics_bind| {
@@ -900,7 +896,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             )
         })
         .transpose()?;
-    let server = http::start(context, bind, log, &connections)?;
+    if let Some(settings) = janitor_settings(&args) {
+        // Runs for as long as the process does.
+        Janitor::new(store.clone(), clock.clone(), settings, log.clone()).spawn();
+    }
+    let server = http::start(context, bind, log, &connection_settings(&args))?;
     eprintln!(
         "login-sessions listening on http://{} (database {})",
         server.local_addr(),

@@ -124,9 +124,11 @@ impl Janitor {
             loop {
                 ticks.tick().await;
                 let round = self.run_round().await;
-                crate::metrics::global()
-                    .janitor
-                    .round(outcome(&round), crate::metrics::unix_now());
+                if let Some(metrics) = crate::metrics::recording() {
+                    metrics
+                        .janitor
+                        .round(outcome(&round), crate::metrics::unix_now());
+                }
                 match round {
                     Ok(Round::Skipped) => {}
                     Ok(Round::Deleted { sessions: 0, .. }) => {}

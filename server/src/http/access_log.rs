@@ -47,12 +47,14 @@ impl RequestLog for AccessLog {
 
     fn request_completed(&self, request: &CompletedRequest<'_>) {
         let dialect = Dialect::for_path(request.uri.path()).name();
-        crate::metrics::global().http.request_completed(
-            dialect,
-            request.operation_id,
-            request.status.as_u16(),
-            request.latency,
-        );
+        if let Some(metrics) = crate::metrics::recording() {
+            metrics.http.request_completed(
+                dialect,
+                request.operation_id,
+                request.status.as_u16(),
+                request.latency,
+            );
+        }
         let latency_us = u64::try_from(request.latency.as_micros()).unwrap_or(u64::MAX);
         slog::info!(self.log, "request completed";
             "req_id" => request.request_id,

@@ -2,10 +2,10 @@
 //!
 //! `serve --metrics-bind ADDR` serves them at `GET /metrics` on a listener
 //! of its own ([`listener`]), never on the API's; without the flag nothing
-//! listens and nothing is timed at the store. The figures are the
-//! process's: one [`Metrics`] per process ([`global`]), recorded where the
-//! thing measured happens, in the OpenMetrics text format that Prometheus
-//! scrapes.
+//! listens and nothing is recorded ([`recording`]), so requests pay nothing
+//! for metrics nobody reads. The figures are the process's: one
+//! [`Metrics`] per process ([`global`]), recorded where the thing measured
+//! happens, in the OpenMetrics text format that Prometheus scrapes.
 //!
 //! # The families
 //!
@@ -42,6 +42,7 @@ pub mod timed_store;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -86,12 +87,24 @@ pub fn start(
     log: slog::Logger,
 ) -> Result<HttpServer<()>, String> {
     let listener = listener::start(bind, log.new(slog::o!("listener" => "metrics")))?;
+    RECORDING.store(true, Ordering::Relaxed);
     sampler::spawn(store, clock, sample_interval, log);
     eprintln!("metrics on http://{}/metrics", listener.local_addr());
     Ok(listener)
 }
 
-/// The process's metrics.
+/// Whether anyone can read the figures: [`start`] turns it on. Until then
+/// nothing is recorded, so a server without `--metrics-bind` spends
+/// nothing on them per request.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// The process's metrics, if they are served ([`start`]): where the
+/// things measured happen, record through this.
+pub fn recording() -> Option<&'static Metrics> {
+    RECORDING.load(Ordering::Relaxed).then(global)
+}
+
+/// The process's metrics, recorded or not.
 pub fn global() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
     &METRICS

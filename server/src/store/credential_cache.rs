@@ -160,9 +160,9 @@ impl CachedCredentials {
 
 /// Counts a lookup through the credential cache.
 fn count_lookup(result: Lookup) {
-    crate::metrics::global()
-        .cache
-        .lookup(Cache::Credential, result);
+    if let Some(metrics) = crate::metrics::recording() {
+        metrics.cache.lookup(Cache::Credential, result);
+    }
 }
 
 #[async_trait]

@@ -248,11 +248,11 @@ fn write_batches(
             .as_ref()
             .map_or(Ok(()), FileIdentity::check)
             .and_then(|()| run_batch(connection, &mut batch));
-        crate::metrics::global().sqlite_writer.batch_completed(
-            batch.len(),
-            started.elapsed(),
-            commit.is_ok(),
-        );
+        if let Some(metrics) = crate::metrics::recording() {
+            metrics
+                .sqlite_writer
+                .batch_completed(batch.len(), started.elapsed(), commit.is_ok());
+        }
         if commit.is_ok() {
             checkpointer.note_commit();
         }
