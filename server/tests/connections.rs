@@ -13,10 +13,12 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+mod support;
+use support::{Stderr, bin, clear_environment, cli_json};
 
 /// How long a request may take before the server counts as starved.
 const PROMPTLY: Duration = Duration::from_secs(10);
@@ -35,29 +37,21 @@ const ATTACKER_SOCKETS: usize = 1500;
 /// limit of 1,024), so that a server that waited for them would be full.
 const SLOW_BODIES: usize = 1000;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_login-sessions")
-}
-
 fn database(dir: &std::path::Path) -> String {
     format!("sqlite:{}", dir.join("connections.db").display())
 }
 
 /// A new admin credential's native token.
 fn admin_token(db: &str) -> String {
-    let output = Command::new(bin())
-        .args(["credentials", "create", "--role", "admin", "--json"])
-        .args(["--database", db])
-        .env_remove("LOGIN_SESSIONS_DATABASE")
-        .env_remove("LOGIN_SESSIONS_KEY_FILE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let credential: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let credential = cli_json(&[
+        "credentials",
+        "create",
+        "--role",
+        "admin",
+        "--json",
+        "--database",
+        db,
+    ]);
     credential["native"]["token"].as_str().unwrap().to_string()
 }
 
@@ -66,8 +60,7 @@ fn admin_token(db: &str) -> String {
 struct Server {
     child: Child,
     addr: SocketAddr,
-    stderr: Receiver<String>,
-    seen: Vec<String>,
+    stderr: Stderr,
 }
 
 impl Server {
@@ -93,51 +86,24 @@ impl Server {
         command
             .args(["serve", "--bind", &addr.to_string(), "--database", db])
             .args(args)
-            .env_remove("LOGIN_SESSIONS_DATABASE")
-            .env_remove("LOGIN_SESSIONS_KEY_FILE")
-            .env_remove("LOGIN_SESSIONS_GEOIP_DB")
-            .env_remove("LOGIN_SESSIONS_MAX_CONNECTIONS")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        clear_environment(&mut command);
         let mut child = command.spawn().unwrap();
-        let (send, stderr) = channel();
-        let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stderr = Stderr::of(&mut child);
         let mut server = Server {
             child,
             addr,
             stderr,
-            seen: Vec::new(),
         };
         server.wait_for("listening on");
         server
     }
 
-    /// Waits for a stderr line containing `text`; returns it.
+    /// Waits for a stderr line not read before containing `text`;
+    /// returns it.
     fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no stderr line with {text:?}; seen:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
+        self.stderr.wait_for(text, Duration::from_secs(30))
     }
 
     /// A connection with reads and writes bounded by [`PROMPTLY`].

@@ -7,15 +7,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use login_sessions_tests::postgres::TestDatabase;
+
+mod support;
 use serde_json::{Value, json};
+use support::{Stderr, clear_environment, cli_json};
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const IP: &str = "198.51.100.7";
@@ -89,82 +91,32 @@ impl Database {
     }
 }
 
-/// What a `login-sessions` command prints as JSON; it must succeed.
-fn cli_json(args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
-        .args(args)
-        .env_remove("LOGIN_SESSIONS_DATABASE")
-        .env_remove("LOGIN_SESSIONS_KEY_FILE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-/// Every `LOGIN_SESSIONS_*` variable `serve` reads: removed from each
-/// server's environment, so that only what a test sets counts.
-const SERVE_VARIABLES: &[&str] = &[
-    "LOGIN_SESSIONS_DATABASE",
-    "LOGIN_SESSIONS_KEY_FILE",
-    "LOGIN_SESSIONS_DATABASE_POOL_SIZE",
-    "LOGIN_SESSIONS_BIND",
-    "LOGIN_SESSIONS_PUBLIC_URL",
-    "LOGIN_SESSIONS_DOCS_URL",
-    "LOGIN_SESSIONS_DEFAULT_SESSION_TTL",
-    "LOGIN_SESSIONS_LAST_SEEN_GRANULARITY",
-    "LOGIN_SESSIONS_CREDENTIAL_CACHE_MILLIS",
-    "LOGIN_SESSIONS_LOG_LEVEL",
-    "LOGIN_SESSIONS_RETENTION_DAYS",
-    "LOGIN_SESSIONS_JANITOR_INTERVAL_SECONDS",
-    "LOGIN_SESSIONS_JANITOR_BATCH_SIZE",
-    "LOGIN_SESSIONS_DEMO",
-    "LOGIN_SESSIONS_GEOIP_DB",
-    "LOGIN_SESSIONS_BENCH_ENDPOINTS",
-];
-
 /// A running `serve` on 127.0.0.1:0, killed when dropped; its stderr (the
 /// log), line by line.
 struct Server {
     child: Child,
     addr: String,
-    stderr: Receiver<String>,
-    seen: Vec<String>,
+    stderr: Stderr,
 }
 
 impl Server {
     fn start(database: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_login-sessions"));
+        let mut command = Command::new(support::bin());
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--database", database])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for variable in SERVE_VARIABLES {
-            command.env_remove(variable);
-        }
+        clear_environment(&mut command);
         for (name, value) in env {
             command.env(name, value);
         }
         let mut child = command.spawn().unwrap();
-        let (send, stderr) = channel();
-        let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stderr = Stderr::of(&mut child);
         let mut server = Server {
             child,
             addr: String::new(),
             stderr,
-            seen: Vec::new(),
         };
         let line = server.wait_for("listening on http://", Duration::from_secs(30));
         let (_, rest) = line.split_once("listening on http://").unwrap();
@@ -172,35 +124,18 @@ impl Server {
         server
     }
 
-    /// Waits for a log line containing `text`; returns it.
+    /// A log line containing `text`: one already read, or the next that
+    /// comes within `within`.
     fn wait_for(&mut self, text: &str, within: Duration) -> String {
-        if let Some(line) = self.seen.iter().find(|line| line.contains(text)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no log line with {text:?} within {within:?}; seen:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
+        match self.stderr.seen.iter().find(|line| line.contains(text)) {
+            Some(line) => line.clone(),
+            None => self.stderr.wait_for(text, within),
         }
     }
 
     /// Every log line so far.
     fn log(&mut self) -> &[String] {
-        while let Ok(line) = self.stderr.try_recv() {
-            self.seen.push(line);
-        }
-        &self.seen
+        self.stderr.all()
     }
 
     /// The log lines so far that contain `text`.
@@ -662,7 +597,7 @@ fn database_pool_size_bounds_the_connections_of_serve() {
     };
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("server.key");
-    let key = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+    let key = Command::new(support::bin())
         .args(["key", "generate"])
         .output()
         .unwrap();

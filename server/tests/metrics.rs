@@ -7,27 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use login_sessions_tests::postgres::TestDatabase;
 use serde_json::{Value, json};
 
-/// Every `LOGIN_SESSIONS_*` variable that could change what a test sees:
-/// removed from each server's environment.
-const SERVE_VARIABLES: &[&str] = &[
-    "LOGIN_SESSIONS_DATABASE",
-    "LOGIN_SESSIONS_KEY_FILE",
-    "LOGIN_SESSIONS_BIND",
-    "LOGIN_SESSIONS_PUBLIC_URL",
-    "LOGIN_SESSIONS_CREDENTIAL_CACHE_MILLIS",
-    "LOGIN_SESSIONS_LOG_LEVEL",
-    "LOGIN_SESSIONS_JANITOR_INTERVAL_SECONDS",
-    "LOGIN_SESSIONS_METRICS_BIND",
-    "LOGIN_SESSIONS_LIVE_SESSIONS_SAMPLE_SECONDS",
-];
+mod support;
+use support::{Stderr, clear_environment, cli_json};
 
 /// What `serve` says on stderr when the metrics listener is up.
 const METRICS_LINE: &str = "metrics on http://";
@@ -61,7 +49,7 @@ impl Database {
         let postgres = TestDatabase::create_blocking()?;
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("server.key").display().to_string();
-        let key = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+        let key = Command::new(support::bin())
             .args(["key", "generate"])
             .output()
             .unwrap();
@@ -92,19 +80,9 @@ impl Database {
 
 /// An admin credential issued in the store `store_args` name.
 fn admin_credential(store_args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
-        .args(["credentials", "create", "--role", "admin", "--json"])
-        .args(store_args)
-        .env_remove("LOGIN_SESSIONS_DATABASE")
-        .env_remove("LOGIN_SESSIONS_KEY_FILE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let mut args = vec!["credentials", "create", "--role", "admin", "--json"];
+    args.extend_from_slice(store_args);
+    cli_json(&args)
 }
 
 /// A running `serve` on 127.0.0.1:0, killed when dropped.
@@ -117,28 +95,30 @@ struct Server {
     startup: Vec<String>,
     /// The rest of stderr (the access log), read so that the server never
     /// blocks writing it.
-    _stderr: Receiver<String>,
+    _stderr: Stderr,
 }
 
 impl Server {
     fn start(database: &Database, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_login-sessions"));
+        let mut command = Command::new(support::bin());
         command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(database.store_args())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for variable in SERVE_VARIABLES {
-            command.env_remove(variable);
-        }
+        clear_environment(&mut command);
         for (name, value) in env {
             command.env(name, value);
         }
         let mut child = command.spawn().unwrap();
-        let lines = stderr_lines(&mut child);
+        let mut lines = Stderr::of(&mut child);
         // The metrics listener starts, and says so, before the API's.
-        let startup = lines_until(&lines, "login-sessions listening on http://");
+        lines.wait_for(
+            "login-sessions listening on http://",
+            Duration::from_secs(30),
+        );
+        let startup = lines.seen.clone();
         let address_after = |marker: &str| {
             startup.iter().find_map(|line| {
                 let (_, rest) = line.split_once(marker)?;
@@ -217,43 +197,6 @@ fn listening_inode(row: &str) -> Option<String> {
         return None;
     }
     columns.get(9).map(|inode| inode.to_string())
-}
-
-/// The child's stderr, line by line.
-fn stderr_lines(child: &mut Child) -> Receiver<String> {
-    let (send, lines) = channel();
-    let pipe = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    lines
-}
-
-/// The lines up to and including the first that contains `text`.
-fn lines_until(lines: &Receiver<String>, text: &str) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                let found = line.contains(text);
-                seen.push(line);
-                if found {
-                    return seen;
-                }
-            }
-            Err(_) => panic!(
-                "no line with {text:?} within 30 s; seen:\n{}",
-                seen.join("\n")
-            ),
-        }
-    }
 }
 
 struct Response {

@@ -7,16 +7,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use mmdb_writer::Writer;
 use mmdb_writer::ipnet::IpNet;
 use serde::Serialize;
 use serde_json::{Value, json};
+
+mod support;
+use support::{Stderr, clear_environment, cli_json};
 
 const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 
@@ -131,28 +133,11 @@ fn admin_credential(db: &str) -> Value {
     ])
 }
 
-/// What a `login-sessions` command prints as JSON; it must succeed.
-fn cli_json(args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
-        .args(args)
-        .env_remove("LOGIN_SESSIONS_DATABASE")
-        .env_remove("LOGIN_SESSIONS_KEY_FILE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
 /// A running `serve`, killed when dropped; its stderr, line by line.
 struct Server {
     child: Child,
     bind: String,
-    stderr: Receiver<String>,
-    seen: Vec<String>,
+    stderr: Stderr,
 }
 
 impl Server {
@@ -162,58 +147,31 @@ impl Server {
             listener.local_addr().unwrap().port()
         };
         let bind = format!("127.0.0.1:{port}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_login-sessions"));
+        let mut command = Command::new(support::bin());
         command
             .args(["serve", "--bind", &bind, "--database", db])
             .args(args)
-            .env_remove("LOGIN_SESSIONS_DATABASE")
-            .env_remove("LOGIN_SESSIONS_KEY_FILE")
-            .env_remove("LOGIN_SESSIONS_GEOIP_DB")
-            .env_remove("LOGIN_SESSIONS_DEMO")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        clear_environment(&mut command);
         for (name, value) in env {
             command.env(name, value);
         }
         let mut child = command.spawn().unwrap();
-        let (send, stderr) = channel();
-        let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stderr = Stderr::of(&mut child);
         let mut server = Server {
             child,
             bind,
             stderr,
-            seen: Vec::new(),
         };
         server.wait_for("listening on");
         server
     }
 
-    /// Waits for a stderr line containing `text`; returns it.
+    /// Waits for a stderr line not read before containing `text`;
+    /// returns it.
     fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no stderr line with {text:?}; seen:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
+        self.stderr.wait_for(text, Duration::from_secs(30))
     }
 
     fn hangup(&self) {
@@ -333,7 +291,7 @@ fn stops_gracefully_on(signal: &str) {
     assert!(
         status.success(),
         "{status}; stderr:\n{}",
-        server.seen.join("\n")
+        server.stderr.seen.join("\n")
     );
 }
 
@@ -533,7 +491,7 @@ fn no_secret_reaches_the_log_even_at_trace(format: &str) -> Vec<String> {
 
     server.signal("TERM");
     server.wait_for("stopped");
-    let log = server.seen.join("\n");
+    let log = server.stderr.seen.join("\n");
     assert!(
         log.contains("request completed"),
         "the log has request lines:\n{log}"
@@ -545,7 +503,7 @@ fn no_secret_reaches_the_log_even_at_trace(format: &str) -> Vec<String> {
             "a secret reached the log:\n{log}"
         );
     }
-    server.seen.clone()
+    server.stderr.seen.clone()
 }
 
 fn place(session: &Value) -> [&Value; 3] {
@@ -563,11 +521,12 @@ fn serve_enriches_sessions_and_reloads_the_database_on_sighup() {
     let mut server = Server::start(&db, &["--geoip-db", geo.to_str().unwrap()], &[]);
     assert!(
         server
+            .stderr
             .seen
             .iter()
             .any(|l| l.contains("GeoIP: ") && l.contains("GeoLite2-City")),
         "the loaded database is reported: {:?}",
-        server.seen
+        server.stderr.seen
     );
 
     let session = server.create(&token, "81.2.69.142");
@@ -616,11 +575,12 @@ fn without_a_database_serve_says_so_once_and_places_are_null() {
     let token = admin_token(&db);
     let server = Server::start(&db, &[], &[]);
     let notices: Vec<_> = server
+        .stderr
         .seen
         .iter()
         .filter(|l| l.contains("GeoIP: no database configured"))
         .collect();
-    assert_eq!(notices.len(), 1, "{:?}", server.seen);
+    assert_eq!(notices.len(), 1, "{:?}", server.stderr.seen);
     assert!(notices[0].contains("LOGIN_SESSIONS_GEOIP_DB"));
     let session = server.create(&token, "81.2.69.142");
     assert_eq!(session["browser"], "Chrome");
@@ -650,7 +610,7 @@ fn the_demo_is_also_turned_on_by_its_environment_variable() {
 #[test]
 fn a_missing_database_stops_serve_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_login-sessions"))
+    let output = Command::new(support::bin())
         .args([
             "serve",
             "--bind",
@@ -704,13 +664,14 @@ fn demo_with_ipv4_and_ipv6_databases_from_the_environment_shows_cities() {
     );
     assert_eq!(
         server
+            .stderr
             .seen
             .iter()
             .filter(|l| l.contains("GeoIP: ") && l.contains("city ipv"))
             .count(),
         2,
         "{:?}",
-        server.seen
+        server.stderr.seen
     );
     let (status, page) = server.request(
         "GET",
