@@ -70,3 +70,24 @@ mod tests {
         assert_eq!(body.len(), BASELINE_BODY_BYTES);
     }
 }
+
+/// How the server's caches have answered since it started
+/// (`GET /bench/caches`, unpublished, tag `native`), for the benchmark's
+/// hit rates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct BenchCaches {
+    /// The session cache's lookups; absent when it is off
+    /// (`serve --session-cache-mib 0`).
+    pub session: Option<BenchCacheCounts>,
+}
+
+/// Lookups through one cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct BenchCacheCounts {
+    /// Answered from memory.
+    pub hits: u64,
+    /// Answered by the store (and kept, where the answer can be).
+    pub misses: u64,
+    /// Answered by the store while the cache could not be trusted.
+    pub bypasses: u64,
+}

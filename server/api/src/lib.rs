@@ -24,7 +24,7 @@ use dropshot::{
     TypedBody,
 };
 
-use bench::BenchBaseline;
+use bench::{BenchBaseline, BenchCaches};
 use checked::{Checked, CheckedBody};
 use huawei::{
     BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
@@ -186,6 +186,19 @@ pub trait LoginSessionsApi {
     async fn bench_baseline(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<BenchBaseline>, NativeError>;
+
+    /// How the server's caches have answered since it started, for the
+    /// benchmark's hit rates. Answers 404 unless the server runs with
+    /// `--bench-endpoints`.
+    #[endpoint {
+        method = GET,
+        path = "/bench/caches",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn bench_caches(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<BenchCaches>, NativeError>;
 
     /// Record a session.
     ///

@@ -31,9 +31,10 @@ use crate::logging::{LogFormat, LogOutput};
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialRequest;
 use crate::service::{DEFAULT_LAST_SEEN_GRANULARITY_SECONDS, SessionSettings};
-use crate::store::SharedStore;
 use crate::store::credential_cache::{CachedCredentials, DEFAULT_CREDENTIAL_CACHE_MILLIS};
+use crate::store::session_cache::{CachedSessions, DEFAULT_SESSION_CACHE_MIB};
 use crate::store::sqlite::SqliteStore;
+use crate::store::{SharedSessions, SharedStore};
 use crate::testing::StandIn;
 
 /// The options of `serve`. The test harness parses its servers' flags into
@@ -82,6 +83,18 @@ pub struct ServeArgs {
         default_value_t = DEFAULT_CREDENTIAL_CACHE_MILLIS
     )]
     credential_cache_millis: u32,
+    /// How much memory, in MiB, the cache of live sessions may hold
+    /// (about 800 bytes a session). Lookups of a session and listings of a
+    /// user's live sessions are answered from it; every write through this
+    /// server updates it at once, and writes through another process
+    /// sharing the database reach it within 50 ms. 0 reads every lookup
+    /// from the database.
+    #[arg(
+        long,
+        env = "LOGIN_SESSIONS_SESSION_CACHE_MIB",
+        default_value_t = DEFAULT_SESSION_CACHE_MIB
+    )]
+    session_cache_mib: u32,
     /// Log level: trace, debug, info, warn, error, critical.
     #[arg(long, env = "LOGIN_SESSIONS_LOG_LEVEL", default_value = "info")]
     log_level: LogLevel,
@@ -351,10 +364,31 @@ pub fn api_context(
         clock.clone(),
         TimeDelta::milliseconds(i64::from(credential_cache_millis)),
     );
-    let mut context = ApiContext::new(store, credentials, clock, key, settings, public_url.into())
-        .with_enricher(enricher)
-        .with_bench_endpoints(args.bench_endpoints)
-        .with_cors(args.cors.policy()?);
+    // Likewise for sessions.
+    let session_cache = (args.session_cache_mib > 0 && !args.testing_api).then(|| {
+        Arc::new(CachedSessions::new(
+            store.clone(),
+            store.coherence(),
+            clock.clone(),
+            args.session_cache_mib,
+        ))
+    });
+    let sessions: SharedSessions = match &session_cache {
+        Some(cache) => cache.clone(),
+        None => store,
+    };
+    let mut context = ApiContext::new(
+        sessions,
+        credentials,
+        clock,
+        key,
+        settings,
+        public_url.into(),
+    )
+    .with_session_cache(session_cache)
+    .with_enricher(enricher)
+    .with_bench_endpoints(args.bench_endpoints)
+    .with_cors(args.cors.policy()?);
     if let Some(docs_url) = &args.docs_url {
         context = context.with_docs_url(docs_url);
     }

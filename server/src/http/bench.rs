@@ -1,16 +1,17 @@
-//! The benchmark's baseline endpoint: a constant body the size of a Looker
-//! `Session`, through dropshot's routing and serialization but with no
-//! authentication and no store, so the benchmark (`cargo xtask bench`) can
-//! express every operation as a ratio to what the same server costs for
-//! nothing at all.
+//! The benchmark's endpoints. The baseline: a constant body the size of a
+//! Looker `Session`, through dropshot's routing and serialization but with
+//! no authentication and no store, so the benchmark (`cargo xtask bench`)
+//! can express every operation as a ratio to what the same server costs
+//! for nothing at all. The caches: how the session cache has answered, for
+//! the hit rates beside each figure.
 //!
-//! It is off unless the server runs with `--bench-endpoints`: a production
+//! They are off unless the server runs with `--bench-endpoints`: a production
 //! server then has no unauthenticated route beyond `/healthz`, and the
 //! check costs one boolean read, so the baseline measures the same
 //! pipeline whether or not it is enabled.
 
 use dropshot::{HttpResponseOk, RequestContext};
-use login_sessions_api::bench::BenchBaseline;
+use login_sessions_api::bench::{BenchBaseline, BenchCacheCounts, BenchCaches};
 use login_sessions_api::native::{NativeError, NativeErrorCode};
 
 use super::ApiContext;
@@ -18,13 +19,33 @@ use super::ApiContext;
 pub async fn bench_baseline(
     rqctx: RequestContext<ApiContext>,
 ) -> Result<HttpResponseOk<BenchBaseline>, NativeError> {
-    if !rqctx.context().bench_endpoints {
-        return Err(NativeError {
-            error_code: NativeErrorCode::NotFound,
-            message: "not found (the benchmark endpoints are off: serve --bench-endpoints)".into(),
-            request_id: rqctx.request_id.clone(),
-            retry_after_seconds: None,
-        });
-    }
+    require_bench_endpoints(&rqctx)?;
     Ok(HttpResponseOk(BenchBaseline::representative()))
+}
+
+pub async fn bench_caches(
+    rqctx: RequestContext<ApiContext>,
+) -> Result<HttpResponseOk<BenchCaches>, NativeError> {
+    require_bench_endpoints(&rqctx)?;
+    let session = rqctx.context().session_cache.as_ref().map(|cache| {
+        let counts = cache.counts();
+        BenchCacheCounts {
+            hits: counts.hits,
+            misses: counts.misses,
+            bypasses: counts.bypasses,
+        }
+    });
+    Ok(HttpResponseOk(BenchCaches { session }))
+}
+
+fn require_bench_endpoints(rqctx: &RequestContext<ApiContext>) -> Result<(), NativeError> {
+    if rqctx.context().bench_endpoints {
+        return Ok(());
+    }
+    Err(NativeError {
+        error_code: NativeErrorCode::NotFound,
+        message: "not found (the benchmark endpoints are off: serve --bench-endpoints)".into(),
+        request_id: rqctx.request_id.clone(),
+        retry_after_seconds: None,
+    })
 }

@@ -36,7 +36,7 @@ use dropshot::{
     HttpResponseOk, HttpResponseUpdatedNoContent, HttpServer, PaginationParams, Path, Query,
     RequestContext, ResultsPage, ServerBuilder, TypedBody,
 };
-use login_sessions_api::bench::BenchBaseline;
+use login_sessions_api::bench::{BenchBaseline, BenchCaches};
 use login_sessions_api::checked::{Checked, CheckedBody};
 use login_sessions_api::huawei::{
     BatchDeleteSessionsReqBody, BatchDeleteSessionsResponse, HuaweiError, IdentityStoreUserPath,
@@ -69,6 +69,7 @@ use crate::enrich::Enricher;
 use crate::secrets::ServerKey;
 use crate::service::credentials::CredentialService;
 use crate::service::{SessionService, SessionSettings};
+use crate::store::session_cache::CachedSessions;
 use crate::store::{SharedCredentials, SharedSessions};
 use crate::testing::{Observation, StandIn};
 
@@ -87,6 +88,8 @@ pub struct ApiContext {
     /// Whether the benchmark's endpoints (`/bench/...`) answer; off
     /// unless `serve --bench-endpoints`.
     pub bench_endpoints: bool,
+    /// The session cache, for the benchmark's figures of it.
+    pub session_cache: Option<Arc<CachedSessions>>,
     /// The test stand-in's controls, when the testing API is on
     /// (`serve --testing-api`); `None` otherwise.
     pub testing: Option<Arc<StandIn>>,
@@ -120,6 +123,7 @@ impl ApiContext {
             huawei_auth: HuaweiAuthenticator::new(credentials.clone(), clock.clone(), key),
             auth: Authenticator::new(credentials, clock),
             bench_endpoints: false,
+            session_cache: None,
             testing: None,
             cors: cors::CorsPolicy::default(),
         }
@@ -128,6 +132,13 @@ impl ApiContext {
     /// The same context with the testing API on, driving `stand_in`.
     pub fn with_testing(mut self, stand_in: Arc<StandIn>) -> ApiContext {
         self.testing = Some(stand_in);
+        self
+    }
+
+    /// The same context, reporting how `session_cache` (the one its
+    /// sessions are read through, if any) answers to the benchmark.
+    pub fn with_session_cache(mut self, session_cache: Option<Arc<CachedSessions>>) -> ApiContext {
+        self.session_cache = session_cache;
         self
     }
 
@@ -253,6 +264,12 @@ impl LoginSessionsApi for LoginSessionsImpl {
         rqctx: RequestContext<ApiContext>,
     ) -> Result<HttpResponseOk<BenchBaseline>, NativeError> {
         bench::bench_baseline(rqctx).await
+    }
+
+    async fn bench_caches(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<BenchCaches>, NativeError> {
+        bench::bench_caches(rqctx).await
     }
 
     async fn session_create(

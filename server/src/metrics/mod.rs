@@ -289,6 +289,8 @@ struct CacheLabels {
 pub enum Cache {
     /// `crate::store::credential_cache`.
     Credential,
+    /// `crate::store::session_cache`.
+    Session,
 }
 
 /// How a cache answered a lookup.
@@ -315,10 +317,12 @@ impl CacheMetrics {
         );
         // Every series from the start, so that rates of hits and misses
         // exist before the first miss.
-        for result in [Lookup::Hit, Lookup::Miss, Lookup::Bypass] {
-            let _ = metrics
-                .lookups
-                .get_or_create(&CacheLabels::of(Cache::Credential, result));
+        for cache in [Cache::Credential, Cache::Session] {
+            for result in [Lookup::Hit, Lookup::Miss, Lookup::Bypass] {
+                let _ = metrics
+                    .lookups
+                    .get_or_create(&CacheLabels::of(cache, result));
+            }
         }
         metrics
     }
@@ -336,6 +340,7 @@ impl CacheLabels {
         CacheLabels {
             cache: match cache {
                 Cache::Credential => "credential",
+                Cache::Session => "session",
             },
             result: match result {
                 Lookup::Hit => "hit",

@@ -29,6 +29,7 @@ pub mod conformance;
 pub mod credential_cache;
 pub mod postgres;
 pub(crate) mod rows;
+pub mod session_cache;
 pub(crate) mod sql;
 pub mod sqlite;
 

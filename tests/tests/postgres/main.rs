@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     }
     let mut tests: Vec<Test> = Vec::new();
     tests.extend(store::conformance_trials());
+    tests.extend(store::cached_conformance_trials());
     tests.extend(store::trials());
     tests.extend(replicas::trials());
     tests.extend(cluster::trials());

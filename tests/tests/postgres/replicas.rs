@@ -33,6 +33,10 @@ pub fn trials() -> Vec<Test> {
             a_session_changed_through_one_replica_reads_the_same_through_all,
         ),
         Test::postgres(
+            "replicas::a_revocation_racing_reads_on_another_replica_wins_everywhere",
+            a_revocation_racing_reads_on_another_replica_wins_everywhere,
+        ),
+        Test::postgres(
             "replicas::credentials_issued_anywhere_work_at_once_and_revoked_ones_fall_everywhere",
             credentials_issued_anywhere_work_at_once_and_revoked_ones_fall_everywhere,
         ),
@@ -132,15 +136,46 @@ async fn finish(replicas: Vec<TestServer>) {
     }
 }
 
+/// Waits until `client` shows session `id` as `expected`: the replica that
+/// wrote it must show it at once (checked by the caller), every other one
+/// once its listener has heard of the write (within 50 ms; the benchmark
+/// measures the window). The clock does not move; the bound only keeps a
+/// broken listener from hanging the suite.
+async fn seen_eventually(what: &str, client: &Client, id: &str, expected: &Session) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = view(client, id).await;
+        if to_json(&seen) == to_json(expected) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still {seen:?}, the write never heard of"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Every replica shows `expected`: the one that wrote it (`writer`) at
+/// once, the others once they have heard of it.
+async fn seen_everywhere(clients: &[Client], writer: usize, expected: &Session) {
+    assert_eq!(
+        to_json(&view(&clients[writer], &expected.id).await),
+        to_json(expected),
+        "the writing replica, at once"
+    );
+    for (index, client) in clients.iter().enumerate() {
+        seen_eventually(&format!("replica {index}"), client, &expected.id, expected).await;
+    }
+}
+
 async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     let replicas = TestServer::start_replicas(3, ServerOptions::default()).await;
     let clients: Vec<Client> = replicas.iter().map(TestServer::admin_client).collect();
     let clock = &replicas[0].clock;
 
     let created = create(&clients[0], "42", 600).await;
-    for client in &clients {
-        assert_eq!(to_json(&view(client, &created.id).await), to_json(&created));
-    }
+    seen_everywhere(&clients, 0, &created).await;
 
     clock.advance(TimeDelta::seconds(10));
     let touched = clients[1]
@@ -155,9 +190,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         touched.last_seen.as_ref().unwrap().at,
         test_epoch() + TimeDelta::seconds(10)
     );
-    for client in &clients {
-        assert_eq!(to_json(&view(client, &created.id).await), to_json(&touched));
-    }
+    seen_everywhere(&clients, 1, &touched).await;
 
     clock.advance(TimeDelta::seconds(10));
     let extended = clients[2]
@@ -169,12 +202,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         .unwrap()
         .into_inner();
     assert_eq!(extended.extended_count, 1);
-    for client in &clients {
-        assert_eq!(
-            to_json(&view(client, &created.id).await),
-            to_json(&extended)
-        );
-    }
+    seen_everywhere(&clients, 2, &extended).await;
 
     let revoked = clients[0]
         .session_revoke()
@@ -184,10 +212,8 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         .unwrap()
         .into_inner();
     assert_eq!(revoked.status, SessionStatus::Revoked);
+    seen_everywhere(&clients, 0, &revoked).await;
     for (index, client) in clients.iter().enumerate() {
-        let seen = view(client, &created.id).await;
-        assert_eq!(to_json(&seen), to_json(&revoked), "replica {index}");
-        assert!(!seen.live);
         let live = client
             .session_list()
             .user_id("42".parse::<UserId>().unwrap())
@@ -221,6 +247,76 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
         .unwrap()
         .into_inner();
     assert_eq!(fetched.summary.status, PrefactorSessionStatus::Revoked);
+    finish(replicas).await;
+}
+
+/// How many times the race below is run.
+const RACE_ROUNDS: usize = 40;
+
+/// A revocation through one replica while another reads the session as
+/// fast as it can, round after round, with every cache at its default:
+/// the writing replica never shows the session live once its revocation
+/// is acknowledged; the other stops showing it live once it has heard
+/// (the test fails if it never does) and never shows it live again; and
+/// Looker's listing of the user on the other replica agrees.
+async fn a_revocation_racing_reads_on_another_replica_wins_everywhere() {
+    let replicas = TestServer::start_replicas(2, ServerOptions::default()).await;
+    let writer = replicas[0].admin_client();
+    let reader = Arc::new(replicas[1].admin_client());
+    for round in 0..RACE_ROUNDS {
+        let user = format!("racer-{round}");
+        let session = create(&writer, &user, 600).await;
+        seen_eventually("the reader, before", &reader, &session.id, &session).await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reads = tokio::spawn({
+            let (reader, id, stop) = (reader.clone(), session.id.clone(), stop.clone());
+            async move {
+                // Once it has seen the revocation, never live again.
+                let mut seen_revoked = false;
+                let mut reads = 0_u32;
+                while !stop.load(std::sync::atomic::Ordering::Acquire) || !seen_revoked {
+                    let live = view(&reader, &id).await.live;
+                    assert!(
+                        !(seen_revoked && live),
+                        "live again after it was seen revoked"
+                    );
+                    seen_revoked |= !live;
+                    reads += 1;
+                    assert!(reads < 20_000, "the reader never heard of the revocation");
+                }
+                reads
+            }
+        });
+        tokio::task::yield_now().await;
+        let revoked = writer
+            .session_revoke()
+            .session_id(session.id.clone())
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!revoked.live);
+        assert!(
+            !view(&writer, &session.id).await.live,
+            "round {round}: the writer, at once"
+        );
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        let reads = reads.await.expect("the reader");
+        assert!(reads >= 1);
+        let listed = reader
+            .session_list()
+            .user_id(user.parse::<UserId>().unwrap())
+            .live(true)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .items;
+        assert!(
+            listed.is_empty(),
+            "round {round}: still listed live: {listed:?}"
+        );
+    }
     finish(replicas).await;
 }
 

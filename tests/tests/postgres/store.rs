@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use login_sessions_server::clock::ManualClock;
 use login_sessions_server::config::{self, DatabaseUrl};
 use login_sessions_server::domain::session::Status;
 use login_sessions_server::pfid::Pfid;
@@ -14,7 +15,11 @@ use login_sessions_server::store::conformance::migration::{
     OLD_CREDENTIAL_COLUMNS, OldCredential, OldValue,
 };
 use login_sessions_server::store::conformance::{self, at, now, session};
+use login_sessions_server::store::credential_cache::{
+    CachedCredentials, DEFAULT_CREDENTIAL_CACHE_TTL,
+};
 use login_sessions_server::store::postgres::{PostgresStore, SCHEMA_VERSION, migrations};
+use login_sessions_server::store::session_cache::{CachedSessions, DEFAULT_SESSION_CACHE_MIB};
 use login_sessions_server::store::{CredentialStore, SessionStore, SharedStore, StoreError};
 use login_sessions_tests::StoreKind;
 use login_sessions_tests::postgres::{TestDatabase, connect};
@@ -34,6 +39,45 @@ pub fn conformance_trials() -> Vec<Test> {
                     login_sessions_tests::fresh_store(StoreKind::Postgres).await;
                 conformance::assert_empty(&store).await;
                 case(store).await;
+                drop(guard);
+            })
+        })
+        .collect()
+}
+
+/// Every conformance case again, with sessions and credentials read
+/// through the caches a server puts in front of the store, at their
+/// default sizes, named `conformance_cached::<case>`.
+pub fn cached_conformance_trials() -> Vec<Test> {
+    conformance::cases()
+        .into_iter()
+        .map(|(name, case)| {
+            Test::postgres(format!("conformance_cached::{name}"), move || async move {
+                let (store, _url, guard) =
+                    login_sessions_tests::fresh_store(StoreKind::Postgres).await;
+                let coherence = store.coherence();
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while !coherence.is_sure() {
+                    assert!(std::time::Instant::now() < deadline, "never listening");
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                let clock = Arc::new(ManualClock::new(now()));
+                let cached: SharedStore = Arc::new(conformance::Combined {
+                    sessions: Arc::new(CachedSessions::new(
+                        store.clone(),
+                        coherence,
+                        clock.clone(),
+                        DEFAULT_SESSION_CACHE_MIB,
+                    )),
+                    credentials: CachedCredentials::wrap(
+                        store,
+                        clock,
+                        DEFAULT_CREDENTIAL_CACHE_TTL,
+                    ),
+                    coherence: None,
+                });
+                conformance::assert_empty(&cached).await;
+                case(cached).await;
                 drop(guard);
             })
         })

@@ -92,6 +92,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_credential_secrets",
         include_str!("migrations/0004_credential_secrets.sql"),
     ),
+    (
+        "0005_session_notifications",
+        include_str!("migrations/0005_session_notifications.sql"),
+    ),
 ];
 
 /// The migrations, for tests that build a database as an earlier release

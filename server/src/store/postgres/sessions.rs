@@ -13,7 +13,7 @@ use tokio_postgres::{NoTls, Row};
 use super::schema::{build_deferred_indexes, defer_session_indexes, schema_version};
 use super::{
     JANITOR_LOCK, PostgresStore, SCHEMA_VERSION, STATEMENTS, USER_LOCK_CLASS, column, db_error,
-    params,
+    params, watch,
 };
 use crate::domain::session::Session;
 use crate::domain::{Timestamp, to_unix_millis};
@@ -112,6 +112,16 @@ impl SessionStore for PostgresStore {
         }
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(db_error)?;
+        // One notification for the whole load rather than one per row
+        // (see the migration `0005_session_notifications`).
+        transaction
+            .batch_execute(&format!(
+                "SET LOCAL login_sessions.bulk_load = 'on'; SELECT pg_notify('{}', '{}')",
+                watch::SESSIONS,
+                watch::EVERY_SESSION
+            ))
+            .await
+            .map_err(db_error)?;
         let users: BTreeSet<&str> = sessions.iter().filter_map(marked_user).collect();
         let mut marks: Vec<(String, RevocationMark)> = Vec::new();
         if !users.is_empty() {

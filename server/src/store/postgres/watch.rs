@@ -1,10 +1,13 @@
-//! Hearing of revocations other replicas commit: `LISTEN`/`NOTIFY`.
+//! Hearing of what other replicas commit: `LISTEN`/`NOTIFY`.
 //!
 //! Every revoking statement notifies [`REVOCATIONS`] from its own
-//! transaction, so the notification leaves exactly when the revocation is
-//! committed, and every replica listening hears of it. A task of each
-//! replica listens on a connection of its own and tells the caches
-//! (through [`Coherence`]) to forget what they hold.
+//! transaction, and every write to a session notifies [`SESSIONS`] (a
+//! trigger: see the migration `0005_session_notifications`), so a
+//! notification leaves exactly when its write is committed, and every
+//! replica listening hears of it. A task of each replica listens on a
+//! connection of its own and tells the caches (through [`Coherence`]) to
+//! forget what they hold: every credential on a revocation, the session
+//! and user named on a session write.
 //!
 //! The task also checks that it hears in time: every [`HEARTBEAT_INTERVAL`] it
 //! notifies itself on a channel of its own, and a heartbeat not heard by
@@ -20,10 +23,19 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 
+use crate::pfid::Pfid;
 use crate::store::coherence::Coherence;
 
 /// The channel revoking statements notify.
 pub const REVOCATIONS: &str = "login_sessions_revocations";
+
+/// The channel every write to a session notifies, naming it: its id, or
+/// its id and user id separated by a line feed.
+pub const SESSIONS: &str = "login_sessions_sessions";
+
+/// What a bulk load notifies [`SESSIONS`] with: every session may have
+/// changed.
+pub const EVERY_SESSION: &str = "*";
 
 /// How often the task checks that it hears in time: a heartbeat not heard
 /// by the next one makes the caches unsure. Two intervals stay inside the
@@ -92,7 +104,9 @@ async fn listen(config: &Config, coherence: &Weak<Coherence>) -> bool {
     // A channel only this task listens on, for its heartbeats.
     let heartbeat_channel = format!("login_sessions_heartbeat_{}", rand::random::<u64>());
     let listening = client
-        .batch_execute(&format!("LISTEN {REVOCATIONS}; LISTEN {heartbeat_channel}"))
+        .batch_execute(&format!(
+            "LISTEN {REVOCATIONS}; LISTEN {SESSIONS}; LISTEN {heartbeat_channel}"
+        ))
         .await
         .is_ok();
     if listening {
@@ -122,7 +136,9 @@ async fn heartbeats(
             heard = heard.recv() => {
                 let Some(heard) = heard else { return };
                 let Some(strong) = coherence.upgrade() else { return };
-                if heard.channel != channel {
+                if heard.channel == SESSIONS {
+                    session_written(&strong, &heard.payload);
+                } else if heard.channel != channel {
                     strong.revoked();
                 } else if let Ok(beat) = heard.payload.parse::<u64>() {
                     answered = answered.max(beat);
@@ -145,5 +161,18 @@ async fn heartbeats(
                 }
             }
         }
+    }
+}
+
+/// Tells the session cache what a [`SESSIONS`] notification names.
+fn session_written(coherence: &Coherence, payload: &str) {
+    let (id, user_id) = match payload.split_once('\n') {
+        Some((id, user_id)) => (id, Some(user_id)),
+        None => (payload, None),
+    };
+    match id.parse::<Pfid>() {
+        Ok(id) => coherence.session_changed(&id, user_id),
+        // `*`, or anything this version does not understand.
+        Err(_) => coherence.sessions_changed(),
     }
 }

@@ -228,7 +228,7 @@ impl CredentialStore for SqliteStore {
 
     fn coherence(&self) -> Arc<Coherence> {
         self.coherence
-            .get_or_init(|| watch::start(&self.location))
+            .get_or_init(|| watch::start(&self.location, &self.writer_id))
             .clone()
     }
 

@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_deferred_indexes.sql"),
     include_str!("migrations/0006_credential_secrets.sql"),
     include_str!("migrations/0007_revocation_counter.sql"),
+    include_str!("migrations/0008_session_writers.sql"),
 ];
 
 /// The schema version this binary writes and understands.
@@ -128,6 +129,9 @@ pub struct SqliteStore {
     identity: Option<identity::FileIdentity>,
     /// Fed by [`watch`], started by the first caller that wants it.
     coherence: OnceLock<Arc<Coherence>>,
+    /// Who this store is among the writers of sessions to the database
+    /// ([`watch::count_session_write`]): random, one per open store.
+    writer_id: Arc<str>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -195,6 +199,7 @@ impl SqliteStore {
             location,
             identity,
             coherence: OnceLock::new(),
+            writer_id: format!("{:032x}", rand::random::<u128>()).into(),
         })
     }
 

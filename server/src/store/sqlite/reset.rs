@@ -5,7 +5,7 @@ use super::{SqliteStore, db_error, watch};
 use crate::store::StoreError;
 
 /// Tables that describe the schema rather than hold data: kept.
-const KEPT: &[&str] = &["revocations", "deferred_indexes"];
+const KEPT: &[&str] = &["revocations", "deferred_indexes", "session_writers"];
 
 impl SqliteStore {
     /// Deletes every session, credential, secret, token and revocation

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, params_from_iter};
 
 use super::schema::{build_deferred_indexes, defer_session_indexes, with_bulk_cache};
-use super::{BULK_ROWS, SCHEMA_VERSION, STATEMENTS, SqliteStore, db_error};
+use super::{BULK_ROWS, SCHEMA_VERSION, STATEMENTS, SqliteStore, db_error, watch};
 use crate::domain::Timestamp;
 use crate::domain::session::Session;
 use crate::pfid::Pfid;
@@ -38,8 +38,12 @@ const REPLACE_SESSION_KEEPING_INDEXED: &str = "UPDATE sessions SET \
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
         let session = session.clone();
+        let me = self.writer_id.clone();
         self.writer
-            .write(move |writer| insert_sessions(writer, std::slice::from_ref(&session)))
+            .write(move |writer| {
+                watch::count_session_write(writer, &me)?;
+                insert_sessions(writer, std::slice::from_ref(&session))
+            })
             .await
     }
 
@@ -48,8 +52,12 @@ impl SessionStore for SqliteStore {
             return Ok(());
         }
         let sessions = sessions.to_vec();
+        let me = self.writer_id.clone();
         self.writer
-            .write(move |writer| insert_sessions(writer, &sessions))
+            .write(move |writer| {
+                watch::count_session_write(writer, &me)?;
+                insert_sessions(writer, &sessions)
+            })
             .await
     }
 
@@ -105,8 +113,12 @@ impl SessionStore for SqliteStore {
         session: &Session,
     ) -> Result<bool, StoreError> {
         let session = session.clone();
+        let me = self.writer_id.clone();
         self.writer
-            .write(move |writer| replace_session(writer, expected_version, &session))
+            .write(move |writer| {
+                watch::count_session_write(writer, &me)?;
+                replace_session(writer, expected_version, &session)
+            })
             .await
     }
 
@@ -115,15 +127,23 @@ impl SessionStore for SqliteStore {
         request: &RevokeUserSessions,
     ) -> Result<Vec<Pfid>, StoreError> {
         let request = request.clone();
+        let me = self.writer_id.clone();
         self.writer
-            .write(move |writer| revoke_user_sessions(writer, &request))
+            .write(move |writer| {
+                watch::count_session_write(writer, &me)?;
+                revoke_user_sessions(writer, &request)
+            })
             .await
     }
 
     async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
         let request = request.clone();
+        let me = self.writer_id.clone();
         self.writer
-            .write(move |writer| revoke_sessions(writer, &request))
+            .write(move |writer| {
+                watch::count_session_write(writer, &me)?;
+                revoke_sessions(writer, &request)
+            })
             .await
     }
 

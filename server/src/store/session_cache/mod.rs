@@ -1,0 +1,490 @@
+//! A cache of live sessions in front of any session store, coherent with
+//! every write.
+//!
+//! Every page load or API call of every user asks "is this session live,
+//! and whose is it?", and Looker and Huawei ask for a user's live sessions.
+//! [`CachedSessions`] answers those from memory: the sessions it has read
+//! (`session`), and each user's live sessions across identity stores
+//! (listings and counts filtered to one user's live sessions: Looker's
+//! `all_user_sessions`, Huawei's `ListSessions`). Anything else goes to the
+//! store.
+//!
+//! # What it keeps
+//!
+//! Only what can be answered again without asking: a session that was
+//! live when read, and a user's live sessions when there are at most
+//! [`USER_LIST_LIMIT`] of them. A session that is not found, or not live,
+//! is read from the store every time, so nothing unknown fills the cache.
+//! Expiry is judged at read time, by the server's clock for a session and
+//! by the query's time for a listing; an entry is never used at a time
+//! before it was read (a clock that went back does not revive it).
+//!
+//! The entries live in [`moka`]'s concurrent cache, as the credential
+//! cache's do, bounded by an estimate of their bytes
+//! (`serve --session-cache-mib`); when full, moka's policy (TinyLFU)
+//! decides what stays.
+//!
+//! # Coherence
+//!
+//! Writes hold as [`super::coherence`] states:
+//!
+//! * Through this process: every write goes through this cache, which
+//!   moves on the stripes of the sessions and users it touched once the
+//!   store has answered, before the caller hears of it. An entry read
+//!   from the store while the write was committed is filed under the
+//!   older stamp and never used.
+//! * Through another process sharing the database (a replica, a command
+//!   of the CLI): once the store's watcher hears of it (within 50 ms).
+//!   PostgreSQL names every session and user a transaction changed
+//!   (`NOTIFY`); SQLite's watcher notices another process wrote sessions
+//!   and forgets them all. While the watcher is not sure it would hear,
+//!   the cache keeps nothing and asks the store every time.
+//!
+//! The janitor deletes only sessions that ended (or expired) before its
+//! cutoff, in the past of its clock: a copy of one here is not live at any
+//! later time, so it is never answered; deleting them needs no
+//! invalidation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+use crate::clock::Clock;
+use crate::domain::Timestamp;
+use crate::domain::session::Session;
+use crate::metrics::{Cache, Lookup};
+use crate::pfid::Pfid;
+use crate::store::coherence::{Coherence, Stamp};
+use crate::store::{
+    JanitorLease, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SessionStore,
+    SharedSessions, StoreError,
+};
+
+/// The default bound of the cache's entries, in MiB
+/// (`serve --session-cache-mib`): about 500,000 sessions.
+pub const DEFAULT_SESSION_CACHE_MIB: u32 = 384;
+
+/// A user with more live sessions than this has them listed by the store
+/// every time (Looker's listing reads at most 1,000 at a time).
+pub const USER_LIST_LIMIT: usize = 1_000;
+
+/// A bulk insert of more sessions than this forgets every entry rather
+/// than the entries of each.
+const FORGET_ALL_ABOVE: usize = 256;
+
+/// A session store whose live sessions are cached; see the module's
+/// documentation.
+pub struct CachedSessions {
+    inner: SharedSessions,
+    clock: Arc<dyn Clock>,
+    coherence: Arc<Coherence>,
+    entries: moka::sync::Cache<Key, Arc<Entry>>,
+    counts: Counts,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Session(Pfid),
+    User(String),
+}
+
+struct Entry {
+    stamp: Stamp,
+    read_at: Timestamp,
+    value: Value,
+}
+
+// Most entries are sessions, each already behind its entry's `Arc`:
+// boxing the session would add an allocation and a pointer to chase on
+// every hit, to save memory only on the few list entries.
+#[allow(clippy::large_enum_variant)]
+enum Value {
+    /// A session, live when read.
+    Session(Session),
+    /// A user's live sessions, newest first.
+    UserSessions(Vec<Session>),
+    /// A user with more live sessions than [`USER_LIST_LIMIT`].
+    TooMany,
+}
+
+/// How the cache answered so far (for the benchmark; the metrics count
+/// the same when they are served).
+#[derive(Default)]
+struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    bypasses: AtomicU64,
+}
+
+/// Lookups through the session cache since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SessionCacheCounts {
+    /// Answered from memory.
+    pub hits: u64,
+    /// Answered by the store (and kept, where the answer can be).
+    pub misses: u64,
+    /// Answered by the store while the cache could not be trusted.
+    pub bypasses: u64,
+}
+
+impl CachedSessions {
+    /// `inner` with live sessions cached in at most `mib` MiB, coherent
+    /// through `coherence` (the store's: `CredentialStore::coherence`).
+    pub fn new(
+        inner: SharedSessions,
+        coherence: Arc<Coherence>,
+        clock: Arc<dyn Clock>,
+        mib: u32,
+    ) -> CachedSessions {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(u64::from(mib) << 20)
+            .weigher(|key: &Key, entry: &Arc<Entry>| {
+                u32::try_from(key_bytes(key) + entry_bytes(entry)).unwrap_or(u32::MAX)
+            })
+            .build();
+        CachedSessions {
+            inner,
+            clock,
+            coherence,
+            entries,
+            counts: Counts::default(),
+        }
+    }
+
+    /// How the cache has answered so far.
+    pub fn counts(&self) -> SessionCacheCounts {
+        SessionCacheCounts {
+            hits: self.counts.hits.load(Ordering::Relaxed),
+            misses: self.counts.misses.load(Ordering::Relaxed),
+            bypasses: self.counts.bypasses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(&self, lookup: Lookup) {
+        let counter = match lookup {
+            Lookup::Hit => &self.counts.hits,
+            Lookup::Miss => &self.counts.misses,
+            Lookup::Bypass => &self.counts.bypasses,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = crate::metrics::recording() {
+            metrics.cache.lookup(Cache::Session, lookup);
+        }
+    }
+
+    /// The entry for `key` if it is still valid under `stamp` at `now`.
+    fn valid(&self, key: &Key, stamp: Stamp, now: Timestamp) -> Option<Arc<Entry>> {
+        self.entries
+            .get(key)
+            .filter(|entry| entry.stamp == stamp && entry.read_at <= now)
+    }
+
+    /// A user's live sessions at `now`, newest first, from memory or read
+    /// (and kept) now; `None` when the store must be asked instead (the
+    /// cache is not trusted, or the user has too many).
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<Arc<Entry>>, StoreError> {
+        let Some(stamp) = self.coherence.user_stamp(user_id) else {
+            self.count(Lookup::Bypass);
+            return Ok(None);
+        };
+        let key = Key::User(user_id.to_string());
+        if let Some(entry) = self.valid(&key, stamp, now) {
+            self.count(Lookup::Hit);
+            return Ok(Some(entry));
+        }
+        self.count(Lookup::Miss);
+        let read = SessionQuery {
+            identity_store_id: None,
+            user_id: Some(user_id.to_string()),
+            status: None,
+            live: Some(true),
+            now,
+            order: SessionOrder::NewestFirst,
+            cursor: None,
+            offset: 0,
+            limit: USER_LIST_LIMIT as u32 + 1,
+        };
+        let sessions = self.inner.list_sessions(&read).await?;
+        let value = if sessions.len() > USER_LIST_LIMIT {
+            Value::TooMany
+        } else {
+            Value::UserSessions(sessions)
+        };
+        let entry = Arc::new(Entry {
+            stamp,
+            read_at: now,
+            value,
+        });
+        self.entries.insert(key, entry.clone());
+        Ok(Some(entry))
+    }
+
+    /// After a write to `id` (of `user_id`): entries read before it are
+    /// stale, and the memory of the old one can go.
+    fn changed(&self, id: &Pfid, user_id: Option<&str>) {
+        // The user the cached copy names too, should a write ever move a
+        // session to another user.
+        if let Some(entry) = self.entries.get(&Key::Session(*id))
+            && let Value::Session(cached) = &entry.value
+            && cached.user_id.as_deref() != user_id
+            && let Some(previous) = cached.user_id.as_deref()
+        {
+            self.coherence.user_changed(previous);
+        }
+        self.coherence.session_changed(id, user_id);
+        self.entries.invalidate(&Key::Session(*id));
+    }
+
+    fn user_changed(&self, user_id: &str) {
+        self.coherence.user_changed(user_id);
+        self.entries.invalidate(&Key::User(user_id.to_string()));
+    }
+
+    fn forget_all(&self) {
+        self.coherence.sessions_changed();
+        self.entries.invalidate_all();
+    }
+}
+
+/// The user whose live sessions answer `query`, if the cache can answer
+/// it: one user's live sessions, any store, order, page.
+fn answerable(query: &SessionQuery) -> Option<&str> {
+    match query {
+        SessionQuery {
+            user_id: Some(user_id),
+            live: Some(true),
+            status: None,
+            ..
+        } => Some(user_id),
+        _ => None,
+    }
+}
+
+/// Those of a user's sessions (newest first) `query` matches, ignoring
+/// its page (cursor, offset, limit).
+fn matching<'a>(
+    sessions: &'a [Session],
+    query: &'a SessionQuery,
+) -> impl DoubleEndedIterator<Item = &'a Session> + 'a {
+    sessions.iter().filter(move |session| {
+        session.is_live(query.now)
+            && query
+                .identity_store_id
+                .as_ref()
+                .is_none_or(|store| *store == session.identity_store_id)
+    })
+}
+
+/// `query`'s page of a user's sessions (newest first).
+fn page(sessions: &[Session], query: &SessionQuery) -> Vec<Session> {
+    let after_cursor = |session: &&Session| match (query.cursor, query.order) {
+        (None, _) => true,
+        (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
+        (Some(cursor), SessionOrder::OldestFirst) => session.id > cursor,
+    };
+    let skip = query.offset as usize;
+    let take = query.limit as usize;
+    match query.order {
+        SessionOrder::NewestFirst => matching(sessions, query)
+            .filter(after_cursor)
+            .skip(skip)
+            .take(take)
+            .cloned()
+            .collect(),
+        SessionOrder::OldestFirst => matching(sessions, query)
+            .rev()
+            .filter(after_cursor)
+            .skip(skip)
+            .take(take)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// About how many bytes an entry holds, for the cache's bound.
+fn entry_bytes(entry: &Entry) -> usize {
+    // The entry, its `Arc`, and moka's bookkeeping for it.
+    const OVERHEAD: usize = std::mem::size_of::<Entry>() + 128;
+    OVERHEAD
+        + match &entry.value {
+            Value::Session(session) => session_heap_bytes(session),
+            Value::UserSessions(sessions) => sessions
+                .iter()
+                .map(|session| std::mem::size_of::<Session>() + session_heap_bytes(session))
+                .sum(),
+            Value::TooMany => 0,
+        }
+}
+
+fn key_bytes(key: &Key) -> usize {
+    std::mem::size_of::<Key>()
+        + match key {
+            Key::Session(_) => 0,
+            Key::User(user_id) => user_id.len(),
+        }
+}
+
+/// The bytes a session's strings hold on the heap.
+fn session_heap_bytes(session: &Session) -> usize {
+    let text = |value: &Option<String>| value.as_ref().map_or(0, String::len);
+    let agent = |seen: &Option<crate::domain::session::Interaction>| {
+        seen.as_ref().map_or(0, |seen| text(&seen.user_agent))
+    };
+    let enrichment = &session.enrichment;
+    session.identity_store_id.len()
+        + text(&session.user_id)
+        + text(&session.credentials_type)
+        + agent(&session.first_seen)
+        + agent(&session.last_seen)
+        + text(&enrichment.browser)
+        + text(&enrichment.operating_system)
+        + text(&enrichment.city)
+        + text(&enrichment.state)
+        + text(&enrichment.country)
+        + text(&session.sudo_user_id)
+        + text(&session.title)
+}
+
+#[async_trait]
+impl SessionStore for CachedSessions {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        let inserted = self.inner.insert_session(session).await;
+        self.changed(&session.id, session.user_id.as_deref());
+        inserted
+    }
+
+    async fn insert_sessions(&self, sessions: &[Session]) -> Result<(), StoreError> {
+        let inserted = self.inner.insert_sessions(sessions).await;
+        if sessions.len() > FORGET_ALL_ABOVE {
+            self.forget_all();
+        } else {
+            for session in sessions {
+                self.changed(&session.id, session.user_id.as_deref());
+            }
+        }
+        inserted
+    }
+
+    async fn begin_bulk_load(&self, incoming: u64) -> Result<(), StoreError> {
+        self.inner.begin_bulk_load(incoming).await
+    }
+
+    async fn end_bulk_load(&self) -> Result<(), StoreError> {
+        self.inner.end_bulk_load().await
+    }
+
+    async fn session(&self, id: &Pfid) -> Result<Option<Session>, StoreError> {
+        let Some(stamp) = self.coherence.session_stamp(id) else {
+            self.count(Lookup::Bypass);
+            return self.inner.session(id).await;
+        };
+        let now = self.clock.now();
+        let key = Key::Session(*id);
+        if let Some(entry) = self.valid(&key, stamp, now)
+            && let Value::Session(session) = &entry.value
+            && session.is_live(now)
+        {
+            self.count(Lookup::Hit);
+            return Ok(Some(session.clone()));
+        }
+        self.count(Lookup::Miss);
+        let found = self.inner.session(id).await?;
+        if let Some(session) = &found
+            && session.is_live(now)
+        {
+            let entry = Entry {
+                stamp,
+                read_at: now,
+                value: Value::Session(session.clone()),
+            };
+            self.entries.insert(key, Arc::new(entry));
+        }
+        Ok(found)
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+        if let Some(user_id) = answerable(query)
+            && let Some(entry) = self.user_sessions(user_id, query.now).await?
+            && let Value::UserSessions(sessions) = &entry.value
+        {
+            return Ok(page(sessions, query));
+        }
+        self.inner.list_sessions(query).await
+    }
+
+    async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
+        if let Some(user_id) = answerable(query)
+            && let Some(entry) = self.user_sessions(user_id, query.now).await?
+            && let Value::UserSessions(sessions) = &entry.value
+        {
+            return Ok(matching(sessions, query).count() as u64);
+        }
+        self.inner.count_sessions(query).await
+    }
+
+    async fn replace_session(
+        &self,
+        expected_version: u64,
+        session: &Session,
+    ) -> Result<bool, StoreError> {
+        let replaced = self.inner.replace_session(expected_version, session).await;
+        self.changed(&session.id, session.user_id.as_deref());
+        replaced
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        request: &RevokeUserSessions,
+    ) -> Result<Vec<Pfid>, StoreError> {
+        let revoked = self.inner.revoke_user_sessions(request).await;
+        match &revoked {
+            Ok(ids) => {
+                for id in ids {
+                    self.changed(id, Some(&request.user_id));
+                }
+                self.user_changed(&request.user_id);
+            }
+            // Which sessions it reached is unknown: forget them all.
+            Err(_) => self.forget_all(),
+        }
+        revoked
+    }
+
+    async fn revoke_sessions(&self, request: &RevokeSessions) -> Result<Vec<Pfid>, StoreError> {
+        let revoked = self.inner.revoke_sessions(request).await;
+        for id in &request.ids {
+            self.changed(id, Some(&request.user_id));
+        }
+        self.user_changed(&request.user_id);
+        revoked
+    }
+
+    async fn delete_ended_sessions(
+        &self,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        // Nothing it deletes is live; see the module's documentation.
+        self.inner.delete_ended_sessions(cutoff, limit).await
+    }
+
+    async fn janitor_lease(&self) -> Result<Option<JanitorLease>, StoreError> {
+        self.inner.janitor_lease().await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.inner.probe_write().await
+    }
+}
+
+#[cfg(test)]
+mod tests;
