@@ -413,6 +413,11 @@ async fn bench_store(
             .copied()
             .filter(|op| op.kind == Kind::Write)
             .collect();
+        // Every session the lookups read, and its user's live sessions,
+        // once: the caches are warm when the reads are measured.
+        warm_caches(server.addr, &fixture)
+            .await
+            .context("warming the caches")?;
         let mut passes = vec![(reads.clone(), config, "")];
         let light_label = format!(" [{} conn]", args.light_connections);
         if args.light_connections > 0 && args.light_connections != args.connections {
@@ -432,8 +437,11 @@ async fn bench_store(
                 None
             };
             for op in pass {
+                let before = session_cache_counts(server.addr).await;
                 let (mut op_report, ok) =
                     measure(op, fixture.clone(), pass_config, baseline.as_ref()).await;
+                op_report.session_cache_hit_rate =
+                    hit_rate(before, session_cache_counts(server.addr).await);
                 all_ok &= ok;
                 op_report.name.push_str(suffix);
                 if op.kind == Kind::Baseline {
@@ -691,6 +699,7 @@ async fn measure(
         vs_baseline: None,
         exhausted: false,
         note: None,
+        session_cache_hit_rate: None,
     };
     let Some(probe) = (op.build)(&fixture, &mut Rng::new(1)) else {
         out.note = Some("nothing to do (no suitable sessions in the sample)".into());
@@ -730,6 +739,74 @@ async fn measure(
             (out, false)
         }
     }
+}
+
+/// Reads every session the lookups use, and its user's live sessions,
+/// once, over a few connections.
+async fn warm_caches(addr: std::net::SocketAddr, fixture: &Arc<Fixture>) -> anyhow::Result<()> {
+    const CONNECTIONS: usize = 8;
+    let per_connection = fixture.lookups.len().div_ceil(CONNECTIONS).max(1);
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..fixture.lookups.len())
+        .step_by(per_connection)
+        .map(|start| {
+            let fixture = fixture.clone();
+            tokio::spawn(async move {
+                let end = (start + per_connection).min(fixture.lookups.len());
+                let mut connection = load::Connection::open(addr).await?;
+                for session in &fixture.lookups[start..end] {
+                    for request in crate::operations::warm_up(&fixture, session) {
+                        let (status, body) = connection.send(&request).await?;
+                        if status != 200 {
+                            bail!(
+                                "{} answered {status}: {}",
+                                request.path,
+                                String::from_utf8_lossy(&body[..body.len().min(300)])
+                            );
+                        }
+                    }
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    eprintln!(
+        "  warmed the caches with {} sessions and their users in {:.1} s",
+        fixture.lookups.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The session cache's counts so far: hits and every lookup (`None` when
+/// it is off or the server cannot say).
+async fn session_cache_counts(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
+    let request = Request {
+        method: http::Method::GET,
+        path: "/bench/caches".into(),
+        headers: Vec::new(),
+        content_type: None,
+        body: bytes::Bytes::new(),
+    };
+    let (status, body) = load::once(addr, &request).await.ok()?;
+    if status != 200 {
+        return None;
+    }
+    let caches: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    let session = caches.get("session")?;
+    let count = |field: &str| session.get(field).and_then(serde_json::Value::as_u64);
+    let hits = count("hits")?;
+    Some((hits, hits + count("misses")? + count("bypasses")?))
+}
+
+/// The share of lookups between two counts answered from memory.
+fn hit_rate(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((hits_before, all_before), (hits_after, all_after)) = (before?, after?);
+    let lookups = all_after.checked_sub(all_before)?;
+    (lookups > 0).then(|| hits_after.saturating_sub(hits_before) as f64 / lookups as f64)
 }
 
 /// A Looker access token (`POST /api/4.0/login`), if the server has the

@@ -87,8 +87,6 @@ pub struct Fixture {
     pub credentials: Credentials,
     /// The Looker access token, when an operation needs one.
     pub looker_token: Option<String>,
-    /// Seeded sessions, uniformly sampled.
-    pub sessions: Vec<SampledSession>,
     /// The live sessions the lookups read, out of the sampled sessions
     /// that were live with a user when seeded ([`Workload`]).
     pub lookups: Vec<SampledSession>,
@@ -134,17 +132,12 @@ impl Fixture {
             host,
             credentials,
             looker_token,
-            sessions: sample.sample,
             lookups,
             active,
             designated: sample.designated_user,
             revocable: Mutex::new(revocable),
             next_address: AtomicU32::new(0),
         }
-    }
-
-    pub fn any_session(&self, rng: &mut Rng) -> Option<&SampledSession> {
-        pick(&self.sessions, rng)
     }
 
     /// A live session for a lookup, as the workload spreads them.
@@ -270,7 +263,6 @@ mod tests {
     #[test]
     fn the_pools_come_from_the_sample() {
         let fixture = fixture();
-        assert_eq!(fixture.sessions.len(), 4_000);
         assert_eq!(fixture.lookups.len(), 3_000);
         assert!(fixture.lookups.iter().all(|s| s.live));
         assert_eq!(fixture.active[..], fixture.lookups[..ACTIVE_SESSIONS]);

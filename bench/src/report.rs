@@ -96,6 +96,9 @@ pub struct OperationReport {
     pub exhausted: bool,
     /// Why it was skipped or failed, or an example of its errors.
     pub note: Option<String>,
+    /// The share of its session cache lookups answered from memory (the
+    /// server's own count, `GET /bench/caches`), when it made any.
+    pub session_cache_hit_rate: Option<f64>,
 }
 
 pub fn kind_name(kind: Kind) -> &'static str {
@@ -355,7 +358,7 @@ pub fn table(report: &BenchReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<w$} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7}",
+                "{:<w$} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7} {:>7}",
                 "operation",
                 "req/s",
                 "p50 ms",
@@ -366,6 +369,7 @@ pub fn table(report: &BenchReport) -> String {
                 "srv CPU us",
                 "gen CPU us",
                 "errors",
+                "hits %",
                 w = NAME_WIDTH
             );
             for op in &phase.operations {
@@ -383,7 +387,7 @@ pub fn table(report: &BenchReport) -> String {
                             .map_or("-".to_string(), |us| format!("{us:.0}"));
                         let _ = writeln!(
                             out,
-                            "{:<w$} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7}{}",
+                            "{:<w$} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7} {:>7}{}",
                             op.name,
                             thousands(stats.requests_per_second),
                             stats.p50_ms,
@@ -394,6 +398,8 @@ pub fn table(report: &BenchReport) -> String {
                             cpu,
                             client_cpu,
                             stats.errors,
+                            op.session_cache_hit_rate
+                                .map_or("-".to_string(), |rate| format!("{:.1}", rate * 100.0)),
                             if op.exhausted {
                                 "  (ran out of ids)"
                             } else {
@@ -573,6 +579,7 @@ mod tests {
                     vs_baseline: None,
                     exhausted: false,
                     note: None,
+                    session_cache_hit_rate: None,
                 },
                 OperationReport {
                     name: "prefactor fetch_session".into(),
@@ -581,6 +588,7 @@ mod tests {
                     vs_baseline: None,
                     exhausted: false,
                     note: None,
+                    session_cache_hit_rate: None,
                 },
                 OperationReport {
                     name: "native session_create".into(),
@@ -589,6 +597,7 @@ mod tests {
                     vs_baseline: None,
                     exhausted: false,
                     note: None,
+                    session_cache_hit_rate: None,
                 },
             ],
             server_peak_rss_bytes: Some(50 << 20),

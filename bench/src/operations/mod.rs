@@ -24,6 +24,8 @@ mod looker;
 mod native;
 mod prefactor;
 
+pub use native::warm_up;
+
 use bytes::Bytes;
 use http::Method;
 

@@ -14,14 +14,34 @@ use serde::Deserialize;
 use super::Request;
 use crate::fixture::{Fixture, Rng, SampledSession};
 
-/// Native `GET /native/v1/sessions/{session_id}`: any seeded session (the
-/// stand-in read until the Looker dialect lands).
+/// Native `GET /native/v1/sessions/{session_id}`: a live session, as the
+/// workload spreads them.
 pub fn session_view(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
-    let session = fixture.any_session(rng)?;
+    let session = fixture.live_session(rng)?;
     Some(Request::get(
         format!("/native/v1/sessions/{}", session.id),
         fixture.native_bearer(),
     ))
+}
+
+/// What fills the caches before the reads are measured: each session the
+/// lookups read, once, and the live sessions of its user
+/// (`GET /native/v1/sessions?user_id=...&live=true`).
+pub fn warm_up(fixture: &Fixture, session: &SampledSession) -> Vec<Request> {
+    let mut requests = vec![Request::get(
+        format!("/native/v1/sessions/{}", session.id),
+        fixture.native_bearer(),
+    )];
+    if let Some(user) = &session.user_id {
+        requests.push(Request::get(
+            format!(
+                "/native/v1/sessions?user_id={}&live=true",
+                huawei_signing::encode(user)
+            ),
+            fixture.native_bearer(),
+        ));
+    }
+    requests
 }
 
 /// The user agents of created sessions: two browsers and an API client.

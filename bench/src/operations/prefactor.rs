@@ -4,9 +4,10 @@
 use super::Request;
 use crate::fixture::{Fixture, Rng};
 
-/// Prefactor `GET /api/v1/session/{session_id}`: any seeded session.
+/// Prefactor `GET /api/v1/session/{session_id}`: a live session, as the
+/// workload spreads them.
 pub fn fetch_session(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
-    let session = fixture.any_session(rng)?;
+    let session = fixture.live_session(rng)?;
     Some(Request::get(
         format!("/api/v1/session/{}", session.id),
         format!("Bearer {}", fixture.credentials.prefactor.api_token),

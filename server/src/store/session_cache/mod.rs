@@ -92,6 +92,8 @@ enum Key {
 struct Entry {
     stamp: Stamp,
     read_at: Timestamp,
+    /// About how many bytes `value` holds that no other entry counts.
+    bytes: usize,
     value: Value,
 }
 
@@ -101,9 +103,10 @@ struct Entry {
 #[allow(clippy::large_enum_variant)]
 enum Value {
     /// A session, live when read.
-    Session(Session),
-    /// A user's live sessions, newest first.
-    UserSessions(Vec<Session>),
+    Session(Arc<Session>),
+    /// A user's live sessions, newest first: each shared with the
+    /// session's own entry when that holds the same version.
+    UserSessions(Vec<Arc<Session>>),
     /// A user with more live sessions than [`USER_LIST_LIMIT`].
     TooMany,
 }
@@ -210,18 +213,45 @@ impl CachedSessions {
             limit: USER_LIST_LIMIT as u32 + 1,
         };
         let sessions = self.inner.list_sessions(&read).await?;
-        let value = if sessions.len() > USER_LIST_LIMIT {
-            Value::TooMany
+        let (value, bytes) = if sessions.len() > USER_LIST_LIMIT {
+            (Value::TooMany, 0)
         } else {
-            Value::UserSessions(sessions)
+            let mut bytes = 0;
+            let sessions = sessions
+                .into_iter()
+                .map(|session| {
+                    let (session, shared) = self.shared(session);
+                    bytes += std::mem::size_of::<Arc<Session>>();
+                    if !shared {
+                        bytes += session_bytes(&session);
+                    }
+                    session
+                })
+                .collect();
+            (Value::UserSessions(sessions), bytes)
         };
         let entry = Arc::new(Entry {
             stamp,
             read_at: now,
+            bytes,
             value,
         });
         self.entries.insert(key, entry.clone());
         Ok(Some(entry))
+    }
+
+    /// `session` as read from the store, sharing the copy its own entry
+    /// holds if that is the same version (a version is never reused for
+    /// other content), so a user's list costs little more than pointers.
+    /// Whether it was shared.
+    fn shared(&self, session: Session) -> (Arc<Session>, bool) {
+        if let Some(entry) = self.entries.get(&Key::Session(session.id))
+            && let Value::Session(cached) = &entry.value
+            && cached.version == session.version
+        {
+            return (cached.clone(), true);
+        }
+        (Arc::new(session), false)
     }
 
     /// After a write to `id` (of `user_id`): entries read before it are
@@ -268,10 +298,10 @@ fn answerable(query: &SessionQuery) -> Option<&str> {
 /// Those of a user's sessions (newest first) `query` matches, ignoring
 /// its page (cursor, offset, limit).
 fn matching<'a>(
-    sessions: &'a [Session],
+    sessions: &'a [Arc<Session>],
     query: &'a SessionQuery,
 ) -> impl DoubleEndedIterator<Item = &'a Session> + 'a {
-    sessions.iter().filter(move |session| {
+    sessions.iter().map(Arc::as_ref).filter(move |session| {
         session.is_live(query.now)
             && query
                 .identity_store_id
@@ -281,7 +311,7 @@ fn matching<'a>(
 }
 
 /// `query`'s page of a user's sessions (newest first).
-fn page(sessions: &[Session], query: &SessionQuery) -> Vec<Session> {
+fn page(sessions: &[Arc<Session>], query: &SessionQuery) -> Vec<Session> {
     let after_cursor = |session: &&Session| match (query.cursor, query.order) {
         (None, _) => true,
         (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
@@ -306,19 +336,16 @@ fn page(sessions: &[Session], query: &SessionQuery) -> Vec<Session> {
     }
 }
 
-/// About how many bytes an entry holds, for the cache's bound.
+/// About how many bytes an entry holds, for the cache's bound: its own,
+/// its `Arc`'s, moka's bookkeeping, and what its value alone holds.
 fn entry_bytes(entry: &Entry) -> usize {
-    // The entry, its `Arc`, and moka's bookkeeping for it.
     const OVERHEAD: usize = std::mem::size_of::<Entry>() + 128;
-    OVERHEAD
-        + match &entry.value {
-            Value::Session(session) => session_heap_bytes(session),
-            Value::UserSessions(sessions) => sessions
-                .iter()
-                .map(|session| std::mem::size_of::<Session>() + session_heap_bytes(session))
-                .sum(),
-            Value::TooMany => 0,
-        }
+    OVERHEAD + entry.bytes
+}
+
+/// About how many bytes a session holds.
+fn session_bytes(session: &Session) -> usize {
+    std::mem::size_of::<Session>() + session_heap_bytes(session)
 }
 
 fn key_bytes(key: &Key) -> usize {
@@ -390,7 +417,7 @@ impl SessionStore for CachedSessions {
             && session.is_live(now)
         {
             self.count(Lookup::Hit);
-            return Ok(Some(session.clone()));
+            return Ok(Some(Session::clone(session)));
         }
         self.count(Lookup::Miss);
         let found = self.inner.session(id).await?;
@@ -400,7 +427,8 @@ impl SessionStore for CachedSessions {
             let entry = Entry {
                 stamp,
                 read_at: now,
-                value: Value::Session(session.clone()),
+                bytes: session_bytes(session),
+                value: Value::Session(Arc::new(session.clone())),
             };
             self.entries.insert(key, Arc::new(entry));
         }
