@@ -479,12 +479,14 @@ async fn bench_store(
                 None
             };
         let server_peak_rss_bytes = server.peak_rss();
+        let session_cache = session_cache_held(server.addr).await;
         server.stop()?;
         out.phases.push(PhaseReport {
             sessions: size,
             seeding,
             operations,
             server_peak_rss_bytes,
+            session_cache,
             database_after_seeding,
             database_after_run: database.size(size),
             load_average: [load_at_start, load_average()],
@@ -789,9 +791,9 @@ async fn warm_caches(addr: std::net::SocketAddr, fixture: &Arc<Fixture>) -> anyh
     Ok(())
 }
 
-/// The session cache's counts so far: hits and every lookup (`None` when
-/// it is off or the server cannot say).
-async fn session_cache_counts(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
+/// The session cache's figures (`GET /bench/caches`): `None` when it is off
+/// or the server cannot say.
+async fn session_cache_figures(addr: std::net::SocketAddr) -> Option<serde_json::Value> {
     let request = Request {
         method: http::Method::GET,
         path: "/bench/caches".into(),
@@ -803,11 +805,23 @@ async fn session_cache_counts(addr: std::net::SocketAddr) -> Option<(u64, u64)> 
     if status != 200 {
         return None;
     }
-    let caches: serde_json::Value = serde_json::from_slice(&body).ok()?;
-    let session = caches.get("session")?;
+    let mut caches: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    Some(caches.get_mut("session")?.take())
+}
+
+/// The session cache's counts so far: hits and every lookup.
+async fn session_cache_counts(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
+    let session = session_cache_figures(addr).await?;
     let count = |field: &str| session.get(field).and_then(serde_json::Value::as_u64);
     let hits = count("hits")?;
     Some((hits, hits + count("misses")? + count("bypasses")?))
+}
+
+/// What the session cache holds: entries and its estimate of their bytes.
+async fn session_cache_held(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
+    let session = session_cache_figures(addr).await?;
+    let count = |field: &str| session.get(field).and_then(serde_json::Value::as_u64);
+    Some((count("entries")?, count("bytes")?))
 }
 
 /// The share of lookups between two counts answered from memory.

@@ -135,6 +135,9 @@ pub struct PhaseReport {
     pub operations: Vec<OperationReport>,
     /// The server's peak resident set (VmHWM) over this phase.
     pub server_peak_rss_bytes: Option<u64>,
+    /// What the session cache held at the end of the phase: entries, and
+    /// its own estimate of their bytes (what `--session-cache-mib` bounds).
+    pub session_cache: Option<(u64, u64)>,
     /// After seeding, before the server started.
     pub database_after_seeding: Option<DatabaseSize>,
     /// After the operations.
@@ -451,6 +454,14 @@ pub fn table(report: &BenchReport) -> String {
             if let Some(rss) = phase.server_peak_rss_bytes {
                 let _ = writeln!(out, "server peak RSS (VmHWM): {}", mib(rss));
             }
+            if let Some((entries, bytes)) = phase.session_cache {
+                let _ = writeln!(
+                    out,
+                    "session cache at the end: {} entries, {} by its own estimate",
+                    thousands(entries as f64),
+                    mib(bytes)
+                );
+            }
             for (label, size) in [
                 ("after seeding", phase.database_after_seeding),
                 ("after the run", phase.database_after_run),
@@ -601,6 +612,7 @@ mod tests {
                 },
             ],
             server_peak_rss_bytes: Some(50 << 20),
+            session_cache: None,
             database_after_seeding: Some(DatabaseSize {
                 file_bytes: 1 << 20,
                 wal_bytes: 0,

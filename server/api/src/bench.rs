@@ -90,4 +90,9 @@ pub struct BenchCacheCounts {
     pub misses: u64,
     /// Answered by the store while the cache could not be trusted.
     pub bypasses: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// About how many bytes they take now (the cache's own estimate, what
+    /// its bound limits).
+    pub bytes: u64,
 }

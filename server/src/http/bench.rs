@@ -33,6 +33,8 @@ pub async fn bench_caches(
             hits: counts.hits,
             misses: counts.misses,
             bypasses: counts.bypasses,
+            entries: counts.entries,
+            bytes: counts.bytes,
         }
     });
     Ok(HttpResponseOk(BenchCaches { session }))

@@ -621,8 +621,11 @@ pub fn to_looker_session(
 }
 
 /// A time as Looker writes it: ISO 8601, milliseconds, `+00:00`.
+/// (chrono's RFC 3339 writer, which a UTC time gives `+00:00` without
+/// `Z`: `format` parsed its strftime pattern again for every time
+/// written, four or five times per session listed.)
 pub fn looker_time(at: Timestamp) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 /// The absolute URL of a session under Looker's API.

@@ -22,7 +22,9 @@
 //! The entries live in [`moka`]'s concurrent cache, as the credential
 //! cache's do, bounded by an estimate of their bytes
 //! (`serve --session-cache-mib`); when full, moka's policy (TinyLFU)
-//! decides what stays.
+//! decides what stays. Each session is kept packed in one allocation
+//! ([`packed`]): a `Session` with its dozen strings took three times the
+//! memory, which at a million sessions decided how many fit.
 //!
 //! # Coherence
 //!
@@ -45,6 +47,10 @@
 //! later time, so it is never answered; deleting them needs no
 //! invalidation.
 
+mod packed;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -56,6 +62,8 @@ use crate::domain::session::Session;
 use crate::metrics::{Cache, Lookup};
 use crate::pfid::Pfid;
 use crate::store::coherence::{Coherence, Stamp};
+use packed::PackedSession;
+
 use crate::store::{
     JanitorLease, RevokeSessions, RevokeUserSessions, SessionOrder, SessionQuery, SessionStore,
     SharedSessions, StoreError,
@@ -97,16 +105,11 @@ struct Entry {
     value: Value,
 }
 
-// Most entries are sessions, each already behind its entry's `Arc`:
-// boxing the session would add an allocation and a pointer to chase on
-// every hit, to save memory only on the few list entries.
-#[allow(clippy::large_enum_variant)]
 enum Value {
     /// A session, live when read.
-    Session(Arc<Session>),
-    /// A user's live sessions, newest first: each shared with the
-    /// session's own entry when that holds the same version.
-    UserSessions(Vec<Arc<Session>>),
+    Session(PackedSession),
+    /// A user's live sessions, newest first.
+    UserSessions(Vec<PackedSession>),
     /// A user with more live sessions than [`USER_LIST_LIMIT`].
     TooMany,
 }
@@ -129,6 +132,10 @@ pub struct SessionCacheCounts {
     pub misses: u64,
     /// Answered by the store while the cache could not be trusted.
     pub bypasses: u64,
+    /// Entries held: sessions, and users' lists.
+    pub entries: u64,
+    /// About how many bytes they take (what `--session-cache-mib` bounds).
+    pub bytes: u64,
 }
 
 impl CachedSessions {
@@ -155,12 +162,15 @@ impl CachedSessions {
         }
     }
 
-    /// How the cache has answered so far.
+    /// How the cache has answered so far, and what it holds.
     pub fn counts(&self) -> SessionCacheCounts {
+        self.entries.run_pending_tasks();
         SessionCacheCounts {
             hits: self.counts.hits.load(Ordering::Relaxed),
             misses: self.counts.misses.load(Ordering::Relaxed),
             bypasses: self.counts.bypasses.load(Ordering::Relaxed),
+            entries: self.entries.entry_count(),
+            bytes: self.entries.weighted_size(),
         }
     }
 
@@ -183,22 +193,35 @@ impl CachedSessions {
             .filter(|entry| entry.stamp == stamp && entry.read_at <= now)
     }
 
-    /// A user's live sessions at `now`, newest first, from memory or read
-    /// (and kept) now; `None` when the store must be asked instead (the
-    /// cache is not trusted, or the user has too many).
+    /// A user's live sessions at `now`, newest first (and maybe some no
+    /// longer live), from memory or read (and kept) now; `None` when the
+    /// store must be asked instead (the cache is not trusted, or the user
+    /// has too many).
     async fn user_sessions(
         &self,
         user_id: &str,
         now: Timestamp,
-    ) -> Result<Option<Arc<Entry>>, StoreError> {
+    ) -> Result<Option<Vec<Session>>, StoreError> {
         let Some(stamp) = self.coherence.user_stamp(user_id) else {
             self.count(Lookup::Bypass);
             return Ok(None);
         };
         let key = Key::User(user_id.to_string());
         if let Some(entry) = self.valid(&key, stamp, now) {
-            self.count(Lookup::Hit);
-            return Ok(Some(entry));
+            match &entry.value {
+                Value::UserSessions(packed) => {
+                    if let Ok(sessions) = packed.iter().map(PackedSession::unpack).collect() {
+                        self.count(Lookup::Hit);
+                        return Ok(Some(sessions));
+                    }
+                }
+                // The store lists them; known without asking it twice.
+                Value::TooMany => {
+                    self.count(Lookup::Miss);
+                    return Ok(None);
+                }
+                Value::Session(_) => {}
+            }
         }
         self.count(Lookup::Miss);
         let read = SessionQuery {
@@ -213,45 +236,26 @@ impl CachedSessions {
             limit: USER_LIST_LIMIT as u32 + 1,
         };
         let sessions = self.inner.list_sessions(&read).await?;
-        let (value, bytes) = if sessions.len() > USER_LIST_LIMIT {
+        let too_many = sessions.len() > USER_LIST_LIMIT;
+        let (value, bytes) = if too_many {
             (Value::TooMany, 0)
         } else {
-            let mut bytes = 0;
-            let sessions = sessions
-                .into_iter()
-                .map(|session| {
-                    let (session, shared) = self.shared(session);
-                    bytes += std::mem::size_of::<Arc<Session>>();
-                    if !shared {
-                        bytes += session_bytes(&session);
-                    }
-                    session
-                })
-                .collect();
-            (Value::UserSessions(sessions), bytes)
+            let packed = sessions
+                .iter()
+                .map(PackedSession::pack)
+                .collect::<Result<Vec<_>, _>>()?;
+            let bytes = allocated(packed.len() * std::mem::size_of::<PackedSession>())
+                + packed.iter().map(|p| allocated(p.len())).sum::<usize>();
+            (Value::UserSessions(packed), bytes)
         };
-        let entry = Arc::new(Entry {
+        let entry = Entry {
             stamp,
             read_at: now,
             bytes,
             value,
-        });
-        self.entries.insert(key, entry.clone());
-        Ok(Some(entry))
-    }
-
-    /// `session` as read from the store, sharing the copy its own entry
-    /// holds if that is the same version (a version is never reused for
-    /// other content), so a user's list costs little more than pointers.
-    /// Whether it was shared.
-    fn shared(&self, session: Session) -> (Arc<Session>, bool) {
-        if let Some(entry) = self.entries.get(&Key::Session(session.id))
-            && let Value::Session(cached) = &entry.value
-            && cached.version == session.version
-        {
-            return (cached.clone(), true);
-        }
-        (Arc::new(session), false)
+        };
+        self.entries.insert(key, Arc::new(entry));
+        Ok((!too_many).then_some(sessions))
     }
 
     /// After a write to `id` (of `user_id`): entries read before it are
@@ -261,6 +265,7 @@ impl CachedSessions {
         // session to another user.
         if let Some(entry) = self.entries.get(&Key::Session(*id))
             && let Value::Session(cached) = &entry.value
+            && let Ok(cached) = cached.unpack()
             && cached.user_id.as_deref() != user_id
             && let Some(previous) = cached.user_id.as_deref()
         {
@@ -298,10 +303,10 @@ fn answerable(query: &SessionQuery) -> Option<&str> {
 /// Those of a user's sessions (newest first) `query` matches, ignoring
 /// its page (cursor, offset, limit).
 fn matching<'a>(
-    sessions: &'a [Arc<Session>],
+    sessions: &'a [Session],
     query: &'a SessionQuery,
 ) -> impl DoubleEndedIterator<Item = &'a Session> + 'a {
-    sessions.iter().map(Arc::as_ref).filter(move |session| {
+    sessions.iter().filter(move |session| {
         session.is_live(query.now)
             && query
                 .identity_store_id
@@ -311,7 +316,7 @@ fn matching<'a>(
 }
 
 /// `query`'s page of a user's sessions (newest first).
-fn page(sessions: &[Arc<Session>], query: &SessionQuery) -> Vec<Session> {
+fn page(sessions: &[Session], query: &SessionQuery) -> Vec<Session> {
     let after_cursor = |session: &&Session| match (query.cursor, query.order) {
         (None, _) => true,
         (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
@@ -336,45 +341,36 @@ fn page(sessions: &[Arc<Session>], query: &SessionQuery) -> Vec<Session> {
     }
 }
 
-/// About how many bytes an entry holds, for the cache's bound: its own,
-/// its `Arc`'s, moka's bookkeeping, and what its value alone holds.
+/// What moka keeps for each entry besides the key and value (its hash
+/// table slot, the entry's metadata and its place in the policy's
+/// queues), about.
+const MOKA_ENTRY_BYTES: usize = 160;
+
+/// About how many bytes an entry holds, for the cache's bound: its `Arc`,
+/// moka's bookkeeping, and what its value alone holds.
 fn entry_bytes(entry: &Entry) -> usize {
-    const OVERHEAD: usize = std::mem::size_of::<Entry>() + 128;
-    OVERHEAD + entry.bytes
+    allocated(ARC_COUNTS + std::mem::size_of::<Entry>()) + MOKA_ENTRY_BYTES + entry.bytes
 }
 
-/// About how many bytes a session holds.
-fn session_bytes(session: &Session) -> usize {
-    std::mem::size_of::<Session>() + session_heap_bytes(session)
+/// The two counts in front of every `Arc`'s value.
+const ARC_COUNTS: usize = 2 * std::mem::size_of::<usize>();
+
+/// What the allocator takes for `bytes` asked for: glibc hands out
+/// 16-byte-aligned chunks with an 8-byte header, 32 bytes at least.
+fn allocated(bytes: usize) -> usize {
+    if bytes == 0 {
+        0
+    } else {
+        (bytes + 8).div_ceil(16).max(2) * 16
+    }
 }
 
 fn key_bytes(key: &Key) -> usize {
     std::mem::size_of::<Key>()
         + match key {
             Key::Session(_) => 0,
-            Key::User(user_id) => user_id.len(),
+            Key::User(user_id) => allocated(user_id.len()),
         }
-}
-
-/// The bytes a session's strings hold on the heap.
-fn session_heap_bytes(session: &Session) -> usize {
-    let text = |value: &Option<String>| value.as_ref().map_or(0, String::len);
-    let agent = |seen: &Option<crate::domain::session::Interaction>| {
-        seen.as_ref().map_or(0, |seen| text(&seen.user_agent))
-    };
-    let enrichment = &session.enrichment;
-    session.identity_store_id.len()
-        + text(&session.user_id)
-        + text(&session.credentials_type)
-        + agent(&session.first_seen)
-        + agent(&session.last_seen)
-        + text(&enrichment.browser)
-        + text(&enrichment.operating_system)
-        + text(&enrichment.city)
-        + text(&enrichment.state)
-        + text(&enrichment.country)
-        + text(&session.sudo_user_id)
-        + text(&session.title)
 }
 
 #[async_trait]
@@ -413,22 +409,24 @@ impl SessionStore for CachedSessions {
         let now = self.clock.now();
         let key = Key::Session(*id);
         if let Some(entry) = self.valid(&key, stamp, now)
-            && let Value::Session(session) = &entry.value
+            && let Value::Session(packed) = &entry.value
+            && let Ok(session) = packed.unpack()
             && session.is_live(now)
         {
             self.count(Lookup::Hit);
-            return Ok(Some(Session::clone(session)));
+            return Ok(Some(session));
         }
         self.count(Lookup::Miss);
         let found = self.inner.session(id).await?;
         if let Some(session) = &found
             && session.is_live(now)
         {
+            let packed = PackedSession::pack(session)?;
             let entry = Entry {
                 stamp,
                 read_at: now,
-                bytes: session_bytes(session),
-                value: Value::Session(Arc::new(session.clone())),
+                bytes: allocated(packed.len()),
+                value: Value::Session(packed),
             };
             self.entries.insert(key, Arc::new(entry));
         }
@@ -437,20 +435,18 @@ impl SessionStore for CachedSessions {
 
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
         if let Some(user_id) = answerable(query)
-            && let Some(entry) = self.user_sessions(user_id, query.now).await?
-            && let Value::UserSessions(sessions) = &entry.value
+            && let Some(sessions) = self.user_sessions(user_id, query.now).await?
         {
-            return Ok(page(sessions, query));
+            return Ok(page(&sessions, query));
         }
         self.inner.list_sessions(query).await
     }
 
     async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
         if let Some(user_id) = answerable(query)
-            && let Some(entry) = self.user_sessions(user_id, query.now).await?
-            && let Value::UserSessions(sessions) = &entry.value
+            && let Some(sessions) = self.user_sessions(user_id, query.now).await?
         {
-            return Ok(matching(sessions, query).count() as u64);
+            return Ok(matching(&sessions, query).count() as u64);
         }
         self.inner.count_sessions(query).await
     }
@@ -513,6 +509,3 @@ impl SessionStore for CachedSessions {
         self.inner.probe_write().await
     }
 }
-
-#[cfg(test)]
-mod tests;
