@@ -84,6 +84,16 @@ pub fn ratios(operation: &Stats, baseline: &Stats) -> Option<Ratios> {
     })
 }
 
+/// The baseline two measurements make together: their mean throughput
+/// and p50 (the rest is the first's).
+pub fn mean_baseline(first: &Stats, second: &Stats) -> Stats {
+    Stats {
+        requests_per_second: (first.requests_per_second + second.requests_per_second) / 2.0,
+        p50_ms: (first.p50_ms + second.p50_ms) / 2.0,
+        ..*first
+    }
+}
+
 /// One operation in one phase.
 #[derive(Clone, Debug, Serialize)]
 pub struct OperationReport {
