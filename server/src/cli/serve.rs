@@ -84,7 +84,7 @@ pub struct ServeArgs {
     )]
     credential_cache_millis: u32,
     /// How much memory, in MiB, the cache of live sessions may hold
-    /// (about 800 bytes a session). Lookups of a session and listings of a
+    /// (about 700 bytes a session). Lookups of a session and listings of a
     /// user's live sessions are answered from it; every write through this
     /// server updates it at once, and writes through another process
     /// sharing the database reach it within 50 ms. 0 reads every lookup

@@ -24,10 +24,12 @@
 //! access tokens and temporary keys is judged by the callers on every
 //! request, and an entry's age by the server's clock.
 //!
-//! The entries live in [`moka`]'s concurrent cache, bounded to
-//! [`CAPACITY`] per kind of lookup (least recently used first out); moka's
-//! own expiry is not used, so that every decision about time follows the
-//! domain clock the tests control.
+//! The entries live in [`quick_cache`]'s concurrent cache, bounded to
+//! [`CAPACITY`] per kind of lookup (its S3-FIFO policy decides what goes
+//! first), as the session cache's do: every request makes one of these
+//! lookups, and a quick_cache hit does no housekeeping (see
+//! `super::session_cache`). It has no expiry of its own; an entry's age
+//! is judged by the domain clock the tests control.
 //!
 //! Each lookup is counted for the metrics as a hit, a miss or a bypass
 //! (`cache_lookups_total{cache="credential"}`, see `crate::metrics`).
@@ -58,7 +60,7 @@ pub const DEFAULT_CREDENTIAL_CACHE_TTL: TimeDelta =
     TimeDelta::milliseconds(DEFAULT_CREDENTIAL_CACHE_MILLIS as i64);
 
 /// The most lookups of one kind kept.
-const CAPACITY: u64 = 10_000;
+const CAPACITY: usize = 10_000;
 
 /// A credential store whose lookups are cached; every other call goes
 /// straight to the store it wraps. Sessions never pass through it.
@@ -74,7 +76,7 @@ pub struct CachedCredentials {
 }
 
 /// One kind of lookup: what was found, when, under which generation.
-type Lookups<K, V> = moka::sync::Cache<K, Arc<Entry<V>>>;
+type Lookups<K, V> = quick_cache::sync::Cache<K, Arc<Entry<V>>>;
 
 struct Entry<V> {
     made: Timestamp,
@@ -99,9 +101,9 @@ impl CachedCredentials {
             inner,
             clock,
             ttl,
-            secrets: moka::sync::Cache::new(CAPACITY),
-            temporary_huawei_key: moka::sync::Cache::new(CAPACITY),
-            access_token: moka::sync::Cache::new(CAPACITY),
+            secrets: quick_cache::sync::Cache::new(CAPACITY),
+            temporary_huawei_key: quick_cache::sync::Cache::new(CAPACITY),
+            access_token: quick_cache::sync::Cache::new(CAPACITY),
         })
     }
 
@@ -152,9 +154,9 @@ impl CachedCredentials {
     /// process.
     fn forget_all(&self) {
         self.coherence.revoked();
-        self.secrets.invalidate_all();
-        self.temporary_huawei_key.invalidate_all();
-        self.access_token.invalidate_all();
+        self.secrets.clear();
+        self.temporary_huawei_key.clear();
+        self.access_token.clear();
     }
 }
 
