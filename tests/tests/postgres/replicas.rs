@@ -93,6 +93,19 @@ async fn view(client: &Client, id: &str) -> Session {
         .into_inner()
 }
 
+/// The live sessions of `user`, as the native listing answers.
+async fn live_sessions_of(client: &Client, user: &str) -> Vec<Session> {
+    client
+        .session_list()
+        .user_id(user.parse::<UserId>().unwrap())
+        .live(true)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .items
+}
+
 /// The status of a Huawei ListSessions of user `u-1` in store `acme` that
 /// must fail.
 async fn refused_listing(client: &Client) -> u16 {
@@ -214,15 +227,7 @@ async fn a_session_changed_through_one_replica_reads_the_same_through_all() {
     assert_eq!(revoked.status, SessionStatus::Revoked);
     seen_everywhere(&clients, 0, &revoked).await;
     for (index, client) in clients.iter().enumerate() {
-        let live = client
-            .session_list()
-            .user_id("42".parse::<UserId>().unwrap())
-            .live(true)
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-            .items;
+        let live = live_sessions_of(client, "42").await;
         assert!(
             live.is_empty(),
             "replica {index} lists it as live: {live:?}"
@@ -303,15 +308,7 @@ async fn a_revocation_racing_reads_on_another_replica_wins_everywhere() {
         stop.store(true, std::sync::atomic::Ordering::Release);
         let reads = reads.await.expect("the reader");
         assert!(reads >= 1);
-        let listed = reader
-            .session_list()
-            .user_id(user.parse::<UserId>().unwrap())
-            .live(true)
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-            .items;
+        let listed = live_sessions_of(&reader, &user).await;
         assert!(
             listed.is_empty(),
             "round {round}: still listed live: {listed:?}"

@@ -31,12 +31,28 @@ const HOUR: i64 = 3_600_000;
 /// Every conformance case on a fresh PostgreSQL database, named
 /// `conformance::<case>`.
 pub fn conformance_trials() -> Vec<Test> {
+    conformance_trials_named("conformance", false)
+}
+
+/// Every conformance case again, with sessions and credentials read
+/// through the caches a server puts in front of the store, at their
+/// default sizes, named `conformance_cached::<case>`.
+pub fn cached_conformance_trials() -> Vec<Test> {
+    conformance_trials_named("conformance_cached", true)
+}
+
+fn conformance_trials_named(prefix: &'static str, through_caches: bool) -> Vec<Test> {
     conformance::cases()
         .into_iter()
         .map(|(name, case)| {
-            Test::postgres(format!("conformance::{name}"), move || async move {
+            Test::postgres(format!("{prefix}::{name}"), move || async move {
                 let (store, _url, guard) =
                     login_sessions_tests::fresh_store(StoreKind::Postgres).await;
+                let store = if through_caches {
+                    cached(store).await
+                } else {
+                    store
+                };
                 conformance::assert_empty(&store).await;
                 case(store).await;
                 drop(guard);
@@ -45,43 +61,26 @@ pub fn conformance_trials() -> Vec<Test> {
         .collect()
 }
 
-/// Every conformance case again, with sessions and credentials read
-/// through the caches a server puts in front of the store, at their
-/// default sizes, named `conformance_cached::<case>`.
-pub fn cached_conformance_trials() -> Vec<Test> {
-    conformance::cases()
-        .into_iter()
-        .map(|(name, case)| {
-            Test::postgres(format!("conformance_cached::{name}"), move || async move {
-                let (store, _url, guard) =
-                    login_sessions_tests::fresh_store(StoreKind::Postgres).await;
-                let coherence = store.coherence();
-                let deadline = std::time::Instant::now() + Duration::from_secs(10);
-                while !coherence.is_sure() {
-                    assert!(std::time::Instant::now() < deadline, "never listening");
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                let clock = Arc::new(ManualClock::new(now()));
-                let cached: SharedStore = Arc::new(conformance::Combined {
-                    sessions: Arc::new(CachedSessions::new(
-                        store.clone(),
-                        coherence,
-                        clock.clone(),
-                        DEFAULT_SESSION_CACHE_MIB,
-                    )),
-                    credentials: CachedCredentials::wrap(
-                        store,
-                        clock,
-                        DEFAULT_CREDENTIAL_CACHE_TTL,
-                    ),
-                    coherence: None,
-                });
-                conformance::assert_empty(&cached).await;
-                case(cached).await;
-                drop(guard);
-            })
-        })
-        .collect()
+/// `store` behind the session and credential caches, once its listener
+/// hears (the caches bypass themselves until then).
+async fn cached(store: SharedStore) -> SharedStore {
+    let coherence = store.coherence();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !coherence.is_sure() {
+        assert!(std::time::Instant::now() < deadline, "never listening");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let clock = Arc::new(ManualClock::new(now()));
+    Arc::new(conformance::Combined {
+        sessions: Arc::new(CachedSessions::new(
+            store.clone(),
+            coherence,
+            clock.clone(),
+            DEFAULT_SESSION_CACHE_MIB,
+        )),
+        credentials: CachedCredentials::wrap(store, clock, DEFAULT_CREDENTIAL_CACHE_TTL),
+        coherence: None,
+    })
 }
 
 pub fn trials() -> Vec<Test> {
