@@ -625,8 +625,8 @@ async fn under_idle_sockets(
 /// The log level of the server the access log's cost is measured against.
 const QUIET_LOG_LEVEL: &str = "warn";
 
-/// The access log's cost: the baseline on `server` (at
-/// `--server-log-level`) and on a second server at `warn`, alternately,
+/// The access log's cost: the baseline on a fresh server at
+/// `--server-log-level` and on one at `warn`, alternately,
 /// `--access-log-rounds` times each, on the same data.
 async fn access_log_cost(
     args: &BenchArgs,

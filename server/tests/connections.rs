@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod support;
-use support::{Stderr, bin, clear_environment, cli_json};
+use support::{Stderr, admin_credential, bin, clear_environment};
 
 /// How long a request may take before the server counts as starved.
 const PROMPTLY: Duration = Duration::from_secs(10);
@@ -43,16 +43,10 @@ fn database(dir: &std::path::Path) -> String {
 
 /// A new admin credential's native token.
 fn admin_token(db: &str) -> String {
-    let credential = cli_json(&[
-        "credentials",
-        "create",
-        "--role",
-        "admin",
-        "--json",
-        "--database",
-        db,
-    ]);
-    credential["native"]["token"].as_str().unwrap().to_string()
+    admin_credential(db)["native"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// `serve` on a free port, optionally with a lower open-file limit; its

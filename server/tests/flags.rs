@@ -17,7 +17,7 @@ use login_sessions_tests::postgres::TestDatabase;
 
 mod support;
 use serde_json::{Value, json};
-use support::{Stderr, clear_environment, cli_json};
+use support::{Stderr, admin_credential, clear_environment, cli_json};
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const IP: &str = "198.51.100.7";
@@ -41,15 +41,7 @@ impl Database {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("flags.db");
         let url = format!("sqlite:{}", path.display());
-        let credential = cli_json(&[
-            "credentials",
-            "create",
-            "--role",
-            "admin",
-            "--json",
-            "--database",
-            &url,
-        ]);
+        let credential = admin_credential(&url);
         Database {
             _dir: dir,
             path,

@@ -361,6 +361,34 @@ const MISSING_SESSION: &str = "7zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
+/// Creates two sessions of `user` from `ip` through the native API with
+/// the bearer `native`; their ids.
+fn create_two_sessions(addr: &str, native: &str, user: &str, ip: &str) -> Vec<String> {
+    let headers = [
+        ("Authorization", native),
+        ("Content-Type", "application/json"),
+    ];
+    let body = json!({
+        "identity_store_id": "acme",
+        "user_id": user,
+        "ip_address": ip,
+        "user_agent": AGENT,
+    });
+    (0..2)
+        .map(|_| {
+            let created = http(
+                addr,
+                "POST",
+                "/native/v1/sessions",
+                &headers,
+                &body.to_string(),
+            );
+            assert_eq!(created.status, 201, "{}", created.body);
+            created.json()["id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
 #[test]
 fn requests_in_three_dialects_move_the_figures_between_two_scrapes() {
     let database = Database::new();
@@ -402,28 +430,7 @@ fn requests_in_three_dialects_move_the_figures_between_two_scrapes() {
     assert_eq!(before.value("login_sessions_live_sessions", &[]), 0.0);
 
     // Native: two sessions created, one listing refused.
-    let json_body = [
-        ("Authorization", native.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let body = json!({
-            "identity_store_id": "acme",
-            "user_id": "metrics-user-7",
-            "ip_address": "198.51.100.7",
-            "user_agent": AGENT,
-        });
-        let created = http(
-            &server.addr,
-            "POST",
-            "/native/v1/sessions",
-            &json_body,
-            &body.to_string(),
-        );
-        assert_eq!(created.status, 201, "{}", created.body);
-        ids.push(created.json()["id"].as_str().unwrap().to_string());
-    }
+    let ids = create_two_sessions(&server.addr, &native, "metrics-user-7", "198.51.100.7");
     let refused = http(&server.addr, "GET", "/native/v1/sessions", &[], "");
     assert_eq!(refused.status, 401, "{}", refused.body);
     // Prefactor: one session fetched, one not found.
@@ -678,33 +685,12 @@ fn on_postgres_store_calls_are_timed_and_the_sqlite_writer_stays_still() {
         ) > 0.0
     });
     assert_eq!(before.value("login_sessions_live_sessions", &[]), 0.0);
-    let headers = [
-        ("Authorization", native.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let body = json!({
-            "identity_store_id": "acme",
-            "user_id": "metrics-user-8",
-            "ip_address": "198.51.100.8",
-            "user_agent": AGENT,
-        });
-        let created = http(
-            &server.addr,
-            "POST",
-            "/native/v1/sessions",
-            &headers,
-            &body.to_string(),
-        );
-        assert_eq!(created.status, 201, "{}", created.body);
-        ids.push(created.json()["id"].as_str().unwrap().to_string());
-    }
+    let ids = create_two_sessions(&server.addr, &native, "metrics-user-8", "198.51.100.8");
     let viewed = http(
         &server.addr,
         "GET",
         &format!("/native/v1/sessions/{}", ids[1]),
-        &headers[..1],
+        &[("Authorization", native.as_str())],
         "",
     );
     assert_eq!(viewed.status, 200, "{}", viewed.body);

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 mod support;
-use support::{Stderr, clear_environment, cli_json};
+use support::{Stderr, admin_credential, clear_environment, cli_json};
 
 const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 
@@ -114,19 +114,6 @@ fn temporary_huawei_credentials(db: &str, id: &str) -> Value {
         "credentials",
         "create-temporary",
         id,
-        "--json",
-        "--database",
-        db,
-    ])
-}
-
-/// A new admin credential, as `credentials create --json` prints it.
-fn admin_credential(db: &str) -> Value {
-    cli_json(&[
-        "credentials",
-        "create",
-        "--role",
-        "admin",
         "--json",
         "--database",
         db,

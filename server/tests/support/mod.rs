@@ -74,6 +74,20 @@ pub fn cli_json(args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// A new admin credential in the database `database` (a `--database`
+/// value), as `credentials create --json` prints it.
+pub fn admin_credential(database: &str) -> Value {
+    cli_json(&[
+        "credentials",
+        "create",
+        "--role",
+        "admin",
+        "--json",
+        "--database",
+        database,
+    ])
+}
+
 /// A child's stderr, line by line, read on a thread of its own so that the
 /// child never blocks writing it.
 pub struct Stderr {

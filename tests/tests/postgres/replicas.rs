@@ -273,7 +273,7 @@ async fn a_revocation_racing_reads_on_another_replica_wins_everywhere() {
         let session = create(&writer, &user, 600).await;
         seen_eventually("the reader, before", &reader, &session.id, &session).await;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let reads = tokio::spawn({
+        let reader_task = tokio::spawn({
             let (reader, id, stop) = (reader.clone(), session.id.clone(), stop.clone());
             async move {
                 // Once it has seen the revocation, never live again.
@@ -289,7 +289,6 @@ async fn a_revocation_racing_reads_on_another_replica_wins_everywhere() {
                     reads += 1;
                     assert!(reads < 20_000, "the reader never heard of the revocation");
                 }
-                reads
             }
         });
         tokio::task::yield_now().await;
@@ -306,8 +305,8 @@ async fn a_revocation_racing_reads_on_another_replica_wins_everywhere() {
             "round {round}: the writer, at once"
         );
         stop.store(true, std::sync::atomic::Ordering::Release);
-        let reads = reads.await.expect("the reader");
-        assert!(reads >= 1);
+        // The reader's own assertions fail the round.
+        reader_task.await.expect("the reader");
         let listed = live_sessions_of(&reader, &user).await;
         assert!(
             listed.is_empty(),

@@ -268,7 +268,8 @@ impl CachedSessions {
     fn changed(&self, id: &Pfid, user_id: Option<&str>) {
         // The user the cached copy names too, should a write ever move a
         // session to another user.
-        if let Some(entry) = self.entries.get(&Key::Session(*id))
+        // `peek`: a write is no reason to keep the entry.
+        if let Some(entry) = self.entries.peek(&Key::Session(*id))
             && let Value::Session(cached) = &entry.value
             && let Ok(cached) = cached.unpack()
             && cached.user_id.as_deref() != user_id
