@@ -8,15 +8,22 @@
 //! the writes. Each operation runs closed-loop over `--connections`
 //! keep-alive connections for `--duration` after a discarded `--warmup`
 //! (see [`load`]), and is reported with its ratios to the baseline measured
-//! in the same phase (a constant body the size of a Looker `Session`, from
-//! the same server: absolute figures drift on shared machines, ratios
-//! much less). Also reported: the server's peak RSS, the database's size
-//! per session, seeding's rate, and how each lookup's p50 grew with the
-//! data.
+//! before and after it in the same pass (a constant body the size of a
+//! Looker `Session`, from the same server: absolute figures drift on
+//! shared machines, ratios much less). The caches are warmed before the
+//! lookups, and each lookup's session cache hit rate is reported
+//! ([`crate::caches`]). Also reported: the server's peak RSS, the database's
+//! size per session, seeding's rate, how each lookup's p50 grew with the
+//! data, and at the full size what [`full_size`] measures on servers of
+//! its own.
 //!
 //! The operations are listed in [`OPERATIONS`]. The report is
 //! printed as a table and written as JSON to
 //! `<target dir>/bench/<timestamp>.json`.
+
+mod full_size;
+
+use full_size::{QUIET_LOG_LEVEL, access_log_cost, revocation_window, under_idle_sockets};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,14 +32,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
+use crate::caches::{hit_rate, session_cache_counts, session_cache_held, warm_caches};
 use crate::fixture::{Credentials, Fixture, Rng, SampledSession, SeedSample, Workload};
-use crate::idle_sockets::IdleSockets;
 use crate::load;
 use crate::operations::{Kind, Needs, OPERATIONS, Operation, Request};
 use crate::report::{
-    self, AccessLogCost, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
+    self, BenchReport, Machine, OperationReport, PhaseReport, RunConfig, StoreReport,
 };
-use crate::revocation::{self, RevocationWindow};
 use crate::server::{self, Binary, Database};
 
 /// The environment variable naming a PostgreSQL database to benchmark.
@@ -522,171 +528,6 @@ async fn bench_store(
     Ok(all_ok)
 }
 
-/// The revocation window between `server` and a replica started on the
-/// same database with the same flags.
-async fn revocation_window(
-    args: &BenchArgs,
-    binary: &Binary,
-    database: &Database,
-    server: &server::Server,
-    credentials: &Credentials,
-    dir: &Path,
-) -> anyhow::Result<RevocationWindow> {
-    let log = dir.join("replica.log");
-    let replica = binary
-        .serve(database, &args.server_log_level, &log)
-        .await
-        .context("starting a replica for the revocation window")?;
-    let window = revocation::measure(
-        server.addr,
-        replica.addr,
-        credentials,
-        args.revocation_rounds,
-    )
-    .await;
-    replica.stop()?;
-    let window = window?;
-    eprintln!(
-        "  revocation window over {} rounds: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({} over {} ms, {} never refused)",
-        window.rounds,
-        window.p50_ms,
-        window.p99_ms,
-        window.max_ms,
-        window.over_promise,
-        revocation::PROMISED.as_millis(),
-        window.never_refused
-    );
-    Ok(window)
-}
-
-/// The connection bound `serve` sets itself under a 1,024 open-file limit
-/// (less 128 spare descriptors and the default database pool of 16).
-const BOUND_UNDER_1024_FILES: &str = "880";
-
-/// The baseline and native `session_view` at light load on a server with
-/// `BOUND_UNDER_1024_FILES` connections while `--idle-sockets` attacking
-/// sockets are held open against it.
-async fn under_idle_sockets(
-    args: &BenchArgs,
-    binary: &Binary,
-    database: &Database,
-    fixture: &Arc<Fixture>,
-    config: load::LoadConfig,
-    dir: &Path,
-) -> anyhow::Result<(Vec<OperationReport>, bool)> {
-    let server = binary
-        .serve_with(
-            database,
-            &args.server_log_level,
-            &dir.join("attacked.log"),
-            &["--max-connections", BOUND_UNDER_1024_FILES],
-        )
-        .await
-        .context("starting a server for the idle-socket attack")?;
-    let held = IdleSockets::hold(server.addr, args.idle_sockets);
-    // Let the attack fill the server before measuring.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let config = load::LoadConfig {
-        addr: server.addr,
-        connections: args.light_connections.max(1),
-        server_pid: Some(server.pid()),
-        ..config
-    };
-    let suffix = format!(
-        " [{} conn, {} idle sockets]",
-        config.connections, args.idle_sockets
-    );
-    let mut reports = Vec::new();
-    let mut all_ok = true;
-    let mut baseline = None;
-    for name in ["baseline (constant body)", "native session_view"] {
-        let op = OPERATIONS
-            .iter()
-            .find(|op| op.name == name)
-            .with_context(|| format!("no operation {name}"))?;
-        let (mut report, ok) = measure(op, fixture.clone(), config, baseline.as_ref()).await;
-        all_ok &= ok;
-        if op.kind == Kind::Baseline {
-            baseline = report.stats;
-        }
-        report.name.push_str(&suffix);
-        log_operation(&report);
-        reports.push(report);
-    }
-    eprintln!(
-        "  the attacker reopened {} sockets the server closed",
-        held.reopened()
-    );
-    drop(held);
-    server.stop()?;
-    Ok((reports, all_ok))
-}
-
-/// The log level of the server the access log's cost is measured against.
-const QUIET_LOG_LEVEL: &str = "warn";
-
-/// The access log's cost: the baseline on a fresh server at
-/// `--server-log-level` and on one at `warn`, alternately,
-/// `--access-log-rounds` times each, on the same data.
-async fn access_log_cost(
-    args: &BenchArgs,
-    binary: &Binary,
-    database: &Database,
-    fixture: &Arc<Fixture>,
-    config: load::LoadConfig,
-    dir: &Path,
-) -> anyhow::Result<AccessLogCost> {
-    let baseline = OPERATIONS
-        .iter()
-        .find(|op| op.kind == Kind::Baseline)
-        .context("no baseline operation")?;
-    // Two fresh servers on the same data, differing only in their log
-    // level: the run's server has served every write by now, and its
-    // state (a long write-ahead log, a full cache) would weigh on one
-    // side only.
-    let server = binary
-        .serve(database, &args.server_log_level, &dir.join("logged.log"))
-        .await
-        .context("starting a server for the access log's cost")?;
-    let quiet = binary
-        .serve(database, QUIET_LOG_LEVEL, &dir.join("quiet.log"))
-        .await
-        .context("starting a server at warn for the access log's cost")?;
-    let mut logged = Vec::new();
-    let mut unlogged = Vec::new();
-    for _ in 0..args.access_log_rounds {
-        for (addr, pid, into) in [
-            (server.addr, server.pid(), &mut logged),
-            (quiet.addr, quiet.pid(), &mut unlogged),
-        ] {
-            let config = load::LoadConfig {
-                addr,
-                server_pid: Some(pid),
-                ..config
-            };
-            let (op_report, ok) = measure(baseline, fixture.clone(), config, None).await;
-            match op_report.stats {
-                Some(stats) if ok => into.push(stats.requests_per_second),
-                _ => bail!(
-                    "the baseline failed while measuring the access log: {}",
-                    op_report.note.unwrap_or_default()
-                ),
-            }
-        }
-    }
-    quiet.stop()?;
-    server.stop()?;
-    let cost = AccessLogCost::new(&args.server_log_level, &logged, &unlogged);
-    eprintln!(
-        "  access log at {}: baseline {:.0} req/s against {:.0} at warn, {:.1}% cost",
-        cost.log_level,
-        cost.baseline_rps,
-        cost.baseline_rps_at_warn,
-        cost.cost * 100.0
-    );
-    Ok(cost)
-}
-
 /// What a `--data-dir` keeps from its first run: the size seeded, how
 /// fast, and the credential (a throwaway one, in the throwaway database).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -774,86 +615,6 @@ async fn measure(
             (out, false)
         }
     }
-}
-
-/// Reads every session the lookups use, and its user's live sessions,
-/// once, over a few connections.
-async fn warm_caches(addr: std::net::SocketAddr, fixture: &Arc<Fixture>) -> anyhow::Result<()> {
-    const CONNECTIONS: usize = 8;
-    let per_connection = fixture.lookups.len().div_ceil(CONNECTIONS).max(1);
-    let started = std::time::Instant::now();
-    let tasks: Vec<_> = (0..fixture.lookups.len())
-        .step_by(per_connection)
-        .map(|start| {
-            let fixture = fixture.clone();
-            tokio::spawn(async move {
-                let end = (start + per_connection).min(fixture.lookups.len());
-                let mut connection = load::Connection::open(addr).await?;
-                for session in &fixture.lookups[start..end] {
-                    for request in crate::operations::warm_up(&fixture, session) {
-                        let (status, body) = connection.send(&request).await?;
-                        if status != 200 {
-                            bail!(
-                                "{} answered {status}: {}",
-                                request.path,
-                                String::from_utf8_lossy(&body[..body.len().min(300)])
-                            );
-                        }
-                    }
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    eprintln!(
-        "  warmed the caches with {} sessions and their users in {:.1} s",
-        fixture.lookups.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
-/// The session cache's figures (`GET /bench/caches`): `None` when it is off
-/// or the server cannot say.
-async fn session_cache_figures(addr: std::net::SocketAddr) -> Option<serde_json::Value> {
-    let request = Request {
-        method: http::Method::GET,
-        path: "/bench/caches".into(),
-        headers: Vec::new(),
-        content_type: None,
-        body: bytes::Bytes::new(),
-    };
-    let (status, body) = load::once(addr, &request).await.ok()?;
-    if status != 200 {
-        return None;
-    }
-    let mut caches: serde_json::Value = serde_json::from_slice(&body).ok()?;
-    Some(caches.get_mut("session")?.take())
-}
-
-/// The session cache's counts so far: hits and every lookup.
-async fn session_cache_counts(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
-    let session = session_cache_figures(addr).await?;
-    let count = |field: &str| session.get(field).and_then(serde_json::Value::as_u64);
-    let hits = count("hits")?;
-    Some((hits, hits + count("misses")? + count("bypasses")?))
-}
-
-/// What the session cache holds: entries and its estimate of their bytes.
-async fn session_cache_held(addr: std::net::SocketAddr) -> Option<(u64, u64)> {
-    let session = session_cache_figures(addr).await?;
-    let count = |field: &str| session.get(field).and_then(serde_json::Value::as_u64);
-    Some((count("entries")?, count("bytes")?))
-}
-
-/// The share of lookups between two counts answered from memory.
-fn hit_rate(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
-    let ((hits_before, all_before), (hits_after, all_after)) = (before?, after?);
-    let lookups = all_after.checked_sub(all_before)?;
-    (lookups > 0).then(|| hits_after.saturating_sub(hits_before) as f64 / lookups as f64)
 }
 
 /// A Looker access token (`POST /api/4.0/login`), if the server has the

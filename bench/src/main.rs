@@ -11,6 +11,7 @@
 //!   [`ua_accuracy`]); CI runs it.
 
 mod benchmark;
+mod caches;
 mod fixture;
 mod idle_sockets;
 mod load;
