@@ -150,17 +150,32 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let context = |error: StoreError| in_context(error, path.display());
         schema::create_private_file(path).map_err(context)?;
-        SqliteStore::open_at(Location::File(path.to_path_buf()))
+        SqliteStore::open_at(
+            Location::File(path.to_path_buf()),
+            writer::RESTART_LOG_BYTES,
+        )
+    }
+
+    /// [`SqliteStore::open`], with the log made to start over past
+    /// `restart_log_bytes` instead of [`writer::RESTART_LOG_BYTES`], so a
+    /// test can reach the threshold with few writes.
+    #[cfg(test)]
+    fn open_with_restart_log_bytes(
+        path: &Path,
+        restart_log_bytes: u64,
+    ) -> Result<SqliteStore, StoreError> {
+        schema::create_private_file(path)?;
+        SqliteStore::open_at(Location::File(path.to_path_buf()), restart_log_bytes)
     }
 
     /// Opens a new, empty database in this process's memory (see
     /// [`location`]): nothing is written to disk, and everything is gone
     /// when the store is dropped or the process ends.
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
-        SqliteStore::open_at(Location::new_memory())
+        SqliteStore::open_at(Location::new_memory(), writer::RESTART_LOG_BYTES)
     }
 
-    fn open_at(location: Location) -> Result<SqliteStore, StoreError> {
+    fn open_at(location: Location, restart_log_bytes: u64) -> Result<SqliteStore, StoreError> {
         let context = |error: StoreError| in_context(error, &location);
         let mut writer = schema::open_connection(&location).map_err(context)?;
         // A memdb database has no write-ahead log (it shares no memory
@@ -186,6 +201,7 @@ impl SqliteStore {
             writer,
             &location,
             schema::open_connection(&location).map_err(context)?,
+            restart_log_bytes,
         )?;
         let identity = location
             .file()

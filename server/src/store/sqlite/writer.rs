@@ -44,8 +44,22 @@
 //! [`RESTART_LOG_BYTES`], the writer runs the passive checkpoint itself
 //! between two batches, when nothing is being appended: it copies the rest
 //! (the checkpoints before copied most of it) and the next write starts
-//! the log over. A restarted log's file is cut back to
-//! [`RESTARTED_LOG_BYTES`].
+//! the log over.
+//!
+//! That last copy stops the writes for its length (tens of milliseconds
+//! at a million sessions), so the threshold sets how many writes wait for
+//! it. At 1,000,000 sessions under 32 connections creating sessions, a
+//! 16 MiB threshold was crossed every 130 ms and the p99 of a create was
+//! 11–16 times its p50; at 256 MiB it is crossed every couple of seconds
+//! and the p99 was 3–4 times the p50 (`docs/benchmark.md`). Asking the
+//! checkpointer to catch up first, so that the writer's copy was shorter,
+//! made it worse: the extra syncs of the database file slowed the
+//! commits' syncs of the log more than the shorter copy saved. The log
+//! file keeps its size when the log starts over (`journal_size_limit`),
+//! instead of being cut back and grown again every cycle: under steady
+//! writes it stays at about [`RESTART_LOG_BYTES`] on disk; under light
+//! writes the log starts over by itself after each checkpoint and the
+//! file stays small.
 //!
 //! # Metrics
 //!
@@ -55,7 +69,7 @@
 //! (`sqlite_writer_*`, see `crate::metrics`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
@@ -83,11 +97,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// checkpoint has copied all of it, which writes arriving all the time
 /// prevent: without this the log grew by gigabytes under a steady load of
 /// writes.
-const RESTART_LOG_BYTES: u64 = 16 << 20;
-
-/// What the log file is cut back to when the log starts over
-/// (`journal_size_limit`).
-const RESTARTED_LOG_BYTES: u64 = 4 << 20;
+pub(super) const RESTART_LOG_BYTES: u64 = 256 << 20;
 
 /// One write waiting for the thread: run inside a savepoint, then answered
 /// once the batch's commit is known.
@@ -171,17 +181,22 @@ pub(super) struct Writer {
 impl Writer {
     /// Starts the writer thread on `connection` to the database at
     /// `location` and the checkpointer on `checkpoints` (a second
-    /// connection to it). An in-memory database has no log to checkpoint
-    /// nor file to check.
+    /// connection to it); the log is made to start over once its file
+    /// passes `restart_log_bytes` ([`RESTART_LOG_BYTES`] but in tests).
+    /// An in-memory database has no log to checkpoint nor file to check.
     pub(super) fn start(
         mut connection: Connection,
         location: &Location,
         checkpoints: Connection,
+        restart_log_bytes: u64,
     ) -> Result<Writer, StoreError> {
         let log = location.file().map(|path| {
             let mut log = path.as_os_str().to_owned();
             log.push("-wal");
-            PathBuf::from(log)
+            LogFile {
+                path: PathBuf::from(log),
+                restart_bytes: restart_log_bytes,
+            }
         });
         connection
             .pragma_update(None, "wal_autocheckpoint", 0)
@@ -190,7 +205,11 @@ impl Writer {
             .pragma_update(None, "synchronous", "FULL")
             .map_err(db_error)?;
         connection
-            .pragma_update(None, "journal_size_limit", RESTARTED_LOG_BYTES as i64)
+            .pragma_update(
+                None,
+                "journal_size_limit",
+                i64::try_from(restart_log_bytes).unwrap_or(i64::MAX),
+            )
             .map_err(db_error)?;
         let checkpointer = Checkpointer::start(checkpoints)?;
         let identity = location.file().map(FileIdentity::of).transpose()?;
@@ -228,7 +247,7 @@ impl Writer {
 fn write_batches(
     connection: &mut Connection,
     identity: &Option<FileIdentity>,
-    log: &Option<PathBuf>,
+    log: &Option<LogFile>,
     writes: &Receiver<Box<dyn Write>>,
     checkpointer: &Checkpointer,
 ) {
@@ -259,7 +278,7 @@ fn write_batches(
         for write in batch.drain(..) {
             write.finish(commit.as_ref().map(|_| ()));
         }
-        if log.as_deref().map_or(0, log_bytes) > RESTART_LOG_BYTES
+        if log.as_ref().is_some_and(LogFile::needs_restart)
             && last_checkpoint.elapsed() >= CHECKPOINT_EVERY
         {
             // Between two batches no write is appended to the log, so this
@@ -380,9 +399,18 @@ fn checkpoint(connection: &Connection) {
     let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
 }
 
-/// The size of the log file (0 if there is none): an upper bound of the
-/// log's length, since the file is cut back to [`RESTARTED_LOG_BYTES`]
-/// when the log starts over.
-fn log_bytes(log: &Path) -> u64 {
-    std::fs::metadata(log).map(|m| m.len()).unwrap_or(0)
+/// The database's write-ahead log file, and the size past which the
+/// writer makes the log start over.
+struct LogFile {
+    path: PathBuf,
+    restart_bytes: u64,
+}
+
+impl LogFile {
+    /// Whether the file has grown past the threshold. Its size is an upper
+    /// bound of the log's length, since the file is cut back to the
+    /// threshold when the log starts over.
+    fn needs_restart(&self) -> bool {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len()) > self.restart_bytes
+    }
 }
