@@ -61,6 +61,11 @@ fn validate_text(field: &'static str, value: &str, max: usize) -> Result<(), IdE
 
 /// Whether `c` is a Unicode control (Cc) or format (Cf) character.
 fn is_control_or_format(c: char) -> bool {
+    if c.is_ascii() {
+        // No ASCII character is a format character; the table lookup
+        // below took 1% of a cached lookup's CPU, for ids that are ASCII.
+        return c.is_ascii_control();
+    }
     c.is_control() || c.general_category() == GeneralCategory::Format
 }
 
@@ -84,6 +89,17 @@ mod tests {
     fn ids_with_url_hostile_characters_are_accepted() {
         for id in ["user 1", "a+b", "x~y", "a/b", "ユーザー", "42"] {
             assert_eq!(validate_id("user_id", id), Ok(()), "{id}");
+        }
+    }
+
+    #[test]
+    fn the_ascii_shortcut_agrees_with_the_unicode_tables() {
+        for c in (0u8..=127).map(char::from) {
+            assert_eq!(
+                is_control_or_format(c),
+                c.is_control() || c.general_category() == GeneralCategory::Format,
+                "{c:?}"
+            );
         }
     }
 
