@@ -51,7 +51,7 @@
 //! it. At 1,000,000 sessions under 32 connections creating sessions, a
 //! 16 MiB threshold was crossed every 130 ms and the p99 of a create was
 //! 11–16 times its p50; at 256 MiB it is crossed every couple of seconds
-//! and the p99 was 3–4 times the p50 (`docs/benchmark.md`). Asking the
+//! and the p99 was 3–6 times the p50 (`docs/benchmark.md`). Asking the
 //! checkpointer to catch up first, so that the writer's copy was shorter,
 //! made it worse: the extra syncs of the database file slowed the
 //! commits' syncs of the log more than the shorter copy saved. The log
