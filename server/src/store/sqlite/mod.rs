@@ -148,23 +148,15 @@ impl SqliteStore {
     /// sealed keys), and brings its schema up to [`SCHEMA_VERSION`].
     /// Refuses a database written by a newer version of the server.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let context = |error: StoreError| in_context(error, path.display());
-        schema::create_private_file(path).map_err(context)?;
-        SqliteStore::open_at(
-            Location::File(path.to_path_buf()),
-            writer::RESTART_LOG_BYTES,
-        )
+        SqliteStore::open_file(path, writer::RESTART_LOG_BYTES)
     }
 
     /// [`SqliteStore::open`], with the log made to start over past
-    /// `restart_log_bytes` instead of [`writer::RESTART_LOG_BYTES`], so a
-    /// test can reach the threshold with few writes.
-    #[cfg(test)]
-    fn open_with_restart_log_bytes(
-        path: &Path,
-        restart_log_bytes: u64,
-    ) -> Result<SqliteStore, StoreError> {
-        schema::create_private_file(path)?;
+    /// `restart_log_bytes` ([`writer::RESTART_LOG_BYTES`] but in tests,
+    /// which reach a lower threshold with few writes).
+    fn open_file(path: &Path, restart_log_bytes: u64) -> Result<SqliteStore, StoreError> {
+        let context = |error: StoreError| in_context(error, path.display());
+        schema::create_private_file(path).map_err(context)?;
         SqliteStore::open_at(Location::File(path.to_path_buf()), restart_log_bytes)
     }
 

@@ -388,7 +388,7 @@ async fn the_log_stays_bounded_under_writes_that_never_pause() {
     const RESTART: u64 = 4 << 20;
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("s.db");
-    let store = Arc::new(SqliteStore::open_with_restart_log_bytes(&path, RESTART).unwrap());
+    let store = Arc::new(SqliteStore::open_file(&path, RESTART).unwrap());
     let mut writers = Vec::new();
     for writer in 0..WRITERS {
         let store = Arc::clone(&store);
