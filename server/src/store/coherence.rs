@@ -201,6 +201,21 @@ impl Coherence {
     pub fn is_sure(&self) -> bool {
         self.sure.load(Ordering::Acquire)
     }
+
+    /// Waits (up to 10 s, then panics) for the watcher's first poll: until
+    /// then every cache goes to the store, so a test of what a cache keeps
+    /// starts here.
+    #[cfg(test)]
+    pub fn wait_until_sure(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.is_sure() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the watcher never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -291,6 +291,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let inner: SharedStore =
             Arc::new(SqliteStore::open(&directory.path().join("s.db")).unwrap());
+        // Until the watcher's first poll the cache keeps nothing, which
+        // the tests of what it keeps would take for a miss.
+        inner.coherence().wait_until_sure();
         let clock = Arc::new(ManualClock::new(conformance::now()));
         Fixture {
             cached: CachedCredentials::wrap(

@@ -28,15 +28,7 @@ fn fixture() -> Fixture {
 }
 
 fn cached_over(store: SharedStore, directory: tempfile::TempDir) -> Fixture {
-    // Once the watcher has polled, the cache is trusted.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !store.coherence().is_sure() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the watcher never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    store.coherence().wait_until_sure();
     let clock = Arc::new(ManualClock::new(conformance::now()));
     let cached = Arc::new(CachedSessions::new(
         store.clone(),
