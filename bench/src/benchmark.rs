@@ -437,50 +437,21 @@ async fn bench_store(
         let mut operations = Vec::new();
         let mut full_baseline = None;
         for (pass, pass_config, suffix) in passes {
-            let mut baseline = if suffix.is_empty() {
-                full_baseline
-            } else {
-                None
-            };
-            let first_of_pass = operations.len();
-            let baseline_op = pass.iter().copied().find(|op| op.kind == Kind::Baseline);
-            for op in pass {
-                let before = session_cache_counts(server.addr).await;
-                let (mut op_report, ok) =
-                    measure(op, fixture.clone(), pass_config, baseline.as_ref()).await;
-                op_report.session_cache_hit_rate =
-                    hit_rate(before, session_cache_counts(server.addr).await);
-                all_ok &= ok;
-                op_report.name.push_str(suffix);
-                if op.kind == Kind::Baseline {
-                    baseline = op_report.stats;
-                }
-                log_operation(&op_report);
-                operations.push(op_report);
-            }
-            // The baseline once more at the end of a pass that began with
-            // it: the lookups are compared with the mean of the two, so
-            // that the machine's drift over the pass weighs on both sides.
-            if let Some(op) = baseline_op
-                && let Some(first) = baseline
-            {
-                let (mut again, ok) = measure(op, fixture.clone(), pass_config, None).await;
-                all_ok &= ok;
-                again.name.push_str(&format!("{suffix}, again"));
-                log_operation(&again);
-                if let Some(second) = again.stats {
-                    let mean = report::mean_baseline(&first, &second);
-                    for earlier in &mut operations[first_of_pass..] {
-                        if let Some(stats) = &earlier.stats
-                            && earlier.kind != "baseline"
-                        {
-                            earlier.vs_baseline = report::ratios(stats, &mean);
-                        }
-                    }
-                    baseline = Some(mean);
-                }
-                operations.push(again);
-            }
+            let (reports, baseline, ok) = measure_pass(
+                &pass,
+                &fixture,
+                server.addr,
+                pass_config,
+                suffix,
+                if suffix.is_empty() {
+                    full_baseline.as_ref()
+                } else {
+                    None
+                },
+            )
+            .await;
+            all_ok &= ok;
+            operations.extend(reports);
             // The writes are compared with the full-concurrency baseline.
             if suffix.is_empty() && baseline.is_some() {
                 full_baseline = baseline;
@@ -555,6 +526,98 @@ fn log_operation(report: &OperationReport) {
             w = report::NAME_WIDTH
         ),
     }
+}
+
+/// Measures the operations of one pass in order, each with `suffix` added
+/// to its name, and returns their reports, the baseline the pass measured
+/// (the mean of its measurements) and whether all went well.
+///
+/// When the pass has the baseline, it is measured first and again after
+/// every other operation, and each operation is compared with the mean of
+/// the baselines just before and just after it: the machine's drift
+/// (another tenant's load on a shared host moved the baseline by 20% in
+/// a minute) then weighs on both sides of each ratio. Operations of a
+/// pass without it (the writes) are compared with `baseline`.
+async fn measure_pass(
+    pass: &[&'static Operation],
+    fixture: &Arc<Fixture>,
+    addr: std::net::SocketAddr,
+    config: load::LoadConfig,
+    suffix: &str,
+    baseline: Option<&report::Stats>,
+) -> (Vec<OperationReport>, Option<report::Stats>, bool) {
+    let mut all_ok = true;
+    let mut reports = Vec::new();
+    let baseline_op = pass.iter().copied().find(|op| op.kind == Kind::Baseline);
+    let mut baselines: Vec<report::Stats> = Vec::new();
+    for &op in pass {
+        if op.kind == Kind::Baseline {
+            continue;
+        }
+        if let Some(baseline_op) = baseline_op
+            && reports.is_empty()
+        {
+            let (report, ok) = measure_baseline(baseline_op, fixture, config, suffix, false).await;
+            all_ok &= ok;
+            baselines.extend(report.stats);
+            reports.push(report);
+        }
+        let before = match baseline_op {
+            Some(_) => baselines.last().copied(),
+            None => baseline.copied(),
+        };
+        let cache_counts = session_cache_counts(addr).await;
+        let (mut op_report, ok) = measure(op, fixture.clone(), config, before.as_ref()).await;
+        op_report.session_cache_hit_rate = hit_rate(cache_counts, session_cache_counts(addr).await);
+        all_ok &= ok;
+        op_report.name.push_str(suffix);
+        log_operation(&op_report);
+        let report_index = reports.len();
+        reports.push(op_report);
+        if let Some(baseline_op) = baseline_op {
+            let (again, ok) = measure_baseline(baseline_op, fixture, config, suffix, true).await;
+            all_ok &= ok;
+            if let (Some(first), Some(second)) = (before.as_ref(), again.stats.as_ref()) {
+                let mean = report::mean_baseline(first, second);
+                let op_report = &mut reports[report_index];
+                op_report.vs_baseline = op_report
+                    .stats
+                    .as_ref()
+                    .and_then(|stats| report::ratios(stats, &mean));
+            }
+            baselines.extend(again.stats);
+            reports.push(again);
+        }
+    }
+    if let Some(baseline_op) = baseline_op
+        && reports.is_empty()
+    {
+        // A pass of the baseline alone.
+        let (report, ok) = measure_baseline(baseline_op, fixture, config, suffix, false).await;
+        all_ok &= ok;
+        baselines.extend(report.stats);
+        reports.push(report);
+    }
+    let measured = report::mean_of_baselines(&baselines);
+    (reports, measured.or(baseline.copied()), all_ok)
+}
+
+/// One measurement of the baseline, named as the first of a pass or as
+/// one of those measured `again`.
+async fn measure_baseline(
+    op: &'static Operation,
+    fixture: &Arc<Fixture>,
+    config: load::LoadConfig,
+    suffix: &str,
+    again: bool,
+) -> (OperationReport, bool) {
+    let (mut report, ok) = measure(op, fixture.clone(), config, None).await;
+    report.name.push_str(suffix);
+    if again {
+        report.name.push_str(", again");
+    }
+    log_operation(&report);
+    (report, ok)
 }
 
 fn selected(args: &BenchArgs, op: &Operation) -> bool {

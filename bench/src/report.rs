@@ -94,6 +94,18 @@ pub fn mean_baseline(first: &Stats, second: &Stats) -> Stats {
     }
 }
 
+/// The mean throughput and p50 of several measurements of the baseline
+/// (the rest is the first's); `None` when there are none.
+pub fn mean_of_baselines(baselines: &[Stats]) -> Option<Stats> {
+    let first = baselines.first()?;
+    let count = baselines.len() as f64;
+    Some(Stats {
+        requests_per_second: baselines.iter().map(|b| b.requests_per_second).sum::<f64>() / count,
+        p50_ms: baselines.iter().map(|b| b.p50_ms).sum::<f64>() / count,
+        ..*first
+    })
+}
+
 /// One operation in one phase.
 #[derive(Clone, Debug, Serialize)]
 pub struct OperationReport {
