@@ -306,43 +306,41 @@ fn answerable(query: &SessionQuery) -> Option<&str> {
     }
 }
 
-/// Those of a user's sessions (newest first) `query` matches, ignoring
-/// its page (cursor, offset, limit).
-fn matching<'a>(
-    sessions: &'a [Session],
-    query: &'a SessionQuery,
-) -> impl DoubleEndedIterator<Item = &'a Session> + 'a {
-    sessions.iter().filter(move |session| {
-        session.is_live(query.now)
-            && query
-                .identity_store_id
-                .as_ref()
-                .is_none_or(|store| *store == session.identity_store_id)
-    })
+/// Whether `query` matches `session`, one of its user's, ignoring its
+/// page (cursor, offset, limit).
+fn matches(session: &Session, query: &SessionQuery) -> bool {
+    session.is_live(query.now)
+        && query
+            .identity_store_id
+            .as_ref()
+            .is_none_or(|store| *store == session.identity_store_id)
 }
 
-/// `query`'s page of a user's sessions (newest first).
-fn page(sessions: &[Session], query: &SessionQuery) -> Vec<Session> {
-    let after_cursor = |session: &&Session| match (query.cursor, query.order) {
-        (None, _) => true,
-        (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
-        (Some(cursor), SessionOrder::OldestFirst) => session.id > cursor,
+/// `query`'s page of a user's sessions (given newest first).
+fn page(sessions: Vec<Session>, query: &SessionQuery) -> Vec<Session> {
+    let in_page = |session: &Session| {
+        matches(session, query)
+            && match (query.cursor, query.order) {
+                (None, _) => true,
+                (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
+                (Some(cursor), SessionOrder::OldestFirst) => session.id > cursor,
+            }
     };
     let skip = query.offset as usize;
     let take = query.limit as usize;
     match query.order {
-        SessionOrder::NewestFirst => matching(sessions, query)
-            .filter(after_cursor)
+        SessionOrder::NewestFirst => sessions
+            .into_iter()
+            .filter(in_page)
             .skip(skip)
             .take(take)
-            .cloned()
             .collect(),
-        SessionOrder::OldestFirst => matching(sessions, query)
+        SessionOrder::OldestFirst => sessions
+            .into_iter()
             .rev()
-            .filter(after_cursor)
+            .filter(in_page)
             .skip(skip)
             .take(take)
-            .cloned()
             .collect(),
     }
 }
@@ -455,7 +453,7 @@ impl SessionStore for CachedSessions {
         if let Some(user_id) = answerable(query)
             && let Some(sessions) = self.user_sessions(user_id, query.now).await?
         {
-            return Ok(page(&sessions, query));
+            return Ok(page(sessions, query));
         }
         self.inner.list_sessions(query).await
     }
@@ -464,7 +462,7 @@ impl SessionStore for CachedSessions {
         if let Some(user_id) = answerable(query)
             && let Some(sessions) = self.user_sessions(user_id, query.now).await?
         {
-            return Ok(matching(&sessions, query).count() as u64);
+            return Ok(sessions.iter().filter(|s| matches(s, query)).count() as u64);
         }
         self.inner.count_sessions(query).await
     }
