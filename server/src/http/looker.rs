@@ -77,7 +77,7 @@ pub async fn user_session(
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseOk(to_looker_session(
-        &session,
+        session,
         &context.public_url,
         &selection,
     )))
@@ -99,7 +99,7 @@ pub async fn all_user_sessions(
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseOk(
         sessions
-            .iter()
+            .into_iter()
             .map(|session| to_looker_session(session, &context.public_url, &selection))
             .collect(),
     ))
@@ -582,12 +582,12 @@ pub fn access_token(token: String, expires_in: i64) -> LookerAccessToken {
 /// Looker's view of a session: the keys `selection` selects, each with its
 /// value or `null`. `url` is absolute, under `public_url`.
 pub fn to_looker_session(
-    session: &Session,
+    session: Session,
     public_url: &str,
     selection: &Selection,
 ) -> LookerSession {
     let pick = |key: &str| selection.includes(key);
-    let enrichment = &session.enrichment;
+    let enrichment = session.enrichment;
     LookerSession {
         id: pick("id").then(|| session.id.to_string()),
         ip_address: pick("ip_address").then(|| {
@@ -597,15 +597,15 @@ pub fn to_looker_session(
                 .and_then(|interaction| interaction.ip)
                 .map(|ip| ip.to_string())
         }),
-        browser: pick("browser").then(|| enrichment.browser.clone()),
-        operating_system: pick("operating_system").then(|| enrichment.operating_system.clone()),
-        city: pick("city").then(|| enrichment.city.clone()),
-        state: pick("state").then(|| enrichment.state.clone()),
-        country: pick("country").then(|| enrichment.country.clone()),
-        credentials_type: pick("credentials_type").then(|| session.credentials_type.clone()),
+        browser: pick("browser").then_some(enrichment.browser),
+        operating_system: pick("operating_system").then_some(enrichment.operating_system),
+        city: pick("city").then_some(enrichment.city),
+        state: pick("state").then_some(enrichment.state),
+        country: pick("country").then_some(enrichment.country),
+        credentials_type: pick("credentials_type").then_some(session.credentials_type),
         extended_at: pick("extended_at").then(|| session.extended_at.map(looker_time)),
         extended_count: pick("extended_count").then(|| Some(i64::from(session.extended_count))),
-        sudo_user_id: pick("sudo_user_id").then(|| session.sudo_user_id.clone()),
+        sudo_user_id: pick("sudo_user_id").then_some(session.sudo_user_id),
         created_at: pick("created_at").then(|| Some(looker_time(session.created_at))),
         expires_at: pick("expires_at").then(|| Some(looker_time(session.expires_at))),
         url: pick("url").then(|| {
@@ -620,35 +620,64 @@ pub fn to_looker_session(
     }
 }
 
-/// A time as Looker writes it: ISO 8601, milliseconds, `+00:00`.
-/// (chrono's RFC 3339 writer, which a UTC time gives `+00:00` without
-/// `Z`: `format` parsed its strftime pattern again for every time
-/// written, four or five times per session listed.)
+/// A time as Looker writes it: ISO 8601, milliseconds, `+00:00`
+/// (`2023-11-14T22:13:20.007+00:00`). Written digit by digit for years
+/// 0 to 9999: chrono's RFC 3339 writer, which gives the same, went
+/// through its formatting machinery for each of the four or five times of
+/// every session listed (its `format` parsed a strftime pattern again
+/// each time).
 pub fn looker_time(at: Timestamp) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+    use chrono::{Datelike, Timelike};
+    let year = at.year();
+    // A leap second's milliseconds run past 999; chrono writes them so.
+    let millis = at.timestamp_subsec_millis();
+    if !(0..=9999).contains(&year) || millis > 999 {
+        return at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    }
+    let mut text = *b"0000-00-00T00:00:00.000+00:00";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for index in (at..at + width).rev() {
+            text[index] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    put(17, 2, at.second());
+    put(20, 3, millis);
+    text.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// The absolute URL of a session under Looker's API.
 pub fn session_url(public_url: &str, user_id: &str, id: &Pfid) -> String {
-    format!(
-        "{}{BASE_PATH}/users/{}/sessions/{id}",
-        public_url.trim_end_matches('/'),
-        encode_path_segment(user_id)
-    )
+    let base = public_url.trim_end_matches('/');
+    let mut url =
+        String::with_capacity(base.len() + BASE_PATH.len() + user_id.len() + Pfid::TEXT_LEN + 20);
+    url.push_str(base);
+    url.push_str(BASE_PATH);
+    url.push_str("/users/");
+    push_path_segment(&mut url, user_id);
+    url.push_str("/sessions/");
+    url.push_str(id.as_str());
+    url
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters, so any
-/// user id is exactly one path segment.
-fn encode_path_segment(segment: &str) -> String {
-    let mut encoded = String::with_capacity(segment.len());
+/// Appends `segment` to `out`, percent-encoding everything but RFC 3986's
+/// unreserved characters, so any user id is exactly one path segment.
+fn push_path_segment(out: &mut String, segment: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
+            out.push(char::from(byte));
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
     }
-    encoded
 }
 
 #[cfg(test)]
@@ -697,7 +726,11 @@ mod tests {
     #[test]
     fn every_field_with_explicit_nulls() {
         let session = session();
-        let view = to_looker_session(&session, "https://looker.test:19999/", &Selection::All);
+        let view = to_looker_session(
+            session.clone(),
+            "https://looker.test:19999/",
+            &Selection::All,
+        );
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(
             json,
@@ -727,7 +760,7 @@ mod tests {
     #[test]
     fn a_selection_leaves_keys_out() {
         let selection = fields::parse(Some("id, can(show), sudo_user_id, nonsense")).unwrap();
-        let view = to_looker_session(&session(), "http://x", &selection);
+        let view = to_looker_session(session(), "http://x", &selection);
         let json = serde_json::to_value(&view).unwrap();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["can", "id", "sudo_user_id"]);
@@ -738,6 +771,33 @@ mod tests {
     fn times_have_milliseconds_and_an_explicit_utc_offset() {
         let at = DateTime::from_timestamp_millis(1_700_000_000_007).unwrap();
         assert_eq!(looker_time(at), "2023-11-14T22:13:20.007+00:00");
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let mut millis: i64 = -62_167_219_200_000 - 86_400_000; // the year -1
+        while millis < 253_402_300_800_000 + 86_400_000 {
+            // past the year 9999
+            let at = DateTime::from_timestamp_millis(millis).unwrap();
+            assert_eq!(
+                looker_time(at),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+            );
+            millis += 7_919_999_999_937;
+        }
+        for millis in [0, 1, 999, 1_000, 951_782_400_000, 1_709_164_799_999] {
+            let at = DateTime::from_timestamp_millis(millis).unwrap();
+            assert_eq!(
+                looker_time(at),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+            );
+        }
+    }
+
+    fn encode_path_segment(segment: &str) -> String {
+        let mut encoded = String::new();
+        push_path_segment(&mut encoded, segment);
+        encoded
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub async fn session_create(
         .await
         .map_err(|e| service_error(&rqctx, e))?;
     Ok(HttpResponseCreated(to_wire_session(
-        &session,
+        session,
         context.sessions.now(),
     )))
 }
@@ -132,7 +132,7 @@ pub async fn session_list(
     let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
     let last_page = found.len() <= page_size;
     let items: Vec<wire::Session> = found
-        .iter()
+        .into_iter()
         .take(page_size)
         .map(|s| to_wire_session(s, now))
         .collect();
@@ -262,7 +262,7 @@ fn session_answer(
 ) -> Result<HttpResponseOk<wire::Session>, NativeError> {
     let session = result.map_err(|e| service_error(rqctx, e))?;
     Ok(HttpResponseOk(to_wire_session(
-        &session,
+        session,
         rqctx.context().sessions.now(),
     )))
 }
@@ -407,35 +407,38 @@ fn service_error(rqctx: &Rqctx, error: ServiceError) -> NativeError {
 
 // --- Views -----------------------------------------------------------------
 
-/// The native view of a session at `now`.
-pub fn to_wire_session(session: &Session, now: Timestamp) -> wire::Session {
-    let enrichment = &session.enrichment;
+/// The native view of a session at `now` (moving its strings).
+pub fn to_wire_session(session: Session, now: Timestamp) -> wire::Session {
+    let status = status_to_wire(session.effective_status(now));
+    let live = session.is_live(now);
+    let end_reason = session.end_reason(now).map(end_reason_to_wire);
+    let enrichment = session.enrichment;
     wire::Session {
         id: session_id_to_wire(&session.id),
-        identity_store_id: session.identity_store_id.clone(),
-        user_id: session.user_id.clone(),
-        status: status_to_wire(session.effective_status(now)),
-        live: session.is_live(now),
-        end_reason: session.end_reason(now).map(end_reason_to_wire),
+        identity_store_id: session.identity_store_id,
+        user_id: session.user_id,
+        status,
+        live,
+        end_reason,
         ended_at: session.ended_at,
         session_type: session_type_to_wire(session.session_type),
-        credentials_type: session.credentials_type.clone(),
+        credentials_type: session.credentials_type,
         created_at: session.created_at,
         expires_at: session.expires_at,
         extended_at: session.extended_at,
         extended_count: session.extended_count,
-        first_seen: session.first_seen.as_ref().map(interaction_to_wire),
-        last_seen: session.last_seen.as_ref().map(interaction_to_wire),
-        browser: enrichment.browser.clone(),
-        operating_system: enrichment.operating_system.clone(),
-        city: enrichment.city.clone(),
-        state: enrichment.state.clone(),
-        country: enrichment.country.clone(),
-        sudo_user_id: session.sudo_user_id.clone(),
+        first_seen: session.first_seen.map(interaction_to_wire),
+        last_seen: session.last_seen.map(interaction_to_wire),
+        browser: enrichment.browser,
+        operating_system: enrichment.operating_system,
+        city: enrichment.city,
+        state: enrichment.state,
+        country: enrichment.country,
+        sudo_user_id: session.sudo_user_id,
         account_id: session.account_id.map(|id| id.to_string()),
         domain_id: session.domain_id.map(|id| id.to_string()),
         device_id: session.device_id.map(|id| id.to_string()),
-        title: session.title.clone(),
+        title: session.title,
     }
 }
 
@@ -444,11 +447,11 @@ pub fn session_id_to_wire(id: &Pfid) -> wire::SessionId {
     wire::SessionId(id.to_string())
 }
 
-fn interaction_to_wire(interaction: &Interaction) -> wire::Interaction {
+fn interaction_to_wire(interaction: Interaction) -> wire::Interaction {
     wire::Interaction {
         at: interaction.at,
         ip_address: interaction.ip,
-        user_agent: interaction.user_agent.clone(),
+        user_agent: interaction.user_agent,
     }
 }
 
