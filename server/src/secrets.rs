@@ -152,9 +152,18 @@ impl SecretHash {
         self.0.ct_eq(&SecretHash::of(candidate).0).into()
     }
 
-    /// The hash as 64 lowercase hexadecimal characters.
+    /// The hash as 64 lowercase hexadecimal characters: a bearer token's
+    /// lookup key, computed on every request that carries one (written
+    /// from a table: `hex::encode` went character by character through an
+    /// iterator, 0.7% of a native lookup's CPU).
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(64);
+        for byte in self.0 {
+            text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        }
+        text
     }
 
     /// Reads the 64 hexadecimal characters written by [`SecretHash::to_hex`].
