@@ -647,6 +647,25 @@ fn the_bench_baseline_answers_only_with_bench_endpoints() {
     assert_eq!(body["can"], serde_json::json!({}));
 }
 
+#[test]
+fn the_native_session_reference_answers_only_with_bench_endpoints() {
+    let off = serve_and_get(&[], "/bench/native-session");
+    assert!(off.starts_with("HTTP/1.1 404"), "{off}");
+    assert!(off.contains("--bench-endpoints"), "{off}");
+
+    let on = serve_and_get(&["--bench-endpoints"], "/bench/native-session");
+    assert!(on.starts_with("HTTP/1.1 200"), "{on}");
+    let (_, body) = on.split_once("\r\n\r\n").unwrap();
+    assert_eq!(
+        body.len(),
+        login_sessions_api::bench::NATIVE_SESSION_BODY_BYTES
+    );
+    // The shape of what native `session_view` answers.
+    let session: login_sessions_api::native::Session = serde_json::from_str(body).unwrap();
+    assert!(session.live);
+    assert!(session.first_seen.is_some() && session.last_seen.is_some());
+}
+
 /// `credentials list | head`: the reader goes away before the output is
 /// written. The command exits 0 without a word, never a panic.
 #[test]

@@ -109,6 +109,14 @@ pub const OPERATIONS: &[Operation] = &[
         collect: None,
     },
     Operation {
+        name: "reference: native session body (constant)",
+        kind: Kind::Lookup,
+        expected_status: 200,
+        needs: Needs::Nothing,
+        build: native_session_reference,
+        collect: None,
+    },
+    Operation {
         name: "native session_view",
         kind: Kind::Lookup,
         expected_status: 200,
@@ -192,6 +200,20 @@ fn baseline(_: &Fixture, _: &mut Rng) -> Option<Request> {
     Some(Request {
         method: Method::GET,
         path: "/bench/baseline".into(),
+        headers: Vec::new(),
+        content_type: None,
+        body: Bytes::new(),
+    })
+}
+
+/// `GET /bench/native-session` (served with `serve --bench-endpoints`): a
+/// constant native session, the size of `session_view`'s answer, with no
+/// authentication and no store: what native `session_view` would cost if
+/// its lookup cost nothing.
+fn native_session_reference(_: &Fixture, _: &mut Rng) -> Option<Request> {
+    Some(Request {
+        method: Method::GET,
+        path: "/bench/native-session".into(),
         headers: Vec::new(),
         content_type: None,
         body: Bytes::new(),

@@ -187,6 +187,22 @@ pub trait LoginSessionsApi {
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<BenchBaseline>, NativeError>;
 
+    /// The benchmark's reference for native lookups: a constant native
+    /// `Session`, built and serialized as `session_view` answers one (985
+    /// bytes, twice the baseline's body) but with no authentication and
+    /// no store, so the benchmark can tell what the larger body costs from
+    /// what the lookup does. Answers 404 unless the server runs with
+    /// `--bench-endpoints`.
+    #[endpoint {
+        method = GET,
+        path = "/bench/native-session",
+        tags = ["native"],
+        unpublished = true,
+    }]
+    async fn bench_native_session(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Session>, NativeError>;
+
     /// How the server's caches have answered since it started, for the
     /// benchmark's hit rates. Answers 404 unless the server runs with
     /// `--bench-endpoints`.

@@ -2,7 +2,8 @@
 //! Looker `Session`, through dropshot's routing and serialization but with
 //! no authentication and no store, so the benchmark (`cargo xtask bench`)
 //! can express every operation as a ratio to what the same server costs
-//! for nothing at all. The caches: how the session cache has answered, for
+//! for nothing at all; and a constant native session, the same for native
+//! lookups' larger answers. The caches: how the session cache has answered, for
 //! the hit rates beside each figure.
 //!
 //! They are off unless the server runs with `--bench-endpoints`: a production
@@ -21,6 +22,15 @@ pub async fn bench_baseline(
 ) -> Result<HttpResponseOk<BenchBaseline>, NativeError> {
     require_bench_endpoints(&rqctx)?;
     Ok(HttpResponseOk(BenchBaseline::representative()))
+}
+
+pub async fn bench_native_session(
+    rqctx: RequestContext<ApiContext>,
+) -> Result<HttpResponseOk<login_sessions_api::native::Session>, NativeError> {
+    require_bench_endpoints(&rqctx)?;
+    Ok(HttpResponseOk(
+        login_sessions_api::bench::representative_native_session(),
+    ))
 }
 
 pub async fn bench_caches(

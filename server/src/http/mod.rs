@@ -266,6 +266,12 @@ impl LoginSessionsApi for LoginSessionsImpl {
         bench::bench_baseline(rqctx).await
     }
 
+    async fn bench_native_session(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<login_sessions_api::native::Session>, NativeError> {
+        bench::bench_native_session(rqctx).await
+    }
+
     async fn bench_caches(
         rqctx: RequestContext<ApiContext>,
     ) -> Result<HttpResponseOk<BenchCaches>, NativeError> {
