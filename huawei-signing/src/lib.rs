@@ -82,6 +82,20 @@ fn decode(text: &str) -> String {
 /// here, as in Huawei's signer), each segment re-encoded, and a trailing
 /// `/` added unless there is one.
 pub fn canonical_uri(raw_path: &str) -> String {
+    // A path of unreserved characters and `/` alone is its own canonical
+    // form (nothing to decode or encode): the common case, and every
+    // request a server verifies computes it.
+    if raw_path
+        .bytes()
+        .all(|byte| byte == b'/' || byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte))
+    {
+        let mut uri = String::with_capacity(raw_path.len() + 1);
+        uri.push_str(raw_path);
+        if !uri.ends_with('/') {
+            uri.push('/');
+        }
+        return uri;
+    }
     let decoded = decode(raw_path);
     let mut uri = decoded.split('/').map(encode).collect::<Vec<_>>().join("/");
     if !uri.ends_with('/') {
@@ -149,8 +163,21 @@ pub fn canonical_request(
 pub fn string_to_sign(date: &str, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{date}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        lower_hex(&Sha256::digest(canonical_request.as_bytes()).into())
     )
+}
+
+/// 32 bytes as 64 lowercase hex digits, from a table (`hex::encode` goes
+/// character by character through an iterator, on every request signed or
+/// verified).
+fn lower_hex(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(64);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 /// HMAC-SHA256 of the string to sign, keyed with the secret key's bytes.
@@ -166,20 +193,67 @@ pub fn signature(secret_key: &str, string_to_sign: &str) -> [u8; 32] {
 pub fn authorization(access_key: &str, signed_headers: &str, signature: &[u8; 32]) -> String {
     format!(
         "{ALGORITHM} Access={access_key}, SignedHeaders={signed_headers}, Signature={}",
-        hex::encode(signature)
+        lower_hex(signature)
     )
 }
 
-/// `at` as an `X-Sdk-Date` value.
+/// `at` as an `X-Sdk-Date` value. Written digit by digit for years 0 to
+/// 9999, the same as chrono's `format(DATE_FORMAT)` (which every other
+/// year goes through), without parsing the format on each request.
 pub fn format_date(at: DateTime<Utc>) -> String {
-    at.format(DATE_FORMAT).to_string()
+    use chrono::{Datelike, Timelike};
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        return at.format(DATE_FORMAT).to_string();
+    }
+    let mut text = *b"00000000T000000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for index in (at..at + width).rev() {
+            text[index] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(4, 2, at.month());
+    put(6, 2, at.day());
+    put(9, 2, at.hour());
+    put(11, 2, at.minute());
+    // A leap second (60) as chrono writes it.
+    put(13, 2, at.second() + at.nanosecond() / 1_000_000_000);
+    text.iter().map(|&byte| char::from(byte)).collect()
 }
 
-/// Reads an `X-Sdk-Date` value.
+/// Reads an `X-Sdk-Date` value. The form every SDK sends
+/// (`20191115T033655Z`, sixteen characters) is read digit by digit;
+/// anything else goes to chrono's parser of [`DATE_FORMAT`], which decides
+/// what else is accepted.
 pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text, DATE_FORMAT)
-        .ok()
-        .map(|naive| naive.and_utc())
+    parse_basic_date(text).or_else(|| {
+        NaiveDateTime::parse_from_str(text, DATE_FORMAT)
+            .ok()
+            .map(|naive| naive.and_utc())
+    })
+}
+
+/// `YYYYMMDDTHHMMSSZ` exactly, a valid date and time (no leap second).
+fn parse_basic_date(text: &str) -> Option<DateTime<Utc>> {
+    let bytes: &[u8; 16] = text.as_bytes().try_into().ok()?;
+    if bytes[8] != b'T' || bytes[15] != b'Z' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range].iter().try_fold(0u32, |value, &byte| {
+            byte.is_ascii_digit()
+                .then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(number(0..4)?).ok()?,
+        number(4..6)?,
+        number(6..8)?,
+    )?;
+    let time = chrono::NaiveTime::from_hms_opt(number(9..11)?, number(11..13)?, number(13..15)?)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// The inputs of the signing vectors Huawei's Python SDK produced (fake
@@ -398,5 +472,57 @@ mod tests {
         assert_eq!(format_date(at), "20191115T033655Z");
         assert_eq!(parse_date("2019-11-15T03:36:55Z"), None);
         assert_eq!(parse_date("20191115T033655"), None);
+    }
+
+    #[test]
+    fn dates_are_written_and_read_as_chrono_does() {
+        let mut seconds: i64 = -62_167_219_200 - 86_400; // the year -1
+        while seconds < 253_402_300_800 + 86_400 {
+            // past the year 9999
+            let at = DateTime::from_timestamp(seconds, 0).unwrap();
+            let chrono_text = at.format(DATE_FORMAT).to_string();
+            assert_eq!(format_date(at), chrono_text);
+            let parsed = NaiveDateTime::parse_from_str(&chrono_text, DATE_FORMAT)
+                .ok()
+                .map(|naive| naive.and_utc());
+            assert_eq!(parse_date(&chrono_text), parsed, "{chrono_text}");
+            seconds += 7_919_999_937;
+        }
+        for text in [
+            "20250730T065607Z",
+            "20240229T235959Z",
+            "20230229T000000Z",
+            "20250730T245607Z",
+            "20250730 065607Z",
+            "2025073T065607Z",
+            "2025-07-30T06:56:07Z",
+            "20250730T065607z",
+            "+20250730T065607Z",
+            "20250730T065660Z",
+            "",
+        ] {
+            let expected = NaiveDateTime::parse_from_str(text, DATE_FORMAT)
+                .ok()
+                .map(|naive| naive.and_utc());
+            assert_eq!(parse_date(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn plain_paths_are_their_own_canonical_uri() {
+        for (path, expected) in [
+            (
+                "/v1/identity-stores/s/users/u/sessions",
+                "/v1/identity-stores/s/users/u/sessions/",
+            ),
+            ("/", "/"),
+            ("/a/", "/a/"),
+            ("/a~b.c_d-e/", "/a~b.c_d-e/"),
+            ("/a%20b", "/a%20b/"),
+            ("/a b", "/a%20b/"),
+            ("/a%2Fb", "/a/b/"),
+        ] {
+            assert_eq!(canonical_uri(path), expected, "{path}");
+        }
     }
 }
