@@ -614,7 +614,7 @@ async fn measure_baseline(
     let (mut report, ok) = measure(op, fixture.clone(), config, None).await;
     report.name.push_str(suffix);
     if again {
-        report.name.push_str(", again");
+        report.name.push_str(report::AGAIN);
     }
     log_operation(&report);
     (report, ok)
