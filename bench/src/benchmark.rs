@@ -550,18 +550,13 @@ async fn measure_pass(
     let mut reports = Vec::new();
     let baseline_op = pass.iter().copied().find(|op| op.kind == Kind::Baseline);
     let mut baselines: Vec<report::Stats> = Vec::new();
-    for &op in pass {
-        if op.kind == Kind::Baseline {
-            continue;
-        }
-        if let Some(baseline_op) = baseline_op
-            && reports.is_empty()
-        {
-            let (report, ok) = measure_baseline(baseline_op, fixture, config, suffix, false).await;
-            all_ok &= ok;
-            baselines.extend(report.stats);
-            reports.push(report);
-        }
+    if let Some(baseline_op) = baseline_op {
+        let (report, ok) = measure_baseline(baseline_op, fixture, config, suffix, false).await;
+        all_ok &= ok;
+        baselines.extend(report.stats);
+        reports.push(report);
+    }
+    for &op in pass.iter().filter(|op| op.kind != Kind::Baseline) {
         let before = match baseline_op {
             Some(_) => baselines.last().copied(),
             None => baseline.copied(),
@@ -588,15 +583,6 @@ async fn measure_pass(
             baselines.extend(again.stats);
             reports.push(again);
         }
-    }
-    if let Some(baseline_op) = baseline_op
-        && reports.is_empty()
-    {
-        // A pass of the baseline alone.
-        let (report, ok) = measure_baseline(baseline_op, fixture, config, suffix, false).await;
-        all_ok &= ok;
-        baselines.extend(report.stats);
-        reports.push(report);
     }
     let measured = report::mean_of_baselines(&baselines);
     (reports, measured.or(baseline.copied()), all_ok)
