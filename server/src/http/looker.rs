@@ -589,7 +589,7 @@ pub fn to_looker_session(
     let pick = |key: &str| selection.includes(key);
     let enrichment = session.enrichment;
     LookerSession {
-        id: pick("id").then(|| session.id.to_string()),
+        id: pick("id").then(|| session.id.as_str().to_owned()),
         ip_address: pick("ip_address").then(|| {
             session
                 .first_seen
@@ -628,9 +628,13 @@ pub fn to_looker_session(
 /// each time).
 pub fn looker_time(at: Timestamp) -> String {
     use chrono::{Datelike, Timelike};
-    let year = at.year();
+    // Taken apart once: each of `DateTime`'s own accessors converts the
+    // whole time again.
+    let at_utc = at.naive_utc();
+    let (date, time) = (at_utc.date(), at_utc.time());
+    let year = date.year();
     // A leap second's milliseconds run past 999; chrono writes them so.
-    let millis = at.timestamp_subsec_millis();
+    let millis = time.nanosecond() / 1_000_000;
     if !(0..=9999).contains(&year) || millis > 999 {
         return at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
     }
@@ -642,13 +646,14 @@ pub fn looker_time(at: Timestamp) -> String {
         }
     };
     put(0, 4, year.unsigned_abs());
-    put(5, 2, at.month());
-    put(8, 2, at.day());
-    put(11, 2, at.hour());
-    put(14, 2, at.minute());
-    put(17, 2, at.second());
+    put(5, 2, date.month());
+    put(8, 2, date.day());
+    put(11, 2, time.hour());
+    put(14, 2, time.minute());
+    put(17, 2, time.second());
     put(20, 3, millis);
-    text.iter().map(|&byte| char::from(byte)).collect()
+    // Digits and separators only: always ASCII.
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// The absolute URL of a session under Looker's API.
