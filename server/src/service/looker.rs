@@ -41,10 +41,17 @@ impl SessionService {
                 offset: 0,
                 limit: LISTING_BATCH,
             };
-            let batch = self.store.list_sessions(&query).await?;
+            let mut batch = self.store.list_sessions(&query).await?;
             let done = batch.len() < LISTING_BATCH as usize;
             cursor = batch.last().map(|session| session.id);
-            sessions.extend(batch.into_iter().filter(|s| caller.can_see(s)));
+            // In place: the first batch, most often the only one, becomes
+            // the answer without moving its sessions again.
+            batch.retain(|s| caller.can_see(s));
+            if sessions.is_empty() {
+                sessions = batch;
+            } else {
+                sessions.append(&mut batch);
+            }
             if done {
                 return Ok(sessions);
             }

@@ -206,7 +206,7 @@ impl CachedSessions {
         &self,
         user_id: &str,
         now: Timestamp,
-    ) -> Result<Option<Vec<Session>>, StoreError> {
+    ) -> Result<Option<UserSessions>, StoreError> {
         let Some(stamp) = self.coherence.user_stamp(user_id) else {
             self.count(Lookup::Bypass);
             return Ok(None);
@@ -214,11 +214,9 @@ impl CachedSessions {
         let key = Key::User(user_id.to_string());
         if let Some(entry) = self.valid(&key, stamp, now) {
             match &entry.value {
-                Value::UserSessions(packed) => {
-                    if let Ok(sessions) = packed.iter().map(PackedSession::unpack).collect() {
-                        self.count(Lookup::Hit);
-                        return Ok(Some(sessions));
-                    }
+                Value::UserSessions(_) => {
+                    self.count(Lookup::Hit);
+                    return Ok(Some(UserSessions::Kept(entry)));
                 }
                 // The store lists them; known without asking it twice.
                 Value::TooMany => {
@@ -260,7 +258,7 @@ impl CachedSessions {
             value,
         };
         self.entries.insert(key, Arc::new(entry));
-        Ok((!too_many).then_some(sessions))
+        Ok((!too_many).then_some(UserSessions::Read(sessions)))
     }
 
     /// After a write to `id` (of `user_id`): entries read before it are
@@ -316,33 +314,95 @@ fn matches(session: &Session, query: &SessionQuery) -> bool {
             .is_none_or(|store| *store == session.identity_store_id)
 }
 
-/// `query`'s page of a user's sessions (given newest first).
-fn page(sessions: Vec<Session>, query: &SessionQuery) -> Vec<Session> {
-    let in_page = |session: &Session| {
-        matches(session, query)
-            && match (query.cursor, query.order) {
-                (None, _) => true,
-                (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
-                (Some(cursor), SessionOrder::OldestFirst) => session.id > cursor,
+/// A user's live sessions, newest first, as
+/// [`CachedSessions::user_sessions`] found them.
+enum UserSessions {
+    /// Kept in memory: an entry holding [`Value::UserSessions`], unpacked
+    /// only as far as a page needs.
+    Kept(Arc<Entry>),
+    /// Just read from the store.
+    Read(Vec<Session>),
+}
+
+impl UserSessions {
+    /// `query`'s page of them; an error if a kept session does not unpack
+    /// (the store is then asked instead).
+    fn page(self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+        let order = query.order;
+        match self {
+            UserSessions::Kept(entry) => {
+                let unpacked = entry.user_sessions().iter().map(PackedSession::unpack);
+                match order {
+                    SessionOrder::NewestFirst => take_page(unpacked, query),
+                    SessionOrder::OldestFirst => take_page(unpacked.rev(), query),
+                }
             }
-    };
-    let skip = query.offset as usize;
-    let take = query.limit as usize;
-    match query.order {
-        SessionOrder::NewestFirst => sessions
-            .into_iter()
-            .filter(in_page)
-            .skip(skip)
-            .take(take)
-            .collect(),
-        SessionOrder::OldestFirst => sessions
-            .into_iter()
-            .rev()
-            .filter(in_page)
-            .skip(skip)
-            .take(take)
-            .collect(),
+            UserSessions::Read(sessions) => {
+                let read = sessions.into_iter().map(Ok);
+                match order {
+                    SessionOrder::NewestFirst => take_page(read, query),
+                    SessionOrder::OldestFirst => take_page(read.rev(), query),
+                }
+            }
+        }
     }
+
+    /// How many of them match `query`, whatever its page.
+    fn count(&self, query: &SessionQuery) -> Result<u64, StoreError> {
+        let mut count = 0;
+        match self {
+            UserSessions::Kept(entry) => {
+                for packed in entry.user_sessions() {
+                    count += u64::from(matches(&packed.unpack()?, query));
+                }
+            }
+            UserSessions::Read(sessions) => {
+                count = sessions.iter().filter(|s| matches(s, query)).count() as u64;
+            }
+        }
+        Ok(count)
+    }
+}
+
+impl Entry {
+    /// The sessions of a [`Value::UserSessions`] entry; none for another.
+    fn user_sessions(&self) -> &[PackedSession] {
+        match &self.value {
+            Value::UserSessions(packed) => packed,
+            Value::Session(_) | Value::TooMany => &[],
+        }
+    }
+}
+
+/// `query`'s page of `sessions`, given in the query's order: each is
+/// moved onto the page, or dropped, as it comes.
+fn take_page(
+    sessions: impl Iterator<Item = Result<Session, StoreError>>,
+    query: &SessionQuery,
+) -> Result<Vec<Session>, StoreError> {
+    let limit = query.limit as usize;
+    let mut skip = query.offset as usize;
+    let mut page = Vec::new();
+    for session in sessions {
+        if page.len() >= limit {
+            break;
+        }
+        let session = session?;
+        let after_cursor = match (query.cursor, query.order) {
+            (None, _) => true,
+            (Some(cursor), SessionOrder::NewestFirst) => session.id < cursor,
+            (Some(cursor), SessionOrder::OldestFirst) => session.id > cursor,
+        };
+        if !(after_cursor && matches(&session, query)) {
+            continue;
+        }
+        if skip > 0 {
+            skip -= 1;
+        } else {
+            page.push(session);
+        }
+    }
+    Ok(page)
 }
 
 /// What the cache keeps for each entry besides the key and value (its
@@ -452,8 +512,9 @@ impl SessionStore for CachedSessions {
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
         if let Some(user_id) = answerable(query)
             && let Some(sessions) = self.user_sessions(user_id, query.now).await?
+            && let Ok(page) = sessions.page(query)
         {
-            return Ok(page(sessions, query));
+            return Ok(page);
         }
         self.inner.list_sessions(query).await
     }
@@ -461,8 +522,9 @@ impl SessionStore for CachedSessions {
     async fn count_sessions(&self, query: &SessionQuery) -> Result<u64, StoreError> {
         if let Some(user_id) = answerable(query)
             && let Some(sessions) = self.user_sessions(user_id, query.now).await?
+            && let Ok(count) = sessions.count(query)
         {
-            return Ok(sessions.iter().filter(|s| matches(s, query)).count() as u64);
+            return Ok(count);
         }
         self.inner.count_sessions(query).await
     }
