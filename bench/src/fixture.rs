@@ -85,8 +85,13 @@ pub struct Fixture {
     /// the same text the load generator sends (`SocketAddr`'s `Display`).
     pub host: String,
     pub credentials: Credentials,
-    /// The Looker access token, when an operation needs one.
-    pub looker_token: Option<String>,
+    /// The `Authorization` values of the lookups whose credential is the
+    /// same for every request, written once: `token <access token>` with
+    /// the Looker access token (when an operation needs one; `token `
+    /// without), `Bearer <prefactor API token>`, `Bearer <native token>`.
+    pub looker_authorization: String,
+    pub prefactor_authorization: String,
+    native_authorization: String,
     /// The live sessions the lookups read, out of the sampled sessions
     /// that were live with a user when seeded ([`Workload`]).
     pub lookups: Vec<SampledSession>,
@@ -128,10 +133,15 @@ impl Fixture {
         let revocable = live.iter().map(|s| s.id.clone()).collect();
         let active = live.iter().take(ACTIVE_SESSIONS).cloned().collect();
         let lookups = workload.lookups(&live);
+        let looker_authorization = format!("token {}", looker_token.as_deref().unwrap_or(""));
+        let prefactor_authorization = format!("Bearer {}", credentials.prefactor.api_token);
+        let native_authorization = format!("Bearer {}", credentials.native.token);
         Fixture {
             host,
             credentials,
-            looker_token,
+            looker_authorization,
+            prefactor_authorization,
+            native_authorization,
             lookups,
             active,
             designated: sample.designated_user,
@@ -150,7 +160,7 @@ impl Fixture {
     }
 
     pub fn native_bearer(&self) -> String {
-        format!("Bearer {}", self.credentials.native.token)
+        self.native_authorization.clone()
     }
 
     /// An address of 198.18.0.0/15 no other request of this fixture sent

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use http::Method;
 use huawei_signing as signing;
 
-use super::{Request, segment};
+use super::{Request, path, segment};
 use crate::fixture::{Fixture, Rng};
 
 /// The headers a Huawei request signs, lowercase and sorted: the server
@@ -30,11 +30,13 @@ fn list_sessions_at(fixture: &Fixture, rng: &mut Rng, at: DateTime<Utc>) -> Opti
     let user = session.user_id.as_deref()?;
     let request = Request {
         method: Method::GET,
-        path: format!(
-            "/v1/identity-stores/{}/users/{}/sessions",
-            segment(&session.identity_store_id),
-            segment(user)
-        ),
+        path: path(&[
+            "/v1/identity-stores/",
+            &segment(&session.identity_store_id),
+            "/users/",
+            &segment(user),
+            "/sessions",
+        ]),
         headers: Vec::new(),
         content_type: None,
         body: Bytes::new(),

@@ -1,8 +1,8 @@
 //! Looker's lookups: one session of a user and all of a user's sessions,
 //! with the access token the benchmark obtains from `POST /api/4.0/login`
-//! once per server start ([`Fixture::looker_token`]).
+//! once per server start ([`Fixture::looker_authorization`]).
 
-use super::{Request, segment};
+use super::{Request, path, segment};
 use crate::fixture::{Fixture, Rng};
 
 /// Looker `GET /api/4.0/users/{user_id}/sessions/{session_id}`: a live
@@ -10,9 +10,10 @@ use crate::fixture::{Fixture, Rng};
 pub fn user_session(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
     let session = fixture.live_session(rng)?;
     let user = session.user_id.as_deref()?;
+    let user = segment(user);
     Some(Request::get(
-        format!("/api/4.0/users/{}/sessions/{}", segment(user), session.id),
-        authorization(fixture),
+        path(&["/api/4.0/users/", &user, "/sessions/", &session.id]),
+        fixture.looker_authorization.clone(),
     ))
 }
 
@@ -21,12 +22,7 @@ pub fn user_session(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
 pub fn all_user_sessions(fixture: &Fixture, _: &mut Rng) -> Option<Request> {
     let user = fixture.designated.user_id.as_deref()?;
     Some(Request::get(
-        format!("/api/4.0/users/{}/sessions", segment(user)),
-        authorization(fixture),
+        path(&["/api/4.0/users/", &segment(user), "/sessions"]),
+        fixture.looker_authorization.clone(),
     ))
-}
-
-/// `token <access token>`, as Looker's SDKs send it.
-fn authorization(fixture: &Fixture) -> String {
-    format!("token {}", fixture.looker_token.as_deref().unwrap_or(""))
 }

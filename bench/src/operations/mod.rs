@@ -11,7 +11,7 @@
 //! last, since it ends sessions). Credentials are in
 //! [`Fixture::credentials`]; a Looker access token, obtained once per
 //! server start when any selected operation has
-//! `needs: Needs::LookerToken`, is in [`Fixture::looker_token`].
+//! `needs: Needs::LookerToken`, is in [`Fixture::looker_authorization`].
 //!
 //! Before measuring, one probe request is sent: an operation whose probe
 //! does not answer its expected status fails the run loudly. Huawei's
@@ -223,12 +223,37 @@ fn native_session_reference(_: &Fixture, _: &mut Rng) -> Option<Request> {
 /// Percent-encodes a path segment (user ids may hold any character).
 fn segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_segment(&mut out, text);
+    out
+}
+
+/// Appends `text` to `out` percent-encoded as a path segment, byte by
+/// byte from a table: the generator builds one or two per request, on the
+/// cores the server runs on.
+fn push_segment(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let unreserved =
+        |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~');
+    if text.bytes().all(unreserved) {
+        out.push_str(text);
+        return;
+    }
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
+        if unreserved(byte) {
+            out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
+    }
+}
+
+/// `parts` joined into one path, in one allocation.
+fn path(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        out.push_str(part);
     }
     out
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::Method;
 use serde::Deserialize;
 
-use super::Request;
+use super::{Request, path};
 use crate::fixture::{Fixture, Rng, SampledSession};
 
 /// Native `GET /native/v1/sessions/{session_id}`: a live session, as the
@@ -19,7 +19,7 @@ use crate::fixture::{Fixture, Rng, SampledSession};
 pub fn session_view(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
     let session = fixture.live_session(rng)?;
     Some(Request::get(
-        format!("/native/v1/sessions/{}", session.id),
+        path(&["/native/v1/sessions/", &session.id]),
         fixture.native_bearer(),
     ))
 }

@@ -1,7 +1,7 @@
 //! Prefactor's lookup: one session by id, with the credential's API token
 //! as a bearer token.
 
-use super::Request;
+use super::{Request, path};
 use crate::fixture::{Fixture, Rng};
 
 /// Prefactor `GET /api/v1/session/{session_id}`: a live session, as the
@@ -9,7 +9,7 @@ use crate::fixture::{Fixture, Rng};
 pub fn fetch_session(fixture: &Fixture, rng: &mut Rng) -> Option<Request> {
     let session = fixture.live_session(rng)?;
     Some(Request::get(
-        format!("/api/v1/session/{}", session.id),
-        format!("Bearer {}", fixture.credentials.prefactor.api_token),
+        path(&["/api/v1/session/", &session.id]),
+        fixture.prefactor_authorization.clone(),
     ))
 }
