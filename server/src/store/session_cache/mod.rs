@@ -331,7 +331,11 @@ impl UserSessions {
         let order = query.order;
         match self {
             UserSessions::Kept(entry) => {
-                let unpacked = entry.user_sessions().iter().map(PackedSession::unpack);
+                let unpacked = entry
+                    .user_sessions()
+                    .iter()
+                    .filter(|packed| may_match(packed, query))
+                    .map(PackedSession::unpack);
                 match order {
                     SessionOrder::NewestFirst => take_page(unpacked, query),
                     SessionOrder::OldestFirst => take_page(unpacked.rev(), query),
@@ -353,7 +357,9 @@ impl UserSessions {
         match self {
             UserSessions::Kept(entry) => {
                 for packed in entry.user_sessions() {
-                    count += u64::from(matches(&packed.unpack()?, query));
+                    if may_match(packed, query) {
+                        count += u64::from(matches(&packed.unpack()?, query));
+                    }
                 }
             }
             UserSessions::Read(sessions) => {
@@ -371,6 +377,16 @@ impl Entry {
             Value::UserSessions(packed) => packed,
             Value::Session(_) | Value::TooMany => &[],
         }
+    }
+}
+
+/// Whether `packed` may match `query`: `false` only for a session of
+/// another identity store than the query's, known without unpacking it
+/// (one that does not read is left to `unpack` to report).
+fn may_match(packed: &PackedSession, query: &SessionQuery) -> bool {
+    match (&query.identity_store_id, packed.identity_store_id()) {
+        (Some(wanted), Ok(store)) => wanted == store,
+        _ => true,
     }
 }
 

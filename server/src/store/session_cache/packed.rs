@@ -124,6 +124,14 @@ impl PackedSession {
         Ok(session)
     }
 
+    /// Its identity store, read without unpacking the rest (listings of
+    /// one store skip a user's sessions in others by it).
+    pub(super) fn identity_store_id(&self) -> Result<&str, StoreError> {
+        let mut input = Reader(&self.bytes);
+        input.take::<{ Pfid::TEXT_LEN }>()?;
+        input.str()
+    }
+
     /// The bytes it holds.
     pub(super) fn len(&self) -> usize {
         self.bytes.len()
@@ -259,7 +267,7 @@ impl Writer {
 /// Reads a packed session's fields in the order they were written.
 struct Reader<'a>(&'a [u8]);
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
         let (taken, rest) = self.0.split_first_chunk::<N>().ok_or_else(malformed)?;
         self.0 = rest;
@@ -280,14 +288,17 @@ impl Reader<'_> {
     }
 
     fn text(&mut self) -> Result<String, StoreError> {
+        self.str().map(str::to_owned)
+    }
+
+    fn str(&mut self) -> Result<&'a str, StoreError> {
         let length = u32::from_le_bytes(self.take()?) as usize;
         if length > self.0.len() {
             return Err(malformed());
         }
         let (text, rest) = self.0.split_at(length);
         self.0 = rest;
-        let text = std::str::from_utf8(text).map_err(|_| malformed())?;
-        Ok(text.to_owned())
+        std::str::from_utf8(text).map_err(|_| malformed())
     }
 
     fn pfid(&mut self) -> Result<Pfid, StoreError> {
@@ -365,6 +376,10 @@ mod tests {
         for session in varied_sessions() {
             let packed = PackedSession::pack(&session).unwrap();
             assert_eq!(packed.unpack().unwrap(), session);
+            assert_eq!(
+                packed.identity_store_id().unwrap(),
+                session.identity_store_id
+            );
             assert!(packed.len() < 600, "{} bytes", packed.len());
         }
     }
@@ -390,6 +405,13 @@ mod tests {
                 bytes: packed.bytes[..cut].into(),
             };
             assert!(short.unpack().is_err(), "cut at {cut}");
+            // Its identity store reads only if all of it is there.
+            let store_end = Pfid::TEXT_LEN + 4 + packed.identity_store_id().unwrap().len();
+            assert_eq!(
+                short.identity_store_id().is_ok(),
+                cut >= store_end,
+                "cut at {cut}"
+            );
         }
         let mut longer = packed.bytes.to_vec();
         longer.push(0);
