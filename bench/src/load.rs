@@ -100,6 +100,20 @@ impl RunResult {
         Ok(())
     }
 
+    /// This run followed by `later` on the same operation, as one: counts
+    /// and latencies together, the measured windows and CPU times added.
+    pub fn then(&mut self, later: RunResult) -> anyhow::Result<()> {
+        let elapsed = self.elapsed + later.elapsed;
+        let add = |a: Option<Duration>, b: Option<Duration>| a.zip(b).map(|(a, b)| a + b);
+        let server_cpu = add(self.server_cpu, later.server_cpu);
+        let client_cpu = add(self.client_cpu, later.client_cpu);
+        self.merge(later)?;
+        self.elapsed = elapsed;
+        self.server_cpu = server_cpu;
+        self.client_cpu = client_cpu;
+        Ok(())
+    }
+
     /// Requests that did not succeed.
     pub fn errors(&self) -> u64 {
         self.unexpected.values().sum::<u64>() + self.transport_errors

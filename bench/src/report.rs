@@ -106,6 +106,24 @@ pub fn mean_of_baselines(baselines: &[Stats]) -> Option<Stats> {
     })
 }
 
+/// The median of `ratios`, each figure on its own (the mean of the two
+/// middle ones for an even count); `None` when there are none.
+pub fn median_ratios(ratios: &[Ratios]) -> Option<Ratios> {
+    fn median(mut values: Vec<f64>) -> Option<f64> {
+        values.sort_by(f64::total_cmp);
+        let middle = values.len() / 2;
+        match values.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(values[middle]),
+            _ => Some((values[middle - 1] + values[middle]) / 2.0),
+        }
+    }
+    Some(Ratios {
+        throughput: median(ratios.iter().map(|r| r.throughput).collect())?,
+        p50: median(ratios.iter().map(|r| r.p50).collect())?,
+    })
+}
+
 /// One operation in one phase.
 #[derive(Clone, Debug, Serialize)]
 pub struct OperationReport {
@@ -121,6 +139,10 @@ pub struct OperationReport {
     /// The share of its session cache lookups answered from memory (the
     /// server's own count, `GET /bench/caches`), when it made any.
     pub session_cache_hit_rate: Option<f64>,
+    /// Its throughput ratio to the baseline in each round it was measured
+    /// in, alternating with the baseline; `vs_baseline` is their median.
+    /// Empty when it was measured in one piece.
+    pub round_ratios: Vec<f64>,
 }
 
 pub fn kind_name(kind: Kind) -> &'static str {
@@ -311,6 +333,8 @@ pub struct RunConfig {
     pub light_connections: usize,
     pub duration_seconds: f64,
     pub warmup_seconds: f64,
+    /// Rounds each lookup alternated with the baseline in.
+    pub rounds: u32,
     pub client_threads: usize,
     pub server_log_level: String,
     pub workload: Workload,
@@ -362,10 +386,11 @@ pub fn table(report: &BenchReport) -> String {
     let config = &report.config;
     let _ = writeln!(
         out,
-        "load: {} connections, closed loop, {:.0} s per operation after {:.0} s warm-up, {} client threads; server log level {}; lookups {}",
+        "load: {} connections, closed loop, {:.0} s per operation after {:.0} s warm-up (lookups in {} rounds alternating with the baseline; their ratio the rounds' median), {} client threads; server log level {}; lookups {}",
         config.connections,
         config.duration_seconds,
         config.warmup_seconds,
+        config.rounds,
         config.client_threads,
         config.server_log_level,
         match config.workload {
@@ -603,6 +628,21 @@ mod tests {
         assert_eq!(ratios(&figures(1.0, 1.0), &figures(0.0, 1.0)), None);
     }
 
+    #[test]
+    fn the_median_of_round_ratios() {
+        let r = |throughput, p50| Ratios { throughput, p50 };
+        assert_eq!(median_ratios(&[]), None);
+        assert_eq!(median_ratios(&[r(0.7, 1.4)]), Some(r(0.7, 1.4)));
+        // Each figure on its own; one disturbed round does not move it.
+        assert_eq!(
+            median_ratios(&[r(0.72, 1.3), r(0.35, 2.9), r(0.70, 1.5)]),
+            Some(r(0.70, 1.5))
+        );
+        let even = median_ratios(&[r(0.8, 1.0), r(0.6, 2.0), r(0.7, 1.2), r(0.75, 1.4)]).unwrap();
+        assert!((even.throughput - 0.725).abs() < 1e-9);
+        assert!((even.p50 - 1.3).abs() < 1e-9);
+    }
+
     fn phase(sessions: u64, p50: f64) -> PhaseReport {
         PhaseReport {
             sessions,
@@ -621,6 +661,7 @@ mod tests {
                     exhausted: false,
                     note: None,
                     session_cache_hit_rate: None,
+                    round_ratios: Vec::new(),
                 },
                 OperationReport {
                     name: "prefactor fetch_session".into(),
@@ -630,6 +671,7 @@ mod tests {
                     exhausted: false,
                     note: None,
                     session_cache_hit_rate: None,
+                    round_ratios: Vec::new(),
                 },
                 OperationReport {
                     name: "native session_create".into(),
@@ -639,6 +681,7 @@ mod tests {
                     exhausted: false,
                     note: None,
                     session_cache_hit_rate: None,
+                    round_ratios: Vec::new(),
                 },
             ],
             server_peak_rss_bytes: Some(50 << 20),
@@ -701,6 +744,7 @@ mod tests {
                 light_connections: 1,
                 duration_seconds: 10.0,
                 warmup_seconds: 2.0,
+                rounds: 4,
                 client_threads: 2,
                 server_log_level: "warn".into(),
                 workload: Workload::Uniform,

@@ -50,6 +50,8 @@ fn a_toy_run_reports_every_measurement() {
             "0.3",
             "--warmup",
             "0.1",
+            "--rounds",
+            "2",
             "--revocation-rounds",
             "3",
             "--access-log-rounds",
@@ -104,6 +106,24 @@ fn a_toy_run_reports_every_measurement() {
         "native session_view [1 conn, 30 idle sockets]",
     ] {
         assert!(names.contains(&expected), "{expected} not in {names:?}");
+    }
+    // A lookup alternates with the baseline; its ratio is its rounds'
+    // median. A write, and the comparison under idle sockets, are
+    // measured in one piece.
+    for op in full["operations"].as_array().unwrap() {
+        let rounds = op["round_ratios"].as_array().unwrap();
+        let in_pieces = !op["name"].as_str().unwrap().contains("idle sockets");
+        match op["kind"].as_str().unwrap() {
+            "lookup" if in_pieces => {
+                assert_eq!(rounds.len(), 2, "{op}");
+                assert!(rounds.iter().all(|r| r.as_f64().unwrap() > 0.0), "{op}");
+                assert!(
+                    op["vs_baseline"]["throughput"].as_f64().unwrap() > 0.0,
+                    "{op}"
+                );
+            }
+            _ => assert!(rounds.is_empty(), "{op}"),
+        }
     }
     let window = &full["revocation_window"];
     assert_eq!(window["rounds"], 3, "{window}");
