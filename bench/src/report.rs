@@ -66,42 +66,47 @@ pub fn stats(result: &RunResult) -> Stats {
 }
 
 /// An operation's figures relative to the baseline's in the same phase:
-/// throughput as a fraction of the baseline's (higher is better), p50 as a
-/// multiple of the baseline's (lower is better).
+/// throughput as a fraction of the baseline's (higher is better), p50 and
+/// p99 as multiples of the baseline's (lower is better).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Ratios {
     pub throughput: f64,
     pub p50: f64,
+    pub p99: f64,
 }
 
 pub fn ratios(operation: &Stats, baseline: &Stats) -> Option<Ratios> {
-    if baseline.requests_per_second <= 0.0 || baseline.p50_ms <= 0.0 {
+    if baseline.requests_per_second <= 0.0 || baseline.p50_ms <= 0.0 || baseline.p99_ms <= 0.0 {
         return None;
     }
     Some(Ratios {
         throughput: operation.requests_per_second / baseline.requests_per_second,
         p50: operation.p50_ms / baseline.p50_ms,
+        p99: operation.p99_ms / baseline.p99_ms,
     })
 }
 
-/// The baseline two measurements make together: their mean throughput
-/// and p50 (the rest is the first's).
+/// The baseline two measurements make together: their mean throughput,
+/// p50 and p99 (the rest is the first's).
 pub fn mean_baseline(first: &Stats, second: &Stats) -> Stats {
     Stats {
         requests_per_second: (first.requests_per_second + second.requests_per_second) / 2.0,
         p50_ms: (first.p50_ms + second.p50_ms) / 2.0,
+        p99_ms: (first.p99_ms + second.p99_ms) / 2.0,
         ..*first
     }
 }
 
-/// The mean throughput and p50 of several measurements of the baseline
-/// (the rest is the first's); `None` when there are none.
+/// The mean throughput, p50 and p99 of several measurements of the
+/// baseline (the rest is the first's); `None` when there are none.
 pub fn mean_of_baselines(baselines: &[Stats]) -> Option<Stats> {
     let first = baselines.first()?;
     let count = baselines.len() as f64;
+    let mean = |figure: fn(&Stats) -> f64| baselines.iter().map(figure).sum::<f64>() / count;
     Some(Stats {
-        requests_per_second: baselines.iter().map(|b| b.requests_per_second).sum::<f64>() / count,
-        p50_ms: baselines.iter().map(|b| b.p50_ms).sum::<f64>() / count,
+        requests_per_second: mean(|b| b.requests_per_second),
+        p50_ms: mean(|b| b.p50_ms),
+        p99_ms: mean(|b| b.p99_ms),
         ..*first
     })
 }
@@ -121,6 +126,7 @@ pub fn median_ratios(ratios: &[Ratios]) -> Option<Ratios> {
     Some(Ratios {
         throughput: median(ratios.iter().map(|r| r.throughput).collect())?,
         p50: median(ratios.iter().map(|r| r.p50).collect())?,
+        p99: median(ratios.iter().map(|r| r.p99).collect())?,
     })
 }
 
@@ -416,7 +422,7 @@ pub fn table(report: &BenchReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<w$} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>11} {:>7} {:>7}",
+                "{:<w$} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9} {:>11} {:>11} {:>7} {:>7}",
                 "operation",
                 "req/s",
                 "p50 ms",
@@ -424,6 +430,7 @@ pub fn table(report: &BenchReport) -> String {
                 "p99.9 ms",
                 "tput/base",
                 "p50/base",
+                "p99/base",
                 "srv CPU us",
                 "gen CPU us",
                 "errors",
@@ -433,9 +440,9 @@ pub fn table(report: &BenchReport) -> String {
             for op in &phase.operations {
                 match op.stats {
                     Some(stats) => {
-                        let (tput, p50) = op.vs_baseline.map_or_else(
-                            || ("-".to_string(), "-".to_string()),
-                            |r| (format!("{:.2}", r.throughput), format!("{:.2}", r.p50)),
+                        let [tput, p50, p99] = op.vs_baseline.map_or_else(
+                            || ["-".to_string(), "-".to_string(), "-".to_string()],
+                            |r| [r.throughput, r.p50, r.p99].map(|ratio| format!("{ratio:.2}")),
                         );
                         let cpu = stats
                             .server_cpu_us_per_request
@@ -445,7 +452,7 @@ pub fn table(report: &BenchReport) -> String {
                             .map_or("-".to_string(), |us| format!("{us:.0}"));
                         let _ = writeln!(
                             out,
-                            "{:<w$} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>11} {:>11} {:>7} {:>7}{}",
+                            "{:<w$} {:>9} {:>8.3} {:>8.3} {:>8.3} {:>10} {:>9} {:>9} {:>11} {:>11} {:>7} {:>7}{}",
                             op.name,
                             thousands(stats.requests_per_second),
                             stats.p50_ms,
@@ -453,6 +460,7 @@ pub fn table(report: &BenchReport) -> String {
                             stats.p999_ms,
                             tput,
                             p50,
+                            p99,
                             cpu,
                             client_cpu,
                             stats.errors,
@@ -625,12 +633,36 @@ mod tests {
         let r = ratios(&figures(8_000.0, 3.0), &figures(10_000.0, 2.0)).unwrap();
         assert!((r.throughput - 0.8).abs() < 1e-9);
         assert!((r.p50 - 1.5).abs() < 1e-9);
+        // `figures` gives every latency the p50's value.
+        assert!((r.p99 - 1.5).abs() < 1e-9);
         assert_eq!(ratios(&figures(1.0, 1.0), &figures(0.0, 1.0)), None);
     }
 
     #[test]
+    fn baselines_are_averaged_figure_by_figure() {
+        let both = mean_baseline(&figures(8_000.0, 1.0), &figures(12_000.0, 3.0));
+        assert!((both.requests_per_second - 10_000.0).abs() < 1e-9);
+        assert!((both.p50_ms - 2.0).abs() < 1e-9);
+        assert!((both.p99_ms - 2.0).abs() < 1e-9);
+        let all = mean_of_baselines(&[
+            figures(6_000.0, 1.0),
+            figures(9_000.0, 2.0),
+            figures(12_000.0, 6.0),
+        ])
+        .unwrap();
+        assert!((all.requests_per_second - 9_000.0).abs() < 1e-9);
+        assert!((all.p50_ms - 3.0).abs() < 1e-9);
+        assert!((all.p99_ms - 3.0).abs() < 1e-9);
+        assert!(mean_of_baselines(&[]).is_none());
+    }
+
+    #[test]
     fn the_median_of_round_ratios() {
-        let r = |throughput, p50| Ratios { throughput, p50 };
+        let r = |throughput, p50| Ratios {
+            throughput,
+            p50,
+            p99: p50 * 2.0,
+        };
         assert_eq!(median_ratios(&[]), None);
         assert_eq!(median_ratios(&[r(0.7, 1.4)]), Some(r(0.7, 1.4)));
         // Each figure on its own; one disturbed round does not move it.
@@ -641,6 +673,7 @@ mod tests {
         let even = median_ratios(&[r(0.8, 1.0), r(0.6, 2.0), r(0.7, 1.2), r(0.75, 1.4)]).unwrap();
         assert!((even.throughput - 0.725).abs() < 1e-9);
         assert!((even.p50 - 1.3).abs() < 1e-9);
+        assert!((even.p99 - 2.6).abs() < 1e-9);
     }
 
     fn phase(sessions: u64, p50: f64) -> PhaseReport {
