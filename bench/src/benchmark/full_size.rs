@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::{BenchArgs, log_operation, measure};
+use super::BenchArgs;
+use super::passes::{log_operation, measure};
 use crate::fixture::{Credentials, Fixture};
 use crate::idle_sockets::IdleSockets;
 use crate::load;
