@@ -202,7 +202,11 @@ pub fn authorization(access_key: &str, signed_headers: &str, signature: &[u8; 32
 /// year goes through), without parsing the format on each request.
 pub fn format_date(at: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
-    let year = at.year();
+    // Taken apart once: each of `DateTime`'s own accessors converts the
+    // whole time again.
+    let at_utc = at.naive_utc();
+    let (date, time) = (at_utc.date(), at_utc.time());
+    let year = date.year();
     if !(0..=9999).contains(&year) {
         return at.format(DATE_FORMAT).to_string();
     }
@@ -214,13 +218,14 @@ pub fn format_date(at: DateTime<Utc>) -> String {
         }
     };
     put(0, 4, year.unsigned_abs());
-    put(4, 2, at.month());
-    put(6, 2, at.day());
-    put(9, 2, at.hour());
-    put(11, 2, at.minute());
+    put(4, 2, date.month());
+    put(6, 2, date.day());
+    put(9, 2, time.hour());
+    put(11, 2, time.minute());
     // A leap second (60) as chrono writes it.
-    put(13, 2, at.second() + at.nanosecond() / 1_000_000_000);
-    text.iter().map(|&byte| char::from(byte)).collect()
+    put(13, 2, time.second() + time.nanosecond() / 1_000_000_000);
+    // Digits, `T` and `Z` only: always ASCII.
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Reads an `X-Sdk-Date` value. The form every SDK sends
